@@ -1,0 +1,140 @@
+// Configuration: defaults ← file (YAML or JSON) ← GRID_<SECTION>_<KEY> environment.
+// Every key has a default; every key is validated with an error naming it.
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError, type Config } from './types.js';
+
+export const DEFAULTS: Config = {
+  xmpp: { service: 'xmpp://127.0.0.1:5347', domain: 'controller.grid.test', secret: '', reconnect_max_ms: 30000 },
+  trust: { ca: ['certs-dev/out/ca.crt'], crl: [], identity: 'xmppaddr' },
+  policies: 'policies/',
+  data: 'var/',
+  limits: { payload_bytes: 262144 },
+  log: { level: 'info' },
+  admin: { socket: '' },
+};
+
+type Kind = 'string' | 'secret' | 'list' | 'int' | 'identity' | 'path' | 'pathlist' | 'level';
+const SCHEMA: Record<string, Record<string, Kind> | Kind> = {
+  xmpp: { service: 'string', domain: 'string', secret: 'secret', reconnect_max_ms: 'int' },
+  trust: { ca: 'pathlist', crl: 'pathlist', identity: 'identity' },
+  policies: 'path',
+  data: 'path',
+  limits: { payload_bytes: 'int' },
+  log: { level: 'level' },
+  admin: { socket: 'path' },
+};
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export interface LoadOptions {
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Folder that relative paths resolve against when there is no file; default cwd. */
+  baseDir?: string;
+}
+
+export function loadConfig(opts: LoadOptions = {}): Config {
+  const env = opts.env ?? process.env;
+  let raw: Record<string, unknown> = {};
+  let base = opts.baseDir ?? process.cwd();
+  if (opts.file) {
+    raw = readConfigFile(opts.file);
+    base = dirname(resolve(opts.file));
+  }
+  const out = structuredClone(DEFAULTS) as unknown as Record<string, unknown>;
+  for (const key of Object.keys(raw)) {
+    if (!(key in SCHEMA)) throw new ConfigError(key, `unknown key (known: ${Object.keys(SCHEMA).join(', ')})`, opts.file);
+  }
+  for (const [section, spec] of Object.entries(SCHEMA)) {
+    if (typeof spec === 'string') {
+      const v = pick(env, `GRID_${section.toUpperCase()}`) ?? raw[section];
+      if (v !== undefined) out[section] = coerce(section, spec, v, base);
+      else out[section] = coerce(section, spec, out[section], base);
+      continue;
+    }
+    const fileSection = raw[section] ?? {};
+    if (typeof fileSection !== 'object' || Array.isArray(fileSection) || fileSection === null) {
+      throw new ConfigError(section, 'must be a mapping', opts.file);
+    }
+    const target = out[section] as Record<string, unknown>;
+    for (const key of Object.keys(fileSection)) {
+      if (!(key in spec)) throw new ConfigError(`${section}.${key}`, `unknown key (known: ${Object.keys(spec).join(', ')})`, opts.file);
+    }
+    for (const [key, kind] of Object.entries(spec)) {
+      const envName = `GRID_${section.toUpperCase()}_${key.toUpperCase()}`;
+      const v = pick(env, envName) ?? (fileSection as Record<string, unknown>)[key] ?? target[key];
+      target[key] = coerce(`${section}.${key}`, kind, v, base);
+    }
+  }
+  const cfg = out as unknown as Config;
+  if (!cfg.admin.socket) cfg.admin.socket = resolve(cfg.data, 'admin.sock');
+  return cfg;
+}
+
+/** The controller cannot run without a secret; CLI tools that only read state can. */
+export function requireSecret(cfg: Config): void {
+  if (!cfg.xmpp.secret) {
+    throw new ConfigError('xmpp.secret', 'is empty: set GRID_XMPP_SECRET (or xmpp.secret in the config file)');
+  }
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError('--config', `cannot read ${file}: ${(e as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (e) {
+    throw new ConfigError('--config', `${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (doc == null) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError('--config', `${file} must hold a mapping at the top`);
+  return doc as Record<string, unknown>;
+}
+
+function pick(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v === '' ? undefined : v;
+}
+
+function coerce(key: string, kind: Kind, v: unknown, base: string): unknown {
+  const fail = (problem: string): never => {
+    throw new ConfigError(key, problem);
+  };
+  switch (kind) {
+    case 'string':
+    case 'secret':
+      if (typeof v !== 'string') fail(`must be a string, got ${typeof v}`);
+      if (kind === 'string' && !(v as string).trim()) fail('must not be empty');
+      return v;
+    case 'level':
+      if (typeof v !== 'string' || !LEVELS.includes(v)) fail(`must be one of ${LEVELS.join(', ')}`);
+      return v;
+    case 'identity':
+      if (v !== 'xmppaddr' && v !== 'xmppaddr-or-cn') fail(`must be "xmppaddr" or "xmppaddr-or-cn", got ${JSON.stringify(v)}`);
+      return v;
+    case 'int': {
+      const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+      if (typeof n !== 'number' || !Number.isInteger(n) || n <= 0) fail(`must be a positive integer, got ${JSON.stringify(v)}`);
+      return n;
+    }
+    case 'path':
+      if (typeof v !== 'string') fail(`must be a path string, got ${typeof v}`);
+      return v === '' ? '' : absolutise(v as string, base);
+    case 'list':
+    case 'pathlist': {
+      const list = typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v;
+      if (!Array.isArray(list) || list.some((x) => typeof x !== 'string')) fail('must be a list of strings');
+      return kind === 'pathlist' ? (list as string[]).map((p) => absolutise(p, base)) : list;
+    }
+  }
+}
+
+function absolutise(p: string, base: string): string {
+  return isAbsolute(p) ? p : resolve(base, p);
+}

@@ -1,0 +1,42 @@
+export type IdentityMode = 'xmppaddr' | 'xmppaddr-or-cn';
+
+export interface Config {
+  xmpp: {
+    /** The server's component port, e.g. xmpp://127.0.0.1:5347 (XEP-0114 has no TLS: loopback or a private network only). */
+    service: string;
+    /** The component's JID, e.g. controller.grid.test. */
+    domain: string;
+    /** The component secret. Prefer GRID_XMPP_SECRET over the file. */
+    secret: string;
+    /** Upper bound of the reconnect backoff, in milliseconds. */
+    reconnect_max_ms: number;
+  };
+  trust: {
+    ca: string[];
+    crl: string[];
+    identity: IdentityMode;
+  };
+  policies: string;
+  data: string;
+  limits: {
+    payload_bytes: number;
+  };
+  log: {
+    level: string;
+  };
+  admin: {
+    /** Unix socket for the CLI while the controller runs; default <data>/admin.sock. */
+    socket: string;
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly key: string,
+    readonly problem: string,
+    readonly source?: string,
+  ) {
+    super(`config ${key}: ${problem}${source ? ` (${source})` : ''}`);
+    this.name = 'ConfigError';
+  }
+}

@@ -1,0 +1,112 @@
+// The IQ routing table: (type, namespace, element) → handler, and the approval gate.
+// Plugged into @xmpp's middleware *behind* its IQ callee, which owns the reply: a handler
+// returns the payload element, `true` for an empty result, or a Fail (mapped to <error/>
+// by errors.ts). A thrown exception becomes internal-server-error and is logged; nothing
+// here throws at the caller, and every get/set gets exactly one answer.
+import type { Element } from '@xmpp/xml';
+import type { MiddlewareContext } from '@xmpp/xmpp-common';
+import type { Logger } from '../log.js';
+import { fail, isFail, type Fail } from '../result.js';
+import { errorElement } from './errors.js';
+
+export interface IqRequest {
+  readonly stanza: Element;
+  /** The single child of the iq. */
+  readonly element: Element;
+  readonly type: 'get' | 'set';
+  /** The full JID the server stamped: the only identity the controller trusts. */
+  readonly from: string;
+  readonly bare: string;
+  readonly to: string;
+}
+
+export type IqReply = Element | true | Fail;
+export type IqHandler = (req: IqRequest) => IqReply | Promise<IqReply>;
+/** Answers null when the JID may use the grid, else the §1 error. */
+export type Gate = (bareJid: string) => Fail | null;
+export type MessageHandler = (stanza: Element, from: string) => void | Promise<void>;
+
+interface Route {
+  handler: IqHandler;
+  /** Exempt from the approval gate (registration, disco#info on the controller, ping). */
+  exempt: (req: IqRequest) => boolean;
+}
+
+export class Router {
+  private readonly routes = new Map<string, Route>();
+  private readonly messageHandlers: MessageHandler[] = [];
+  private gate: Gate = () => null;
+
+  constructor(private readonly log: Logger) {}
+
+  setGate(gate: Gate): void {
+    this.gate = gate;
+  }
+
+  iq(type: 'get' | 'set', ns: string, name: string, handler: IqHandler, opts: { exempt?: boolean | ((req: IqRequest) => boolean) } = {}): void {
+    const key = routeKey(type, ns, name);
+    if (this.routes.has(key)) throw new Error(`route ${key} registered twice`);
+    const e = opts.exempt ?? false;
+    this.routes.set(key, { handler, exempt: typeof e === 'function' ? e : () => e });
+  }
+
+  onMessage(fn: MessageHandler): void {
+    this.messageHandlers.push(fn);
+  }
+
+  /** The middleware function: installed with entity.middleware.use(). */
+  readonly middleware = async (ctx: MiddlewareContext, next: () => Promise<unknown>): Promise<unknown> => {
+    const { stanza } = ctx;
+    if (stanza.name === 'message') {
+      await this.dispatchMessage(stanza);
+      return undefined;
+    }
+    if (stanza.name !== 'iq' || !ctx.element || (ctx.type !== 'get' && ctx.type !== 'set')) return next();
+    return this.dispatchIq(ctx.type, stanza, ctx.element);
+  };
+
+  async dispatchIq(type: 'get' | 'set', stanza: Element, element: Element): Promise<Element | undefined> {
+    const from = stanza.attrs.from;
+    if (!from) return errorElement(fail('bad-request', 'stanza without from'));
+    const req: IqRequest = { stanza, element, type, from, bare: bareJid(from), to: stanza.attrs.to ?? '' };
+    const route = this.routes.get(routeKey(type, element.getNS() ?? '', element.name));
+    if (!route) {
+      // RFC 6120 §8.4: an IQ whose payload namespace we do not serve.
+      return errorElement(fail('service-unavailable'));
+    }
+    try {
+      if (!route.exempt(req)) {
+        const denied = this.gate(req.bare);
+        if (denied) return errorElement(denied);
+      }
+      const reply = await route.handler(req);
+      if (reply === true) return undefined; // the callee answers an empty result
+      if (isFail(reply)) return errorElement(reply);
+      return reply;
+    } catch (err) {
+      this.log.error({ err, from, ns: element.getNS(), el: element.name, id: stanza.attrs.id }, 'iq handler failed');
+      return errorElement(fail('internal'));
+    }
+  }
+
+  private async dispatchMessage(stanza: Element): Promise<void> {
+    const from = stanza.attrs.from;
+    if (!from) return;
+    for (const fn of this.messageHandlers) {
+      try {
+        await fn(stanza, from);
+      } catch (err) {
+        this.log.error({ err, from }, 'message handler failed');
+      }
+    }
+  }
+}
+
+export function routeKey(type: string, ns: string, name: string): string {
+  return `${type} {${ns}}${name}`;
+}
+
+export function bareJid(full: string): string {
+  const slash = full.indexOf('/');
+  return (slash === -1 ? full : full.slice(0, slash)).toLowerCase();
+}

@@ -1,0 +1,65 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, requireSecret, DEFAULTS } from '../../src/config/load.js';
+import { ConfigError } from '../../src/config/types.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'grid-config-'));
+const file = (name: string, text: string) => {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+};
+
+test('every key has a default; relative paths resolve against the base folder', () => {
+  const cfg = loadConfig({ env: {}, baseDir: '/srv/grid' });
+  assert.equal(cfg.xmpp.service, DEFAULTS.xmpp.service);
+  assert.equal(cfg.xmpp.domain, 'controller.grid.test');
+  assert.equal(cfg.limits.payload_bytes, 262144);
+  assert.equal(cfg.policies, '/srv/grid/policies');
+  assert.deepEqual(cfg.trust.ca, ['/srv/grid/certs-dev/out/ca.crt']);
+  assert.equal(cfg.admin.socket, '/srv/grid/var/admin.sock');
+});
+
+test('YAML file values, resolved against the file folder', () => {
+  const p = file('a.yaml', 'xmpp:\n  domain: ctl.example.org\ntrust:\n  ca: [pki/ca.pem]\n  identity: xmppaddr-or-cn\ndata: state/\n');
+  const cfg = loadConfig({ file: p, env: {} });
+  assert.equal(cfg.xmpp.domain, 'ctl.example.org');
+  assert.deepEqual(cfg.trust.ca, [join(dir, 'pki/ca.pem')]);
+  assert.equal(cfg.trust.identity, 'xmppaddr-or-cn');
+  assert.equal(cfg.data, join(dir, 'state'));
+});
+
+test('JSON file and GRID_<SECTION>_<KEY> overrides', () => {
+  const p = file('b.json', JSON.stringify({ xmpp: { secret: 'from-file' }, limits: { payload_bytes: 1000 } }));
+  const cfg = loadConfig({ file: p, env: { GRID_XMPP_SECRET: 's3cret', GRID_LIMITS_PAYLOAD_BYTES: '2048', GRID_TRUST_CRL: 'a.crl,b.crl', GRID_POLICIES: '/etc/grid/policies' } });
+  assert.equal(cfg.xmpp.secret, 's3cret');
+  assert.equal(cfg.limits.payload_bytes, 2048);
+  assert.deepEqual(cfg.trust.crl, [join(dir, 'a.crl'), join(dir, 'b.crl')]);
+  assert.equal(cfg.policies, '/etc/grid/policies');
+});
+
+const bad: [string, string, RegExp][] = [
+  ['unknown section', 'xmmp:\n  domain: x\n', /config xmmp: unknown key/],
+  ['unknown key', 'xmpp:\n  domian: x\n', /config xmpp\.domian: unknown key/],
+  ['wrong type', 'limits:\n  payload_bytes: lots\n', /config limits\.payload_bytes: must be a positive integer/],
+  ['bad identity mode', 'trust:\n  identity: cn\n', /config trust\.identity: must be "xmppaddr" or "xmppaddr-or-cn"/],
+  ['section not a mapping', 'xmpp: 5\n', /config xmpp: must be a mapping/],
+  ['bad yaml', 'xmpp: [\n', /is not valid YAML/],
+];
+for (const [name, text, re] of bad) {
+  test(`invalid config names the key: ${name}`, () => {
+    const p = file(`${name.replace(/\W/g, '_')}.yaml`, text);
+    assert.throws(() => loadConfig({ file: p, env: {} }), (e: unknown) => e instanceof ConfigError && re.test(e.message));
+  });
+}
+
+test('a bad environment value names the key too', () => {
+  assert.throws(() => loadConfig({ env: { GRID_LIMITS_PAYLOAD_BYTES: '-1' } }), /limits\.payload_bytes/);
+});
+
+test('the controller refuses to start without a secret', () => {
+  assert.throws(() => requireSecret(loadConfig({ env: {} })), /xmpp\.secret: is empty: set GRID_XMPP_SECRET/);
+});
