@@ -1,0 +1,52 @@
+// Domain types of the payload layer. Pure: nothing here knows XMPP; the XMPP layer hands in
+// JSON text or a neutral XML tree and gets plain data back.
+
+/**
+ * A neutral XML element, structurally what @xmpp/xml's Element is: `name` may carry a prefix
+ * (`stix:STIX_Package`); the namespace comes from `xmlns` / `xmlns:p` attributes, inherited
+ * from ancestors (see `namespaceOf`).
+ */
+export interface XmlNode {
+  name: string;
+  attrs: Record<string, string>;
+  children: (XmlNode | string)[];
+}
+
+/** The content types of PROTOCOL.md §5's payload table; one per topic. */
+export type ContentType =
+  | 'application/stix+json;version=2.1'
+  | 'application/iodef+xml'
+  | 'application/stix+xml;version=1.2'
+  | 'application/taxii+xml;version=1.1'
+  | 'application/xml';
+
+/** Maps to XEP-0060 pubsub#errors `invalid-payload` / `payload-too-big` (§5). */
+export interface PayloadError {
+  code: 'invalid-payload' | 'payload-too-big';
+  text: string;
+}
+
+/** Any STIX 2.1 object once it passed validation: `type` and `id` are known to be well formed. */
+export interface StixObject {
+  type: string;
+  id: string;
+  [property: string]: unknown;
+}
+
+export type StixKind = 'bundle' | 'envelope' | 'object';
+
+/**
+ * A validated STIX payload, parsed once and reused for every subtopic's cut.
+ * `objects` are the very objects inside `doc` (not copies); `text` is the JSON as received.
+ */
+export interface ParsedStix {
+  ok: true;
+  kind: StixKind;
+  objects: StixObject[];
+  doc: unknown;
+  text: string;
+}
+
+export type StixParseResult = ParsedStix | { ok: false; text: string };
+
+export type XmlValidation = { ok: true } | { ok: false; text: string };
