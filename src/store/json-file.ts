@@ -1,0 +1,100 @@
+// A lowdb adapter that survives crashes. lowdb's own JSONFile renames without fsync (a crash
+// can leave an empty file) and JSONFilePreset uses memory under NODE_ENV=test, hence this.
+//
+// Write: `file.tmp-<pid>` + fsync, hard-link the current file as `file.bak` (atomically, via
+// a temp link), rename the temp over `file`, fsync the directory. `file` always exists once
+// written: unlike renaming it to `.bak` first, there is no instant without it.
+// Read: missing → null (defaults); unparseable → the `.bak` copy, with a warning, after
+// setting the bad file aside as `file.corrupt-<ms>` for inspection; both bad → refuse.
+import { readFile, rename, link, mkdir } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import type { Adapter } from 'lowdb';
+import type { Logger } from '../log.js';
+import { fsyncDir, isCode, removeStaleTemps, unlinkIfExists, writeSynced } from './fsutil.js';
+import { ControlStoreCorruptError, type ControlSource } from './types.js';
+
+type Loaded = { ok: true; value: unknown } | { ok: false; reason: string; missing: boolean };
+
+async function load(path: string): Promise<Loaded> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if (isCode(e, 'ENOENT')) return { ok: false, reason: 'file is missing', missing: true };
+    throw e;
+  }
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value !== 'object' || value === null) {
+      return { ok: false, reason: 'top level is not a JSON object', missing: false };
+    }
+    return { ok: true, value };
+  } catch (e) {
+    const what = text.length === 0 ? 'file is empty' : `invalid JSON: ${(e as Error).message}`;
+    return { ok: false, reason: what, missing: false };
+  }
+}
+
+export class DurableJsonFile<T> implements Adapter<T> {
+  readonly bak: string;
+  private readonly tmp: string;
+  /** Set by `read()`. */
+  source: ControlSource = 'defaults';
+
+  constructor(readonly file: string, private readonly log?: Logger) {
+    this.bak = `${file}.bak`;
+    this.tmp = `${file}.tmp-${process.pid}`;
+  }
+
+  async read(): Promise<T | null> {
+    await mkdir(dirname(this.file), { recursive: true });
+    await removeStaleTemps(dirname(this.file), basename(this.file), '.tmp-');
+    await removeStaleTemps(dirname(this.file), basename(this.bak), '.tmp-');
+    const main = await load(this.file);
+    if (main.ok) {
+      this.source = 'file';
+      return main.value as T;
+    }
+    const bak = await load(this.bak);
+    if (!bak.ok) {
+      if (main.missing && bak.missing) {
+        this.source = 'defaults';
+        return null;
+      }
+      throw new ControlStoreCorruptError(this.file, `${main.reason}; .bak: ${bak.reason}`);
+    }
+    if (!main.missing) await this.setAside();
+    this.log?.warn({ file: this.file, reason: main.reason }, 'control store unreadable; using its .bak copy (changes since that copy are lost)');
+    this.source = 'backup';
+    return bak.value as T;
+  }
+
+  async write(data: T): Promise<void> {
+    await writeSynced(this.tmp, JSON.stringify(data, null, 2) + '\n');
+    await this.keepBackup();
+    await rename(this.tmp, this.file);
+    await fsyncDir(dirname(this.file));
+  }
+
+  /** The bad file is evidence: move it aside rather than overwrite or delete it. */
+  private async setAside(): Promise<void> {
+    const aside = `${this.file}.corrupt-${Date.now()}`;
+    await rename(this.file, aside);
+    await fsyncDir(dirname(this.file));
+    this.log?.warn({ file: this.file, movedTo: aside }, 'corrupt control store file set aside');
+  }
+
+  /** `.bak` := current file (the previous good state), replaced atomically. */
+  private async keepBackup(): Promise<void> {
+    const bakTmp = `${this.bak}.tmp-${process.pid}`;
+    await unlinkIfExists(bakTmp);
+    try {
+      await link(this.file, bakTmp);
+    } catch (e) {
+      if (isCode(e, 'ENOENT')) return; // first write: nothing to keep
+      // Filesystems without hard links: copy (and fsync) instead.
+      await writeSynced(bakTmp, await readFile(this.file));
+    }
+    await rename(bakTmp, this.bak);
+  }
+}

@@ -1,0 +1,103 @@
+// Storage vocabulary. The core (accounts, topics, ...) depends on these interfaces only, so a
+// second backend can replace the file-based ones and run the same contract suites.
+import type { Logger } from '../log.js';
+
+/** A small JSON document (control-plane state: accounts, topics, subscriptions). */
+export interface ControlStore<T> {
+  /** The current state. Change it only through `update`; read it freshly each time. */
+  readonly data: T;
+  /** Where the state came from at open: the file, its `.bak` copy, or the defaults. */
+  readonly source: ControlSource;
+  /**
+   * Applies `mutator` to a copy of the state and swaps it in (a throwing mutator changes
+   * nothing), then resolves once a write covering this change is durable (fsync'd).
+   */
+  update(mutator: (d: T) => void): Promise<void>;
+  /** Waits for pending writes; later updates reject. */
+  close(): Promise<void>;
+}
+
+export type ControlSource = 'file' | 'backup' | 'defaults';
+
+export interface ControlStoreOptions {
+  /** Receives the warnings a person must see (fallback to `.bak`, corrupt file set aside). */
+  log?: Logger;
+  /** Counts durable writes; for tests of write coalescing. */
+  onWrite?: () => void;
+}
+
+/** Raised at open when neither the file nor its `.bak` parses: never start silently empty. */
+export class ControlStoreCorruptError extends Error {
+  constructor(readonly file: string, readonly reason: string) {
+    super(
+      `control store ${file} is unreadable (${reason}) and no usable ${file}.bak exists; ` +
+        'restore it from a backup or move it away to start with empty state',
+    );
+    this.name = 'ControlStoreCorruptError';
+  }
+}
+
+export type LockResult = { release(): void } | { heldBy: number };
+
+/** One item as the publisher gave it. `published` is an ISO 8601 date-time. */
+export interface NewItem {
+  id: string;
+  publisher: string;
+  payload: string;
+  published: string;
+}
+
+/** An item as stored: `seq` is per topic, one more per stored item, never reused. */
+export interface StoredItem extends NewItem {
+  readonly seq: number;
+}
+
+export interface ItemStoreOptions {
+  /** Extra wait before a write to gather more appends into one fsync (default 0). */
+  groupCommitMs?: number;
+  /** Bound on open topic file handles (default 64); idle ones are closed LRU-first. */
+  maxOpenFiles?: number;
+  /** Compact when dead records exceed `compactFactor` × live ones (default 4)... */
+  compactFactor?: number;
+  /** ...and at least this many (default 1000), so small topics are not rewritten often. */
+  compactMinDead?: number;
+  log?: Logger;
+}
+
+export interface ItemStoreStats {
+  appends: number;
+  /** fsync/fdatasync calls on topic logs; with group commit fewer than appends. */
+  fsyncs: number;
+  compactions: number;
+  openFiles: number;
+  /** Bytes cut from torn or corrupt log tails at open, per topic. */
+  truncated: { topic: string; bytes: number }[];
+}
+
+/** Per-topic item history. Reads are from memory; writes resolve only once durable. */
+export interface ItemStore {
+  /**
+   * Stores `item` (replacing one with the same id, which gets a new seq) and trims the topic
+   * to its `maxItems` newest. Resolves after fsync.
+   */
+  append(topic: string, item: NewItem, maxItems: number): Promise<StoredItem>;
+  /** The `n` newest items, ascending seq. */
+  latest(topic: string, n: number): StoredItem[];
+  /** Items with seq > `seq`, ascending, at most `limit`. */
+  after(topic: string, seq: number, limit: number): StoredItem[];
+  get(topic: string, id: string): StoredItem | undefined;
+  /** All stored items, ascending seq. */
+  list(topic: string): StoredItem[];
+  /** Seq of the oldest stored item, or undefined when the topic holds none. */
+  oldestSeq(topic: string): number | undefined;
+  /** Highest seq ever assigned in this topic (0 if none). */
+  highSeq(topic: string): number;
+  /** Trims to the `maxItems` newest (after a configure lowers max_items); returns how many went. */
+  trim(topic: string, maxItems: number): Promise<number>;
+  retract(topic: string, id: string): Promise<boolean>;
+  purge(topic: string): Promise<void>;
+  /** Removes all items; the seq high-water mark is kept so a same-named topic continues it. */
+  deleteTopic(topic: string): Promise<void>;
+  stats(): ItemStoreStats;
+  close(): Promise<void>;
+}

@@ -1,0 +1,4 @@
+import { openControlStore } from '../../src/store/control.js';
+import { controlStoreContract } from './store-control.contract.js';
+
+controlStoreContract('lowdb + durable JSON file', openControlStore);
