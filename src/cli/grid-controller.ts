@@ -6,6 +6,8 @@ import { ConfigError } from '../config/types.js';
 import { registerStartCommand } from './start.js';
 import { registerCertsCommand } from './certs.js';
 import { registerPolicyCommand } from './policy.js';
+import { registerAccountsCommand } from './accounts.js';
+import { registerTopicsCommand } from './topics.js';
 
 export function buildProgram(): Command {
   const program = new Command('grid-controller')
@@ -15,6 +17,8 @@ export function buildProgram(): Command {
     .exitOverride();
   registerStartCommand(program);
   registerCertsCommand(program);
+  registerAccountsCommand(program);
+  registerTopicsCommand(program);
   registerPolicyCommand(program);
   return program;
 }

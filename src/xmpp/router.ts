@@ -65,7 +65,7 @@ export class Router {
     return this.dispatchIq(ctx.type, stanza, ctx.element);
   };
 
-  async dispatchIq(type: 'get' | 'set', stanza: Element, element: Element): Promise<Element | undefined> {
+  async dispatchIq(type: 'get' | 'set', stanza: Element, element: Element): Promise<Element | true> {
     const from = stanza.attrs.from;
     if (!from) return errorElement(fail('bad-request', 'stanza without from'));
     const req: IqRequest = { stanza, element, type, from, bare: bareJid(from), to: stanza.attrs.to ?? '' };
@@ -80,7 +80,7 @@ export class Router {
         if (denied) return errorElement(denied);
       }
       const reply = await route.handler(req);
-      if (reply === true) return undefined; // the callee answers an empty result
+      if (reply === true) return true; // the callee answers an empty result (undefined would be service-unavailable)
       if (isFail(reply)) return errorElement(reply);
       return reply;
     } catch (err) {

@@ -1,0 +1,205 @@
+// The account registry: registration (PROTOCOL §2), the approval gate (§1) and the
+// administrator's operations (§10). Pure of XMPP: every method takes the acting JID
+// explicitly and returns a Result; notifications leave through the 'change' event.
+import { EventEmitter } from 'node:events';
+import type { Logger } from '../log.js';
+import { audit } from '../log.js';
+import { fail, ok, type Fail, type Result } from '../result.js';
+import type { ControlStore } from '../store/types.js';
+import type { RegistrationInput, RegistrationResult, Trust } from '../identity/types.js';
+import { ChallengeBook } from './challenges.js';
+import type { Account, AccountChange, AccountPolicy, AccountsState, AccountStatus, Submission } from './types.js';
+
+export interface AccountServiceDeps {
+  store: ControlStore<AccountsState>;
+  policy: AccountPolicy;
+  trust: () => Trust;
+  verify: (input: RegistrationInput) => RegistrationResult;
+  log: Logger;
+  now?: () => Date;
+  challenges?: ChallengeBook;
+}
+
+export const EMPTY_ACCOUNTS: AccountsState = { version: 1, accounts: {} };
+
+export class AccountService extends EventEmitter {
+  private readonly challenges: ChallengeBook;
+  private readonly now: () => Date;
+
+  constructor(private readonly d: AccountServiceDeps) {
+    super();
+    this.now = d.now ?? (() => new Date());
+    this.challenges = d.challenges ?? new ChallengeBook(300_000, () => this.now().getTime());
+  }
+
+  get(jid: string): Account | undefined {
+    return this.d.store.data.accounts[norm(jid)];
+  }
+
+  list(status?: AccountStatus): Account[] {
+    return Object.values(this.d.store.data.accounts)
+      .filter((a) => !status || this.effectiveStatus(a) === status)
+      .sort((a, b) => a.jid.localeCompare(b.jid));
+  }
+
+  /** An approved account whose certificate has expired counts as revoked until it registers again. */
+  effectiveStatus(a: Account): AccountStatus {
+    if (a.status === 'approved' && Date.parse(a.cert.notAfter) <= this.now().getTime()) return 'revoked';
+    return a.status;
+  }
+
+  /** PROTOCOL §1: null when the JID may use the grid, else the error to answer. */
+  gate(jid: string): Fail | null {
+    const a = this.get(jid);
+    if (!a) return fail('registration-required');
+    switch (this.effectiveStatus(a)) {
+      case 'approved':
+        return null;
+      case 'pending':
+        return fail('account-pending', 'the account waits for approval');
+      default:
+        return fail('account-revoked', a.status === 'approved' ? 'the certificate has expired: register again' : `the account is ${a.status}`);
+    }
+  }
+
+  isAdmin(jid: string): boolean {
+    return this.d.policy.admins().map(norm).includes(norm(jid));
+  }
+
+  challenge(jid: string): string {
+    return this.challenges.issue(norm(jid));
+  }
+
+  /** §2, steps 1–6, in that order. */
+  async register(jid: string, sub: Submission): Promise<Result<Account>> {
+    const bare = norm(jid);
+    const refuse = (f: Fail): Fail => {
+      audit(this.d.log, 'registration', { jid: bare, result: 'refused', code: f.fail, reason: f.text });
+      return f;
+    };
+    const c = this.challenges.consume(sub.challenge, bare);
+    if (c !== 'ok') return refuse(fail('challenge-invalid', `challenge ${c === 'other-jid' ? 'was issued to another JID' : c}`));
+    const v = this.d.verify({ certificatePem: sub.certificatePem, challenge: sub.challenge, signature: sub.signature, bareJid: bare, trust: this.d.trust(), now: this.now() });
+    if (!v.ok) return refuse(fail(v.code, v.text));
+
+    const t = this.now().toISOString();
+    const prev = this.get(bare);
+    const cert = { fingerprint: v.cert.fingerprint, serial: v.cert.serial, subject: v.cert.subject, issuer: v.cert.issuer, notBefore: v.cert.notBefore, notAfter: v.cert.notAfter, keyType: v.cert.keyType };
+    const auto = this.d.policy.autoApprove({ issuer: cert.issuer, subject: cert.subject, deviceType: sub.deviceType, requestedGroups: sub.groups });
+    let status: AccountStatus;
+    let groups: string[] = [];
+    let decidedBy = 'registration';
+    let reason: string;
+    if (prev && (prev.status === 'denied' || prev.status === 'revoked')) {
+      // An administrator's "no" is not undone by registering again.
+      status = prev.status;
+      reason = `re-registration keeps the ${prev.status} state`;
+      decidedBy = prev.decidedBy;
+    } else if (prev && prev.status === 'approved' && sameName(prev.cert, cert)) {
+      status = 'approved';
+      groups = prev.groups;
+      decidedBy = prev.decidedBy;
+      reason = 'same certificate subject and issuer: stays approved';
+    } else if (auto) {
+      status = 'approved';
+      groups = auto.groups;
+      decidedBy = `auto:${auto.id}`;
+      reason = `auto-approval entry ${auto.id} matched`;
+    } else {
+      status = 'pending';
+      reason = prev ? 'certificate subject or issuer changed: waits for approval again' : 'no auto-approval entry matched: waits for an administrator';
+    }
+    const account: Account = {
+      jid: bare, status, groups, requestedGroups: uniq(sub.groups), deviceType: sub.deviceType, description: sub.description, cert,
+      createdAt: prev?.createdAt ?? t, updatedAt: t,
+      decidedBy, decidedAt: decidedBy === prev?.decidedBy ? prev.decidedAt : t,
+    };
+    await this.d.store.update((s) => {
+      s.accounts[bare] = account;
+    });
+    audit(this.d.log, 'registration', { jid: bare, result: 'accepted', status, groups, by: decidedBy, reason, fingerprint: cert.fingerprint, serial: cert.serial, issuer: cert.issuer, device_type: sub.deviceType });
+    this.announce(account, prev, decidedBy, reason);
+    if (status === 'pending') this.emit('pending', account);
+    return ok(account);
+  }
+
+  async approve(jid: string, by: string, groups?: string[]): Promise<Result<Account>> {
+    return this.decide(jid, by, (a) => {
+      const declared = this.d.policy.declaredGroups();
+      const chosen = groups ?? a.requestedGroups.filter((g) => declared.includes(g));
+      const unknown = chosen.filter((g) => !declared.includes(g));
+      if (unknown.length) return fail('bad-request', `groups not declared in the policy: ${unknown.join(', ')}`);
+      return { status: 'approved', groups: uniq(chosen) };
+    });
+  }
+
+  deny(jid: string, by: string): Promise<Result<Account>> {
+    return this.decide(jid, by, () => ({ status: 'denied', groups: [] }));
+  }
+
+  revoke(jid: string, by: string): Promise<Result<Account>> {
+    return this.decide(jid, by, () => ({ status: 'revoked', groups: [] }));
+  }
+
+  setGroups(jid: string, by: string, groups: string[]): Promise<Result<Account>> {
+    return this.decide(jid, by, (a) => {
+      if (a.status !== 'approved') return fail('not-acceptable', `the account is ${a.status}: approve it (with groups) instead`);
+      const declared = this.d.policy.declaredGroups();
+      const unknown = groups.filter((g) => !declared.includes(g));
+      if (unknown.length) return fail('bad-request', `groups not declared in the policy: ${unknown.join(', ')}`);
+      return { status: 'approved', groups: uniq(groups) };
+    });
+  }
+
+  async remove(jid: string, by: string): Promise<Result<null>> {
+    const bare = norm(jid);
+    const prev = this.get(bare);
+    if (!prev) return fail('item-not-found', `no account ${bare}`);
+    await this.d.store.update((s) => {
+      delete s.accounts[bare];
+    });
+    audit(this.d.log, 'account-change', { jid: bare, from: prev.status, to: 'removed', by });
+    this.emit('change', { jid: bare, status: 'removed', groups: [], previous: { status: prev.status, groups: prev.groups }, by, reason: 'removed' } satisfies AccountChange);
+    return ok(null);
+  }
+
+  private async decide(jid: string, by: string, next: (a: Account) => { status: AccountStatus; groups: string[] } | Fail): Promise<Result<Account>> {
+    const bare = norm(jid);
+    const prev = this.get(bare);
+    if (!prev) return fail('item-not-found', `no account ${bare}`);
+    const n = next(prev);
+    if ('fail' in n) return n;
+    const t = this.now().toISOString();
+    const account: Account = { ...prev, status: n.status, groups: n.groups, updatedAt: t, decidedBy: by, decidedAt: t };
+    await this.d.store.update((s) => {
+      s.accounts[bare] = account;
+    });
+    audit(this.d.log, 'account-change', { jid: bare, from: prev.status, to: n.status, groups: n.groups, previous_groups: prev.groups, by });
+    this.announce(account, prev, by, 'administrator decision');
+    return ok(account);
+  }
+
+  private announce(a: Account, prev: Account | undefined, by: string, reason: string): void {
+    if (prev && prev.status === a.status && sameList(prev.groups, a.groups)) return;
+    const change: AccountChange = { jid: a.jid, status: a.status, groups: a.groups, by, reason, ...(prev ? { previous: { status: prev.status, groups: prev.groups } } : {}) };
+    this.emit('change', change);
+  }
+}
+
+export function norm(jid: string): string {
+  const slash = jid.indexOf('/');
+  return (slash === -1 ? jid : jid.slice(0, slash)).trim().toLowerCase();
+}
+
+function uniq(xs: string[]): string[] {
+  return [...new Set(xs.map((x) => x.trim()).filter(Boolean))].sort();
+}
+
+function sameList(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function sameName(a: Account['cert'], b: Account['cert']): boolean {
+  const eq = (x: Record<string, string>, y: Record<string, string>) => JSON.stringify(Object.entries(x).sort()) === JSON.stringify(Object.entries(y).sort());
+  return eq(a.subject, b.subject) && eq(a.issuer, b.issuer);
+}

@@ -1,0 +1,305 @@
+// The topic directory, subscriptions and subtopics (PROTOCOL §3, §5, §6). Pure of XMPP:
+// methods take the acting subject explicitly, return Results, and report what others must
+// hear through the 'event' emitter (TopicEvent). Items live in items.ts.
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../log.js';
+import { audit } from '../log.js';
+import { fail, ok, type Fail, type Result } from '../result.js';
+import type { ControlStore } from '../store/types.js';
+import type { Policy, PolicySubject, TopicDecl } from '../policy/types.js';
+import { topicNameProblem } from '../policy/glob.js';
+import { parseFilter } from '../filters/parse.js';
+import { filterHash, subtopicNode } from '../filters/canonical.js';
+import { Authorizer, type Access } from './access.js';
+import type { Subscription, SubtopicView, Topic, TopicConfig, TopicEvent, TopicsState } from './types.js';
+
+export const EMPTY_TOPICS: TopicsState = { version: 1, topics: {}, subscriptions: {} };
+
+export interface TopicServiceDeps {
+  store: ControlStore<TopicsState>;
+  policy: () => Policy;
+  /** The policy subject of an approved account, or null when the JID may not use the grid. */
+  subject: (bareJid: string) => PolicySubject | null;
+  log: Logger;
+  now?: () => Date;
+}
+
+export class TopicService extends EventEmitter {
+  readonly auth: Authorizer;
+  /** subtopic node → subids (derived from subscriptions; rebuilt at start). */
+  private readonly subtopicIndex = new Map<string, Set<string>>();
+  /** topic → subids, so delivery never scans every subscription of the grid. */
+  private readonly topicIndex = new Map<string, Set<string>>();
+
+  constructor(private readonly d: TopicServiceDeps) {
+    super();
+    this.auth = new Authorizer(d.policy, d.log.child({ mod: 'policy' }));
+    for (const s of Object.values(d.store.data.subscriptions)) this.index(s);
+  }
+
+  private get state(): TopicsState {
+    return this.d.store.data;
+  }
+
+  private now(): string {
+    return (this.d.now?.() ?? new Date()).toISOString();
+  }
+
+  topic(name: string): Topic | undefined {
+    return this.state.topics[name];
+  }
+
+  subtopicExists = (node: string): boolean => (this.subtopicIndex.get(node)?.size ?? 0) > 0;
+
+  check(subject: PolicySubject, op: Parameters<Authorizer['check']>[1], node: string): Access | Fail {
+    return this.auth.check(subject, op, node, (n) => this.topic(n), this.subtopicExists);
+  }
+
+  /** Topics declared in the policy files exist from start-up (and after every reload). */
+  async applyDeclaredTopics(decls: readonly TopicDecl[]): Promise<void> {
+    const fresh = decls.filter((t) => {
+      const cur = this.topic(t.name);
+      return !cur || cur.source !== 'policy' || JSON.stringify(configOf(cur)) !== JSON.stringify(declConfig(t));
+    });
+    if (!fresh.length) return;
+    await this.d.store.update((s) => {
+      for (const t of fresh) {
+        const cur = s.topics[t.name];
+        s.topics[t.name] = { name: t.name, ...declConfig(t), source: 'policy', publishers: cur?.publishers ?? [], createdAt: cur?.createdAt ?? this.now(), ...(cur?.owner ? { owner: cur.owner } : {}) };
+      }
+    });
+    this.d.log.info({ topics: fresh.map((t) => t.name) }, 'topics declared by policy');
+  }
+
+  /** Topics the subject may discover, sorted by name. */
+  list(subject: PolicySubject): Topic[] {
+    return Object.values(this.state.topics)
+      .filter((t) => this.auth.decide(subject, 'discover', t.name).effect === 'permit')
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  allTopics(): Topic[] {
+    return Object.values(this.state.topics);
+  }
+
+  async create(subject: PolicySubject, name: string, config: TopicConfig): Promise<Result<Topic>> {
+    const problem = topicNameProblem(name);
+    if (problem) return fail('not-acceptable', problem);
+    if (this.auth.decide(subject, 'create', name).effect !== 'permit') {
+      return this.auth.decide(subject, 'discover', name).effect === 'permit' || this.topic(name) ? fail('forbidden', `policy does not allow create on ${name}`) : fail('forbidden', `policy does not allow create on ${name}`);
+    }
+    if (this.topic(name)) return fail('conflict', `topic ${name} exists`);
+    const topic: Topic = { name, ...config, source: 'create', owner: subject.jid, publishers: [], createdAt: this.now() };
+    await this.d.store.update((s) => {
+      s.topics[name] = topic;
+    });
+    audit(this.d.log, 'topic-created', { jid: subject.jid, topic: name, content_type: config.contentType });
+    return ok(topic);
+  }
+
+  async configure(subject: PolicySubject, node: string, patch: Partial<TopicConfig>): Promise<Result<Topic>> {
+    const a = this.check(subject, 'create', node);
+    if ('fail' in a) return a;
+    if (a.subtopic) return fail('not-allowed', 'subtopics take their configuration from the parent topic');
+    const next: Topic = { ...a.topic, ...patch };
+    await this.d.store.update((s) => {
+      s.topics[a.topic.name] = next;
+    });
+    audit(this.d.log, 'topic-configured', { jid: subject.jid, topic: a.topic.name, fields: Object.keys(patch) });
+    return ok(next);
+  }
+
+  async delete(subject: PolicySubject, node: string): Promise<Result<Subscription[]>> {
+    const a = this.check(subject, 'create', node);
+    if ('fail' in a) return a;
+    if (a.subtopic) return fail('not-allowed', 'a subtopic goes with its last subscription');
+    if (a.topic.source === 'policy') return fail('not-allowed', `topic ${a.topic.name} is declared in the policy files: remove it there`);
+    const subs = this.subscriptionsOf(a.topic.name);
+    await this.d.store.update((s) => {
+      delete s.topics[a.topic.name];
+      for (const sub of subs) delete s.subscriptions[sub.subid];
+    });
+    for (const sub of subs) this.unindex(sub);
+    audit(this.d.log, 'topic-deleted', { jid: subject.jid, topic: a.topic.name, subscriptions: subs.length });
+    this.emitEvent({ kind: 'topic-deleted', topic: a.topic.name, subscriptions: subs });
+    return ok(subs);
+  }
+
+  subscriptionsOf(topic: string): Subscription[] {
+    const ids = this.topicIndex.get(topic);
+    if (!ids) return [];
+    const out: Subscription[] = [];
+    for (const id of ids) {
+      const s = this.state.subscriptions[id];
+      if (s) out.push(s);
+    }
+    return out;
+  }
+
+  subscriptionsOfOwner(owner: string, topic?: string): Subscription[] {
+    return Object.values(this.state.subscriptions).filter((s) => s.owner === owner && (!topic || s.topic === topic));
+  }
+
+  /** XEP-0060 §6.1 / §6.3.7: subscribe, with an optional filter (names without the prefix). */
+  async subscribe(subject: PolicySubject, node: string, jid: string, filterFields: Record<string, string[]> | null): Promise<Result<{ subscription: Subscription; created: boolean }>> {
+    const a = this.check(subject, 'subscribe', node);
+    if ('fail' in a) return a;
+    if (a.subtopic) return fail('not-allowed', 'subscribe to the topic node with a filter; the subtopic follows from it');
+    if (bare(jid) !== subject.jid) return fail('invalid-jid', 'the jid must be your own (bare or full)');
+    let filter = null;
+    if (filterFields && Object.keys(filterFields).length) {
+      const p = parseFilter(filterFields, a.topic);
+      if (!p.ok) return fail('invalid-options', `filter field ${p.field}: ${p.text}`);
+      filter = p.filter;
+    }
+    const subtopic = filter ? subtopicNode(a.topic.name, filterHash(filter)) : null;
+    const same = this.subscriptionsOf(a.topic.name).find((s) => s.jid === jid && s.subtopic === subtopic);
+    if (same) return ok({ subscription: same, created: false });
+    const sub: Subscription = { subid: randomUUID(), topic: a.topic.name, jid, owner: subject.jid, filter, subtopic, createdAt: this.now() };
+    await this.d.store.update((s) => {
+      s.subscriptions[sub.subid] = sub;
+    });
+    const isNew = subtopic !== null && !this.subtopicExists(subtopic);
+    this.index(sub);
+    audit(this.d.log, 'subscribed', { jid, topic: a.topic.name, subid: sub.subid, subtopic });
+    if (isNew && subtopic && filter) {
+      this.emitEvent({ kind: 'subtopic', action: 'created', subtopic: { node: subtopic, parent: a.topic.name, filter, subscribers: 1 }, publishers: a.topic.publishers });
+    }
+    return ok({ subscription: sub, created: true });
+  }
+
+  /** XEP-0060 §6.2. */
+  async unsubscribe(subject: PolicySubject, node: string, jid: string, subid: string | undefined): Promise<Result<Subscription>> {
+    const a = this.check(subject, 'discover', node);
+    if ('fail' in a) return a;
+    if (bare(jid) !== subject.jid) return fail('invalid-jid', 'the jid must be your own');
+    const mine = this.subscriptionsOf(a.topic.name).filter((s) => s.jid === jid || (!jid.includes('/') && s.owner === jid));
+    if (!mine.length) return fail('not-subscribed');
+    let sub: Subscription | undefined;
+    if (subid) {
+      sub = mine.find((s) => s.subid === subid);
+      if (!sub) return fail('invalid-subid');
+    } else {
+      if (mine.length > 1) return fail('subid-required');
+      sub = mine[0];
+    }
+    await this.end([sub!], `unsubscribed by ${subject.jid}`, false);
+    return ok(sub!);
+  }
+
+  /** §6: the current subtopics of a topic. */
+  subtopics(topic: string): SubtopicView[] {
+    const out: SubtopicView[] = [];
+    for (const [node, ids] of this.subtopicIndex) {
+      if (!ids.size || !node.startsWith(`${topic}~`)) continue;
+      const first = this.state.subscriptions[ids.values().next().value as string];
+      if (first?.filter) out.push({ node, parent: topic, filter: first.filter, subscribers: ids.size });
+    }
+    return out.sort((a, b) => (a.node < b.node ? -1 : 1));
+  }
+
+  /** §6: register as publisher (checks `publish`). */
+  async registerPublisher(subject: PolicySubject, node: string): Promise<Result<SubtopicView[]>> {
+    const a = this.check(subject, 'publish', node);
+    if ('fail' in a) return a;
+    if (!a.topic.publishers.includes(subject.jid)) {
+      await this.d.store.update((s) => {
+        s.topics[a.topic.name]!.publishers = [...a.topic.publishers, subject.jid].sort();
+      });
+      audit(this.d.log, 'publisher-registered', { jid: subject.jid, topic: a.topic.name });
+    }
+    return ok(this.subtopics(a.topic.name));
+  }
+
+  /**
+   * After a policy change or a change of an account: end every subscription that is no
+   * longer permitted (XEP-0060 §8.8.4 notifications go out through 'event').
+   */
+  async recheck(onlyOwner?: string): Promise<number> {
+    const ended: Subscription[] = [];
+    for (const s of Object.values(this.state.subscriptions)) {
+      if (onlyOwner && s.owner !== onlyOwner) continue;
+      const subject = this.d.subject(s.owner);
+      const still = subject && this.topic(s.topic) && this.auth.decide(subject, 'subscribe', s.topic).effect === 'permit' && this.auth.decide(subject, 'discover', s.topic).effect === 'permit';
+      if (!still) ended.push(s);
+    }
+    if (ended.length) await this.end(ended, 'no longer permitted by policy or account state', true);
+    return ended.length;
+  }
+
+  /** Removes an account's publisher affiliations and subscriptions (account removed). */
+  async forget(owner: string): Promise<void> {
+    const subs = this.subscriptionsOfOwner(owner);
+    if (subs.length) await this.end(subs, 'account removed', true);
+    const pubs = Object.values(this.state.topics).filter((t) => t.publishers.includes(owner));
+    if (pubs.length) {
+      await this.d.store.update((s) => {
+        for (const t of pubs) s.topics[t.name]!.publishers = t.publishers.filter((p) => p !== owner);
+      });
+    }
+  }
+
+  private async end(subs: Subscription[], reason: string, notify: boolean): Promise<void> {
+    await this.d.store.update((s) => {
+      for (const sub of subs) delete s.subscriptions[sub.subid];
+    });
+    for (const sub of subs) {
+      const wasLast = this.unindex(sub);
+      audit(this.d.log, 'unsubscribed', { jid: sub.jid, topic: sub.topic, subid: sub.subid, reason });
+      if (notify) this.emitEvent({ kind: 'subscription-ended', subscription: sub, reason });
+      if (wasLast && sub.subtopic && sub.filter) {
+        const t = this.topic(sub.topic);
+        this.emitEvent({ kind: 'subtopic', action: 'deleted', subtopic: { node: sub.subtopic, parent: sub.topic, filter: sub.filter, subscribers: 0 }, publishers: t?.publishers ?? [] });
+      }
+    }
+  }
+
+  private emitEvent(e: TopicEvent): void {
+    this.emit('event', e);
+  }
+
+  private index(s: Subscription): void {
+    let t = this.topicIndex.get(s.topic);
+    if (!t) this.topicIndex.set(s.topic, (t = new Set()));
+    t.add(s.subid);
+    if (s.subtopic) {
+      let st = this.subtopicIndex.get(s.subtopic);
+      if (!st) this.subtopicIndex.set(s.subtopic, (st = new Set()));
+      st.add(s.subid);
+    }
+  }
+
+  /** Returns true when this was the subtopic's last subscription. */
+  private unindex(s: Subscription): boolean {
+    this.topicIndex.get(s.topic)?.delete(s.subid);
+    if (!s.subtopic) return false;
+    const st = this.subtopicIndex.get(s.subtopic);
+    st?.delete(s.subid);
+    if (st && st.size === 0) {
+      this.subtopicIndex.delete(s.subtopic);
+      return true;
+    }
+    return false;
+  }
+}
+
+export function bare(jid: string): string {
+  const i = jid.indexOf('/');
+  return (i === -1 ? jid : jid.slice(0, i)).toLowerCase();
+}
+
+export function declConfig(t: TopicDecl): TopicConfig {
+  return {
+    ...(t.title ? { title: t.title } : {}),
+    ...(t.description ? { description: t.description } : {}),
+    contentType: t.contentType, filtering: t.filtering, filterFields: t.filterFields, maxItems: t.maxItems,
+    ...(t.payloadNamespace ? { payloadNamespace: t.payloadNamespace } : {}),
+    notificationType: t.notificationType ?? 'normal',
+  };
+}
+
+function configOf(t: Topic): TopicConfig {
+  const { name: _n, source: _s, owner: _o, publishers: _p, createdAt: _c, ...cfg } = t;
+  return cfg;
+}

@@ -1,0 +1,87 @@
+// The topic service's vocabulary (PROTOCOL §3, §5, §6, §7).
+import type { ContentType, XmlNode } from '../payloads/types.js';
+import type { Filter } from '../filters/types.js';
+import type { Decision, PolicySubject, Tlp } from '../policy/types.js';
+
+export type { PolicySubject, Decision };
+
+export interface TopicConfig {
+  title?: string;
+  description?: string;
+  contentType: ContentType;
+  filtering: 'controller' | 'publisher';
+  /** Topic-declared filter name → dotted STIX property path. */
+  filterFields: Record<string, string>;
+  maxItems: number;
+  payloadNamespace?: string;
+  notificationType: 'normal' | 'headline';
+}
+
+export interface Topic extends TopicConfig {
+  name: string;
+  /** `policy`: declared in the policy files; `create`: made with XEP-0060 create. */
+  source: 'policy' | 'create';
+  /** Bare JID of the creator (owner affiliation); undefined for policy topics. */
+  owner?: string;
+  /** Bare JIDs with the publisher affiliation (§6). */
+  publishers: string[];
+  createdAt: string;
+}
+
+export interface Subscription {
+  subid: string;
+  topic: string;
+  /** The JID as subscribed (full or bare): where notifications go. */
+  jid: string;
+  /** The account's bare JID. */
+  owner: string;
+  /** Canonical filter, or null for a plain subscription. */
+  filter: Filter | null;
+  /** Subtopic node id (`topic~hash`), or null for a plain subscription. */
+  subtopic: string | null;
+  createdAt: string;
+}
+
+export interface TopicsState {
+  version: 1;
+  topics: Record<string, Topic>;
+  subscriptions: Record<string, Subscription>;
+}
+
+export interface SubtopicView {
+  node: string;
+  parent: string;
+  filter: Filter;
+  subscribers: number;
+}
+
+/** What the service tells the outside world; the xmpp layer turns these into stanzas. */
+export type TopicEvent =
+  | { kind: 'subtopic'; action: 'created' | 'deleted'; subtopic: SubtopicView; publishers: string[] }
+  | { kind: 'subscription-ended'; subscription: Subscription; reason: string }
+  | { kind: 'topic-deleted'; topic: string; subscriptions: Subscription[] }
+  | { kind: 'retracted'; topic: string; itemId: string; subscriptions: Subscription[] };
+
+/** A payload as the protocol layer hands it over: the element (a neutral tree) and its text. */
+export interface IncomingPayload {
+  root: XmlNode;
+  ancestors?: readonly XmlNode[];
+  /** The payload element serialised: what is stored and counted against limits.payload_bytes. */
+  serialised: string;
+}
+
+export interface Cap {
+  maxTlp?: Tlp;
+  unmarked?: 'allow' | 'deny';
+}
+
+/** One notification to send: the payload for this subscription (already cut), once per (node, item, cut). */
+export interface Delivery {
+  subscription: Subscription;
+  /** Key of the cut: recipients with the same key share one serialised payload. */
+  cutKey: string;
+  /** For STIX topics the cut JSON; for XML topics the stored element text. */
+  payload: string;
+  /** True when the SubID header is needed (the JID holds several subscriptions to the topic). */
+  needsSubId: boolean;
+}

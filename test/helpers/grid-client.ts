@@ -1,0 +1,64 @@
+// Raw-stanza helpers for integration tests: what a third-party client would send, built
+// straight from PROTOCOL.md (the agent library has its own, tested separately).
+import { readFileSync } from 'node:fs';
+import { xml } from '@xmpp/client';
+import type { Element } from '@xmpp/xml';
+import type { NodeConnection } from '../../src/agent/types.js';
+import { signChallenge } from '../../src/identity/pop.js';
+
+export const CTL = 'controller.grid.test';
+export const NS_REG = 'jabber:iq:register';
+export const NS_DATA = 'jabber:x:data';
+export const NS_GRID = 'urn:xmpp-grid:0';
+export const NS_STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
+
+let n = 0;
+export const id = (p = 't') => `${p}${++n}`;
+
+export async function getRegistration(c: NodeConnection): Promise<Element> {
+  const r = await c.iq(xml('iq', { type: 'get', to: CTL, id: id('rg') }, xml('query', { xmlns: NS_REG })));
+  return r.getChild('query', NS_REG)!;
+}
+
+export function challengeOf(query: Element): string {
+  const x = query.getChild('x', NS_DATA)!;
+  return x.getChildren('field').find((f) => f.attrs.var === 'challenge')!.getChildText('value')!;
+}
+
+export interface Submit {
+  challenge: string;
+  certPem: string;
+  signature: string;
+  groups?: string[];
+  deviceType?: string;
+  description?: string;
+}
+
+export function submitStanza(s: Submit): Element {
+  const field = (v: string, values: string[]) => xml('field', { var: v }, ...values.map((x) => xml('value', {}, x)));
+  return xml('iq', { type: 'set', to: CTL, id: id('rs') },
+    xml('query', { xmlns: NS_REG },
+      xml('x', { xmlns: NS_DATA, type: 'submit' },
+        field('FORM_TYPE', ['urn:xmpp-grid:0#register']),
+        field('challenge', [s.challenge]),
+        field('certificate', s.certPem.trim().split('\n')),
+        field('signature', [s.signature]),
+        field('groups', s.groups ?? []),
+        ...(s.deviceType ? [field('device-type', [s.deviceType])] : []),
+        ...(s.description ? [field('description', [s.description])] : []))));
+}
+
+/** Full registration with the node's own certificate and key files. */
+export async function register(c: NodeConnection, files: { cert: string; key: string }, extra: Partial<Submit> = {}): Promise<Element> {
+  const challenge = challengeOf(await getRegistration(c));
+  const keyPem = readFileSync(files.key, 'utf8');
+  return c.iq(submitStanza({ challenge, certPem: readFileSync(files.cert, 'utf8'), signature: signChallenge(keyPem, challenge), ...extra }));
+}
+
+export function isAccountMessage(status: string) {
+  return (s: Element) => s.name === 'message' && s.getChild('account', NS_GRID)?.attrs.status === status;
+}
+
+export function groupsOf(accountEl: Element): string[] {
+  return accountEl.getChildren('group').map((g) => g.getText());
+}
