@@ -11,7 +11,7 @@ export type ErrorCode =
   // §5 and XEP-0060
   | 'invalid-payload' | 'payload-too-big' | 'invalid-options' | 'bad-request' | 'conflict'
   | 'not-subscribed' | 'subid-required' | 'invalid-subid' | 'invalid-jid' | 'nodeid-required'
-  | 'item-required' | 'item-forbidden' | 'payload-required' | 'not-acceptable' | 'not-allowed'
+  | 'item-required' | 'item-forbidden' | 'payload-required' | 'precondition-not-met' | 'not-acceptable' | 'not-allowed'
   | 'feature-not-implemented' | 'service-unavailable' | 'internal';
 
 export interface Fail {

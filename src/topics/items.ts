@@ -158,7 +158,7 @@ export class ItemService {
     let filter: Filter | null = null;
     if (Object.keys(q.filter).length) {
       const p = parseFilter(q.filter, a.topic);
-      if (!p.ok) return fail('invalid-options', `filter field ${p.field}: ${p.text}`);
+      if (!p.ok) return fail('invalid-options', p.text);
       filter = p.filter;
     }
     const cap = capOf(a.decision);

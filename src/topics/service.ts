@@ -150,7 +150,7 @@ export class TopicService extends EventEmitter {
     let filter = null;
     if (filterFields && Object.keys(filterFields).length) {
       const p = parseFilter(filterFields, a.topic);
-      if (!p.ok) return fail('invalid-options', `filter field ${p.field}: ${p.text}`);
+      if (!p.ok) return fail('invalid-options', p.text);
       filter = p.filter;
     }
     const subtopic = filter ? subtopicNode(a.topic.name, filterHash(filter)) : null;

@@ -40,6 +40,8 @@ export const ERROR_MAP: Record<ErrorCode, Mapping> = {
   'item-required': { type: 'modify', condition: 'bad-request', app: pubsub('item-required') },
   'item-forbidden': { type: 'modify', condition: 'bad-request', app: pubsub('item-forbidden') },
   'payload-required': { type: 'modify', condition: 'bad-request', app: pubsub('payload-required') },
+  // XEP-0060 §7.1.5: publish-options that the node's configuration does not meet.
+  'precondition-not-met': { type: 'cancel', condition: 'conflict', app: pubsub('precondition-not-met') },
   'not-acceptable': { type: 'modify', condition: 'not-acceptable' },
   'not-allowed': { type: 'cancel', condition: 'not-allowed' },
   'feature-not-implemented': { type: 'cancel', condition: 'feature-not-implemented' },

@@ -1,0 +1,125 @@
+// Loads a policy folder: every `*.yaml` file, merged in file-name order (PROTOCOL §12).
+// All or nothing: any error in any file rejects the whole folder, so a half-edited policy
+// never goes live.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { parsePolicyFile, type PolicyPart } from './schema.js';
+import type { LoadResult, Policy, PolicyError } from './types.js';
+
+/** Which files of a folder are policy files, in the order their rules apply. */
+export function policyFileNames(dir: string): { names: string[]; errors: PolicyError[] } {
+  const errors: PolicyError[] = [];
+  const names: string[] = [];
+  // Plain code-unit order, not the locale's: the order must not depend on the machine.
+  for (const name of readdirSync(dir).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (name.startsWith('.')) continue; // editor swap files and other hidden files
+    if (name.endsWith('.yml')) {
+      // Silently skipping it could drop a deny rule: make the mistake loud instead.
+      errors.push({ file: join(dir, name), message: 'only *.yaml files are read: rename it to .yaml (or move it out of the folder)' });
+      continue;
+    }
+    if (!name.endsWith('.yaml')) continue;
+    if (!statSync(join(dir, name)).isFile()) {
+      errors.push({ file: join(dir, name), message: 'is not a regular file' });
+      continue;
+    }
+    names.push(name);
+  }
+  return { names, errors };
+}
+
+/** Loads and validates every policy file of `dir`. A folder without files is valid and denies everything. */
+export function loadPolicyDir(dir: string): LoadResult {
+  let listing: { names: string[]; errors: PolicyError[] };
+  try {
+    if (!statSync(dir).isDirectory()) return { ok: false, errors: [{ file: dir, message: 'is not a folder' }] };
+    listing = policyFileNames(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const message = code === 'ENOENT' ? 'policy folder does not exist' : `cannot read policy folder: ${(e as Error).message}`;
+    return { ok: false, errors: [{ file: dir, message }] };
+  }
+  const errors = [...listing.errors];
+  const parts: PolicyPart[] = [];
+  for (const name of listing.names) {
+    const path = join(dir, name);
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (e) {
+      // The file may vanish between readdir and read while someone edits the folder.
+      errors.push({ file: path, message: `cannot read: ${(e as Error).message}` });
+      continue;
+    }
+    const { part, errors: fileErrors } = parsePolicyFile(path, text);
+    errors.push(...fileErrors);
+    parts.push(part);
+  }
+  return finish(parts, errors, (file) => join(dir, file));
+}
+
+/** Loads policy from YAML text, as if it were the only file of a folder (for tests and tools). */
+export function parsePolicyText(text: string, file = 'policy.yaml'): LoadResult {
+  const { part, errors } = parsePolicyFile(file, text);
+  return finish([part], errors, (f) => f);
+}
+
+/** A policy that denies everything. */
+export function emptyPolicy(): Policy {
+  return freeze({ admins: [], groups: {}, autoApprove: [], topics: [], rules: [], files: [], loadedAt: new Date().toISOString() });
+}
+
+function finish(parts: PolicyPart[], errors: PolicyError[], pathOf: (file: string) => string): LoadResult {
+  // Merge even when a file failed, so one run reports cross-file problems too.
+  const merged = merge(parts, pathOf);
+  const all = [...errors, ...merged.errors];
+  if (all.length > 0) return { ok: false, errors: sortErrors(all) };
+  return { ok: true, policy: freeze(merged.policy) };
+}
+
+function merge(parts: PolicyPart[], pathOf: (file: string) => string): { policy: Policy; errors: PolicyError[] } {
+  const errors: PolicyError[] = [];
+  const policy: Policy = { admins: [], groups: {}, autoApprove: [], topics: [], rules: [], files: [], loadedAt: new Date().toISOString() };
+  for (const p of parts) {
+    for (const g of p.groups) if (!(g.name in policy.groups)) policy.groups[g.name] = g.description;
+  }
+  const seen = { rule: new Map<string, string>(), entry: new Map<string, string>(), topic: new Map<string, string>() };
+  const dup = (kind: keyof typeof seen, label: string, key: string, file: string, line?: number): boolean => {
+    const first = seen[kind].get(key);
+    if (first) {
+      errors.push({ file: pathOf(file), line, message: `${label} '${key}' is already defined at ${first}` });
+      return true;
+    }
+    seen[kind].set(key, `${file}:${line ?? '?'}`);
+    return false;
+  };
+  for (const p of parts) {
+    policy.files.push(p.file);
+    for (const a of p.admins) if (!policy.admins.includes(a)) policy.admins.push(a);
+    for (const ref of parts.every((q) => q.groupsKnown) ? p.groupRefs : []) {
+      if (!(ref.group in policy.groups)) {
+        const known = Object.keys(policy.groups).join(', ') || 'none';
+        errors.push({ file: pathOf(p.file), line: ref.line, message: `${ref.where}: group '${ref.group}' is not declared under groups (declared: ${known})` });
+      }
+    }
+    for (const e of p.autoApprove) if (!dup('entry', 'auto_approve id', e.id, p.file, e.line)) policy.autoApprove.push(e);
+    for (const t of p.topics) if (!dup('topic', 'topic', t.name, p.file, t.line)) policy.topics.push(t);
+    for (const r of p.rules) if (!dup('rule', 'rule id', r.id, p.file, r.line)) policy.rules.push(r);
+  }
+  return { policy, errors };
+}
+
+function sortErrors(errors: PolicyError[]): PolicyError[] {
+  return [...errors].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : (a.line ?? 0) - (b.line ?? 0)));
+}
+
+/** Policies are shared by every request in flight: freeze so none can change one under another. */
+function freeze(p: Policy): Policy {
+  const deep = (o: unknown): void => {
+    if (o === null || typeof o !== 'object' || o instanceof RegExp || Object.isFrozen(o)) return;
+    Object.freeze(o);
+    for (const v of Object.values(o)) deep(v);
+  };
+  deep(p);
+  return p;
+}

@@ -1,0 +1,141 @@
+// The shape of one policy file (PROTOCOL §12), checked node by node so that every error
+// names file and line. Cross-file checks (duplicate ids, undeclared groups) live in load.ts.
+import { basename } from 'node:path';
+import { LineCounter, parseDocument, type Node } from 'yaml';
+import { Reader } from './yaml-read.js';
+import { readRule, readCertAttrs, GROUP_NAME_RE, type GroupRef } from './schema-rule.js';
+import { readTopic } from './schema-topic.js';
+import type { AutoApproveEntry, CompiledRule, PolicyError, TopicDecl } from './types.js';
+
+export interface PolicyPart {
+  /** File name without folder. */
+  file: string;
+  admins: string[];
+  groups: { name: string; description: string; line?: number }[];
+  autoApprove: AutoApproveEntry[];
+  topics: TopicDecl[];
+  rules: CompiledRule[];
+  /** Every group named by a rule or auto-approval entry, to check against declared groups. */
+  groupRefs: GroupRef[];
+  /** False when the file's groups could not all be read: then "group not declared" errors elsewhere would mislead. */
+  groupsKnown: boolean;
+}
+
+const TOP_KEYS = ['admins', 'groups', 'registration', 'topics', 'rules'] as const;
+const BARE_JID_RE = /^[^@/\s]+@[^@/\s]+$/;
+const ENTRY_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** Parses and checks one file. `path` is used in errors as given. */
+export function parsePolicyFile(path: string, text: string): { part: PolicyPart; errors: PolicyError[] } {
+  const part: PolicyPart = { file: basename(path), admins: [], groups: [], autoApprove: [], topics: [], rules: [], groupRefs: [], groupsKnown: false };
+  const errors: PolicyError[] = [];
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true, version: '1.2', schema: 'core' });
+  for (const e of [...doc.errors, ...doc.warnings]) {
+    const line = e.linePos?.[0]?.line ?? (e.pos ? lc.linePos(e.pos[0]).line : undefined);
+    errors.push({ file: path, line, message: `YAML: ${firstLine(e.message)}` });
+  }
+  if (errors.length > 0) return { part, errors };
+  const root = doc.contents;
+  if (root === null || (root as { value?: unknown }).value === null) {
+    part.groupsKnown = true;
+    return { part, errors }; // empty file: contributes nothing
+  }
+  const r = new Reader(path, lc, errors);
+  const top = r.map(root, 'policy file', TOP_KEYS);
+  if (!top) return { part, errors };
+
+  readAdmins(r, top.get('admins'), part);
+  const before = errors.length;
+  readGroups(r, top.get('groups'), part);
+  part.groupsKnown = errors.length === before;
+  readRegistration(r, top.get('registration'), part);
+  for (const [i, node] of (optSeq(r, top.get('topics'), 'topics') ?? []).entries()) {
+    const t = readTopic(r, node, i + 1, part.file);
+    if (t) part.topics.push(t);
+  }
+  for (const [i, node] of (optSeq(r, top.get('rules'), 'rules') ?? []).entries()) {
+    const rule = readRule(r, node, i + 1, part.file, part.groupRefs);
+    if (rule) part.rules.push(rule);
+  }
+  return { part, errors };
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0];
+}
+
+/** A top-level list that may be left out or left empty (`rules:` with nothing under it). */
+function optSeq(r: Reader, node: Node | undefined, what: string): Node[] | null {
+  if (node === undefined || isNullScalar(node)) return null;
+  return r.seq(node, what);
+}
+
+function isNullScalar(node: unknown): boolean {
+  return (node as { value?: unknown } | null)?.value === null && !(node as { items?: unknown }).items;
+}
+
+function readAdmins(r: Reader, node: Node | undefined, part: PolicyPart): void {
+  for (const item of optSeq(r, node, 'admins') ?? []) {
+    const jid = r.string(item, 'each admin');
+    if (jid === null) continue;
+    if (!BARE_JID_RE.test(jid)) r.error(item, `admin '${jid}' is not a bare JID like admin@grid.test`);
+    else part.admins.push(jid.toLowerCase());
+  }
+}
+
+function readGroups(r: Reader, node: Node | undefined, part: PolicyPart): void {
+  if (node === undefined || isNullScalar(node)) return;
+  for (const { key, keyNode, value } of r.dict(node, 'groups') ?? []) {
+    if (!GROUP_NAME_RE.test(key)) {
+      r.error(keyNode, `group name '${key}' must match [a-z0-9][a-z0-9._-]*`);
+      continue;
+    }
+    const description = isNullScalar(value) ? '' : r.string(value, `description of group '${key}'`);
+    if (description !== null) part.groups.push({ name: key, description, line: r.line(keyNode) });
+  }
+}
+
+function readRegistration(r: Reader, node: Node | undefined, part: PolicyPart): void {
+  if (node === undefined || isNullScalar(node)) return;
+  const reg = r.map(node, 'registration', ['auto_approve']);
+  for (const [i, item] of (optSeq(r, reg?.get('auto_approve'), 'registration.auto_approve') ?? []).entries()) {
+    const entry = readAutoApprove(r, item, i + 1, part);
+    if (entry) part.autoApprove.push(entry);
+  }
+}
+
+const AUTO_KEYS = ['id', 'issuer', 'subject', 'device_types', 'requested_groups', 'groups', 'description'] as const;
+
+function readAutoApprove(r: Reader, node: Node, n: number, part: PolicyPart): AutoApproveEntry | null {
+  const m = r.map(node, `auto_approve entry #${n}`, AUTO_KEYS);
+  if (!m) return null;
+  const before = r.errors.length;
+  const id = m.has('id') ? r.string(m.get('id'), `auto_approve entry #${n}: id`) : null;
+  if (!m.has('id')) r.error(node, `auto_approve entry #${n} has no id`);
+  else if (id !== null && !ENTRY_ID_RE.test(id)) r.error(m.get('id'), `auto_approve id '${id}' must match [A-Za-z0-9][A-Za-z0-9._-]*`);
+  const what = `auto_approve '${id ?? '#' + n}'`;
+  // Without an issuer any trust anchor's certificates could be approved unseen: require one.
+  if (!m.has('issuer')) r.error(node, `${what} has no issuer: name the CA whose certificates it approves`);
+  const issuer = m.has('issuer') ? readCertAttrs(r, m.get('issuer'), `${what}: issuer`) : undefined;
+  const subject = m.has('subject') ? readCertAttrs(r, m.get('subject'), `${what}: subject`) : undefined;
+  const deviceTypes = m.has('device_types') ? r.stringList(m.get('device_types'), `${what}: device_types`) : undefined;
+  const requested = m.has('requested_groups') ? r.stringList(m.get('requested_groups'), `${what}: requested_groups`) : undefined;
+  let groups: { value: string; node: Node }[] | null = null;
+  if (!m.has('groups')) r.error(node, `${what} has no groups: list the groups given on approval ([] for none)`);
+  else {
+    const items = r.seq(m.get('groups'), `${what}: groups`);
+    // An empty list is meaningful here: approve with no groups.
+    groups = items && items.length === 0 ? [] : r.stringList(m.get('groups'), `${what}: groups`);
+  }
+  const description = m.has('description') ? r.string(m.get('description'), `${what}: description`) : undefined;
+  for (const g of [...(requested ?? []), ...(groups ?? [])]) part.groupRefs.push({ group: g.value, line: r.line(g.node), where: what });
+  if (r.errors.length > before || id === null || !groups) return null;
+  return {
+    id, file: part.file, line: r.line(node), groups: groups.map((g) => g.value),
+    ...(issuer ? { issuer } : {}), ...(subject ? { subject } : {}),
+    ...(deviceTypes ? { deviceTypes: deviceTypes.map((d) => d.value) } : {}),
+    ...(requested ? { requestedGroups: requested.map((g) => g.value) } : {}),
+    ...(description ? { description } : {}),
+  };
+}

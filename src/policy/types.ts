@@ -1,0 +1,148 @@
+// The vocabulary of the policy engine (PROTOCOL §4, §12). Pure data: no XMPP, no I/O.
+
+export const OPERATIONS = ['discover', 'create', 'publish', 'subscribe', 'query', 'bulk'] as const;
+export type Operation = (typeof OPERATIONS)[number];
+
+/** TLP levels in release order (PROTOCOL §5): clear = white < green < amber < amber+strict < red. */
+export const TLP_ORDER = ['clear', 'green', 'amber', 'amber+strict', 'red'] as const;
+export type Tlp = (typeof TLP_ORDER)[number];
+
+export type Effect = 'permit' | 'deny';
+export type Unmarked = 'allow' | 'deny';
+
+/** Content types a topic may carry (PROTOCOL §5's table). */
+export const CONTENT_TYPES = [
+  'application/stix+json;version=2.1',
+  'application/iodef+xml',
+  'application/stix+xml;version=1.2',
+  'application/taxii+xml;version=1.1',
+  'application/xml',
+] as const;
+export type ContentType = (typeof CONTENT_TYPES)[number];
+
+/** Who is asking: the account as the controller knows it. */
+export interface PolicySubject {
+  /** Bare JID (a resource, if given, is ignored). */
+  jid: string;
+  groups: string[];
+  deviceType?: string;
+  cert?: { subject: Record<string, string>; issuer: Record<string, string> };
+}
+
+export interface Decision {
+  effect: Effect;
+  /** The deciding rule; null when no rule matched (default deny) or the request was malformed. */
+  ruleId: string | null;
+  /** File name (no folder) of the deciding rule. */
+  file?: string;
+  /** Conditions of the deciding rule that matched, e.g. "groups: soc", "topics: threat-intel/**". */
+  matched: string[];
+  /** Release cap of a permitting rule (PROTOCOL §5 "marking-based release"). */
+  maxTlp?: Tlp;
+  /** What to do with objects without a TLP marking; absent means allow. */
+  unmarked?: Unmarked;
+}
+
+export interface TraceEntry {
+  ruleId: string;
+  file: string;
+  result: 'matched' | 'skipped';
+  /** For a skipped rule, every condition that failed, e.g. "operations: publish not in [discover, subscribe]". */
+  why: string;
+}
+
+export interface Explanation {
+  decision: Decision;
+  trace: TraceEntry[];
+  /** Set when the request itself was refused before any rule was looked at (bad topic or operation). */
+  note?: string;
+}
+
+export interface TopicDecl {
+  name: string;
+  title?: string;
+  description?: string;
+  contentType: ContentType;
+  filtering: 'controller' | 'publisher';
+  /** Topic-declared filter name → dotted property path of the STIX object (e.g. location → x_location). */
+  filterFields: Record<string, string>;
+  maxItems: number;
+  /** Root namespace of payloads; required for (and only for) application/xml. */
+  payloadNamespace?: string;
+  notificationType?: 'normal' | 'headline';
+  file: string;
+  line?: number;
+}
+
+export interface AutoApproveEntry {
+  id: string;
+  /** Certificate issuer attributes, exact match (every listed attribute must be equal). */
+  issuer?: Record<string, string>;
+  subject?: Record<string, string>;
+  /** The device type the node declared must be one of these. */
+  deviceTypes?: string[];
+  /** Matches when the node asked for no group outside these (asking for none matches). */
+  requestedGroups?: string[];
+  /** Groups given on approval. */
+  groups: string[];
+  description?: string;
+  file: string;
+  line?: number;
+}
+
+export interface AutoApproveRequest {
+  issuer: Record<string, string>;
+  subject: Record<string, string>;
+  deviceType?: string;
+  requestedGroups: string[];
+}
+
+/** A glob compiled once at load. */
+export interface Glob {
+  source: string;
+  re: RegExp;
+  /** First topic segment when it is literal (used by the rule index); null for wildcards or client globs. */
+  literalHead: string | null;
+}
+
+export interface CompiledRule {
+  id: string;
+  effect: Effect;
+  file: string;
+  line?: number;
+  description?: string;
+  /** null: the key was left out, which matches anything. */
+  operations: readonly Operation[] | null;
+  groups: readonly string[] | null;
+  topics: readonly Glob[] | null;
+  clients: readonly Glob[] | null;
+  deviceTypes: readonly string[] | null;
+  subject: Readonly<Record<string, string>> | null;
+  issuer: Readonly<Record<string, string>> | null;
+  maxTlp?: Tlp;
+  unmarked?: Unmarked;
+}
+
+/** A loaded policy is deeply frozen: decide() keeps its rule index per Policy object, so never mutate one. */
+export interface Policy {
+  /** Administrators' bare JIDs, lower-cased. */
+  admins: string[];
+  /** Declared groups: name → description. */
+  groups: Record<string, string>;
+  autoApprove: AutoApproveEntry[];
+  topics: TopicDecl[];
+  /** In decision order: file-name order, then order of appearance. */
+  rules: CompiledRule[];
+  /** File names (no folder) read, in order. */
+  files: string[];
+  loadedAt: string;
+}
+
+export interface PolicyError {
+  /** Path of the file as found (folder joined with the name), or the folder itself. */
+  file: string;
+  line?: number;
+  message: string;
+}
+
+export type LoadResult = { ok: true; policy: Policy } | { ok: false; errors: PolicyError[] };

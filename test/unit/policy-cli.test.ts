@@ -1,0 +1,96 @@
+import { test, describe, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { registerPolicyCommand, policyDirFrom, type PolicyCommandDeps } from '../../src/cli/policy.js';
+
+const root = mkdtempSync(join(tmpdir(), 'policy-cli-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+afterEach(() => { process.exitCode = undefined; });
+
+async function run(args: string[], deps: PolicyCommandDeps = {}): Promise<{ lines: string[]; exitCode: number }> {
+  const lines: string[] = [];
+  const program = new Command('grid-controller').exitOverride().configureOutput({ writeOut: (s) => lines.push(s), writeErr: (s) => lines.push(s) });
+  registerPolicyCommand(program, { print: (l) => lines.push(l), ...deps });
+  await program.parseAsync(args, { from: 'user' });
+  const exitCode = Number(process.exitCode ?? 0);
+  process.exitCode = undefined;
+  return { lines, exitCode };
+}
+
+const bad = join(root, 'bad');
+mkdirSync(bad);
+writeFileSync(join(bad, '10.yaml'), 'groups: { soc: S }\nrules:\n  - id: a\n    effect: permit\n    groups: [ops]\n    operations: [read]\n');
+
+describe('policy check', () => {
+  test('prints a summary of the shipped folder and exits 0', async () => {
+    const { lines, exitCode } = await run(['policy', 'check', 'policies']);
+    assert.equal(exitCode, 0);
+    assert.match(lines[0], /^policies: OK, 3 files/);
+    assert.ok(lines.some((l) => /rules in order: no-partners-on-internal \(deny\), soc-consume/.test(l)), lines.join('\n'));
+  });
+  test('prints each error as file:line: reason and exits 1', async () => {
+    const { lines, exitCode } = await run(['policy', 'check', bad]);
+    assert.equal(exitCode, 1);
+    assert.deepEqual(lines.slice(0, 2), [
+      `${join(bad, '10.yaml')}:5: rule 'a': group 'ops' is not declared under groups (declared: soc)`,
+      `${join(bad, '10.yaml')}:6: rule 'a': operations: unknown operation 'read' (known: discover, create, publish, subscribe, query, bulk)`,
+    ]);
+    assert.match(lines[2], /^2 errors/);
+  });
+  test('without DIR, the folder comes from --config, relative to the config file', async () => {
+    const cfgDir = join(root, 'cfg');
+    mkdirSync(join(cfgDir, 'pol'), { recursive: true });
+    writeFileSync(join(cfgDir, 'pol', 'a.yaml'), 'rules:\n  - { id: only, effect: deny }\n');
+    writeFileSync(join(cfgDir, 'grid.yaml'), 'xmpp: { domain: controller.grid.test }\npolicies: pol\n');
+    const { lines, exitCode } = await run(['policy', 'check', '--config', join(cfgDir, 'grid.yaml')]);
+    assert.equal(exitCode, 0);
+    assert.match(lines.join('\n'), /1 rule in order: only \(deny\)/);
+    assert.equal(policyDirFrom(undefined, undefined, {}), 'policies/');
+    assert.equal(policyDirFrom('x', join(cfgDir, 'grid.yaml'), {}), 'x');
+  });
+});
+
+describe('policy explain', () => {
+  test('prints the decision, the deciding rule with file and line, and why earlier rules were skipped', async () => {
+    const { lines } = await run(['policy', 'explain', '--dir', 'policies', '--jid', 'p@partner.example',
+      '--operation', 'subscribe', '--topic', 'threat-intel/indicators', '--groups', 'partners']);
+    const out = lines.join('\n');
+    assert.match(lines[0], /^PERMIT by rule 'partners-consume' \(20-rules\.yaml:\d+\)$/);
+    assert.match(out, /release: max_tlp green, unmarked deny/);
+    assert.match(out, /skipped no-partners-on-internal \(20-rules\.yaml:\d+\): topics: threat-intel\/indicators matches none of \[internal\/\*\*\]/);
+    assert.match(out, /skipped soc-consume .*groups: none of \[soc\] in account groups \[partners\]/);
+  });
+  test('default deny is stated', async () => {
+    const { lines } = await run(['policy', 'explain', '--dir', 'policies', '--jid', 'x@grid.test', '--operation', 'bulk', '--topic', 'incidents/iodef']);
+    assert.equal(lines[0], 'DENY: no rule matched: default deny');
+  });
+  test("uses the account's groups from lookupSubject unless --groups is given", async () => {
+    const asked: string[] = [];
+    const deps: PolicyCommandDeps = {
+      lookupSubject: async (jid) => { asked.push(jid); return { jid, groups: ['soc'], deviceType: 'siem' }; },
+    };
+    const a = await run(['policy', 'explain', '--dir', 'policies', '--jid', 's@grid.test', '--operation', 'query', '--topic', 'incidents/iodef'], deps);
+    assert.match(a.lines[0], /PERMIT by rule 'soc-consume'/);
+    const b = await run(['policy', 'explain', '--dir', 'policies', '--jid', 's@grid.test', '--operation', 'query', '--topic', 'incidents/iodef', '--groups', ''], deps);
+    assert.match(b.lines[0], /^DENY/);
+    assert.deepEqual(asked, ['s@grid.test', 's@grid.test']);
+  });
+  test('--json gives the explanation as data', async () => {
+    const { lines } = await run(['policy', 'explain', '--dir', 'policies', '--jid', 'sb@grid.test', '--operation', 'publish',
+      '--topic', 'threat-intel/indicators', '--groups', 'providers', '--device-type', 'sandbox', '--json']);
+    const x = JSON.parse(lines.join('\n'));
+    assert.equal(x.decision.ruleId, 'providers-publish');
+    assert.equal(x.trace.at(-1).result, 'matched');
+  });
+  test('an unknown operation is refused by the option parser', async () => {
+    await assert.rejects(run(['policy', 'explain', '--jid', 'a@b', '--operation', 'read', '--topic', 'x']), /invalid|Allowed choices/i);
+  });
+  test('an invalid policy folder prints its errors and exits 1', async () => {
+    const { lines, exitCode } = await run(['policy', 'explain', '--dir', bad, '--jid', 'a@b', '--operation', 'query', '--topic', 'x']);
+    assert.equal(exitCode, 1);
+    assert.match(lines[0], /10\.yaml:5:/);
+  });
+});
