@@ -106,7 +106,7 @@ async function assemble(cfg: Config, log: Logger, cleanups: (() => Promise<void>
     router,
   );
   const outbox = new Outbox(link, log.child({ mod: 'outbox' }));
-  const protocol = installProtocol({ router, disco, accounts, topics, items, policy, subjectOf, domain: cfg.xmpp.domain, outbox, log });
+  const protocol = installProtocol({ router, disco, accounts, topics, items, policy, subjectOf, domain: cfg.xmpp.domain, outbox, itemStore, log });
   wireEvents({ accounts, topics, items, policy, outbox, notifier: protocol.notifier, domain: cfg.xmpp.domain, log });
   await link.start();
   cleanups.push(() => link.stop());

@@ -8,16 +8,22 @@ import type { TopicService } from './topics/service.js';
 import type { ItemService } from './topics/items.js';
 import type { PolicyWatcher } from './policy/index.js';
 import type { PolicySubject } from './policy/types.js';
-import type { TopicEvent } from './topics/types.js';
+import type { TopicEvent, Subscription } from './topics/types.js';
+import type { Published } from './topics/items.js';
 import { ok, fail } from './result.js';
 import type { Router } from './xmpp/router.js';
 import type { Disco } from './xmpp/handlers/disco.js';
 import type { Outbox } from './xmpp/outbox.js';
+import type { ItemStore } from './store/types.js';
 import { installCommands } from './xmpp/handlers/commands.js';
 import { startAdminServer } from './admin/server.js';
 import { accountOps } from './admin/ops.js';
 import type { AdminOps } from './admin/types.js';
 import type { EventStanzas } from './wiring.js';
+import { installPubsub } from './xmpp/handlers/pubsub.js';
+import { installGrid } from './xmpp/handlers/grid.js';
+import { discoProvider } from './xmpp/handlers/topics-disco.js';
+import { makeNotifier, eventStanzas, retractMessages, purgeMessages } from './xmpp/handlers/notify.js';
 
 export interface ProtocolDeps {
   router: Router;
@@ -29,6 +35,7 @@ export interface ProtocolDeps {
   subjectOf: (bare: string) => PolicySubject | null;
   domain: string;
   outbox: Outbox;
+  itemStore: ItemStore;
   log: Logger;
 }
 
@@ -52,8 +59,21 @@ export function installProtocol(d: ProtocolDeps): { notifier: EventStanzas } {
     reloadPolicy: () => reloadPolicy(d.policy),
     declaredGroups: () => Object.keys(d.policy.current().groups),
   });
-  void commands;
-  const notifier: EventStanzas = { forEvent: (_e: TopicEvent): Element[] => [] };
+  d.disco.setProvider(discoProvider({ topics: d.topics, items: d.items, subjectOf: d.subjectOf, domain: d.domain, commands }));
+  const notifications = makeNotifier(d.domain);
+  const pubsubDeps = {
+    topics: d.topics, items: d.items, subjectOf: d.subjectOf, domain: d.domain,
+    // The publish result has been answered (the item is stored); delivery follows in order.
+    onPublished: (p: Published) => void d.outbox.send(notifications.build(p)),
+    onRetracted: (r: { node: string; itemId: string; subscriptions: Subscription[] }) => void d.outbox.send(retractMessages(d.domain, r.node, r.itemId, r.subscriptions)),
+    onPurged: (r: { topic: string; subscriptions: Subscription[] }) => void d.outbox.send(purgeMessages(d.domain, r.topic, r.subscriptions)),
+    // Subscribers hear of a deletion through the core's topic-deleted event; here the items go.
+    onDeleted: (r: { topic: string }) => void d.itemStore.deleteTopic(r.topic).catch((err) => d.log.error({ err, topic: r.topic }, 'could not drop the items of a deleted topic')),
+  };
+  installPubsub(d.router, d.disco, pubsubDeps);
+  installGrid(d.router, d.disco, { topics: d.topics, items: d.items, subjectOf: d.subjectOf });
+  const events = eventStanzas(d.domain);
+  const notifier: EventStanzas = { forEvent: (e: TopicEvent): Element[] => events.forEvent(e) };
   return { notifier };
 }
 

@@ -2,12 +2,28 @@
 // The grid-controller command. One file per command group; this one only assembles them
 // and turns any error into one clear line and a non-zero exit.
 import { Command, CommanderError } from 'commander';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigError } from '../config/types.js';
+import { loadConfig } from '../config/load.js';
+import type { PolicySubject } from '../policy/types.js';
+import type { AccountsState } from '../accounts/types.js';
 import { registerStartCommand } from './start.js';
 import { registerCertsCommand } from './certs.js';
 import { registerPolicyCommand } from './policy.js';
 import { registerAccountsCommand } from './accounts.js';
 import { registerTopicsCommand } from './topics.js';
+
+/** `policy explain` judges a JID as the controller would: from its stored account, if any. */
+async function lookupSubject(jid: string, configPath?: string): Promise<PolicySubject | undefined> {
+  const cfg = loadConfig({ file: configPath });
+  const file = join(cfg.data, 'accounts.json');
+  if (!existsSync(file)) return undefined;
+  const state = JSON.parse(readFileSync(file, 'utf8')) as AccountsState;
+  const a = state.accounts[jid.split('/')[0]!.toLowerCase()];
+  if (!a) return undefined;
+  return { jid: a.jid, groups: a.groups, ...(a.deviceType ? { deviceType: a.deviceType } : {}), cert: { subject: a.cert.subject, issuer: a.cert.issuer } };
+}
 
 export function buildProgram(): Command {
   const program = new Command('grid-controller')
@@ -19,7 +35,7 @@ export function buildProgram(): Command {
   registerCertsCommand(program);
   registerAccountsCommand(program);
   registerTopicsCommand(program);
-  registerPolicyCommand(program);
+  registerPolicyCommand(program, { lookupSubject });
   return program;
 }
 

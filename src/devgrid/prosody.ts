@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { renderProsodyConfig } from './prosody-config.js';
 import { freePorts, waitForPorts } from './ports.js';
+import { portFailureInLog, probeTlsCert, probeXmppStream } from './probe.js';
 import type { ProsodyConfigInput, ProsodyHandle, ProsodyOptions, ProsodyPorts } from './types.js';
 
 /** Where Debian's prosody-modules may have put mod_auth_ccert. */
@@ -36,6 +37,28 @@ export function logTail(file: string, lines = 25): string {
   } catch {
     return '(no log written)';
   }
+}
+
+function readLog(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** Every port is Prosody's own: it speaks XMPP (and TLS with our certificate). */
+async function confirmListeners(c: ProsodyConfigInput): Promise<void> {
+  const [c2s, tls, comp] = await Promise.all([
+    probeXmppStream(c.ports.c2s, c.domain, 'jabber:client'),
+    probeTlsCert(c.ports.c2sTls, c.domain, c.certFile),
+    probeXmppStream(c.ports.component, c.componentJid, 'jabber:component:accept'),
+  ]);
+  const wrong = [!c2s && `c2s ${c.ports.c2s}`, !tls && `c2s direct TLS ${c.ports.c2sTls}`, !comp && `component ${c.ports.component}`];
+  const names = wrong.filter(Boolean);
+  if (names.length) throw new Error(`not Prosody's listener on port(s): ${names.join(', ')} (another process holds them?)`);
+  const failure = portFailureInLog(readLog(c.logFile));
+  if (failure) throw new Error(failure);
 }
 
 async function resolvePorts(given: Partial<ProsodyPorts> = {}): Promise<ProsodyPorts> {
@@ -86,7 +109,8 @@ function exitDescription(child: ChildProcess): string | undefined {
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {
-  if (exitDescription(child) === undefined) {
+  // No pid: spawn itself failed and there is no process (and no 'exit' event) to wait for.
+  if (child.pid !== undefined && exitDescription(child) === undefined) {
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
@@ -108,17 +132,18 @@ export async function startProsody(opts: ProsodyOptions): Promise<ProsodyHandle>
     const configFile = join(dataDir, 'prosody.cfg.lua');
     // The config holds the component secret: owner-only.
     await writeFile(configFile, renderProsodyConfig(input), { mode: 0o600 });
+    // A reused data dir must not show an earlier run's lines (the port check reads the log).
+    await writeFile(input.logFile, '');
     installExitHook();
     child = spawnProsody(configFile, input.logFile);
     running.add(child);
-    const spawnError = new Promise<string>((r) => child!.once('error', (e) => r(e.message)));
     let spawnFailure: string | undefined;
-    void spawnError.then((m) => { spawnFailure = `could not run prosody: ${m}`; });
+    child.once('error', (e) => { spawnFailure = `could not run prosody (is it installed?): ${e.message}`; });
     const started = child;
     await waitForPorts(Object.values(input.ports), opts.startTimeoutMs ?? 10_000, () => {
-      const exit = spawnFailure ?? exitDescription(started);
-      return exit && `prosody ${exit} during startup`;
-    }).catch((err: Error) => {
+      const exit = exitDescription(started);
+      return spawnFailure ?? (exit && `prosody ${exit} during startup`) ?? portFailureInLog(readLog(input.logFile));
+    }).then(() => confirmListeners(input)).catch((err: Error) => {
       throw new Error(`${err.message}; log ${input.logFile}:\n${logTail(input.logFile)}`);
     });
     return {

@@ -119,6 +119,11 @@ export class ItemService {
     return cutStix(parsed, makePredicate(filter, cap, topic.filterFields))?.json ?? null;
   }
 
+  /** After configure lowered max_items: the stored history follows at once. */
+  async trim(node: string, maxItems: number): Promise<number> {
+    return this.d.items.trim(node, maxItems);
+  }
+
   async retract(subject: PolicySubject, node: string, id: string): Promise<Result<{ topic: Topic; subscriptions: Subscription[] }>> {
     const a = this.d.topics.check(subject, 'publish', node);
     if ('fail' in a) return a;

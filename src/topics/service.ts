@@ -86,9 +86,7 @@ export class TopicService extends EventEmitter {
   async create(subject: PolicySubject, name: string, config: TopicConfig): Promise<Result<Topic>> {
     const problem = topicNameProblem(name);
     if (problem) return fail('not-acceptable', problem);
-    if (this.auth.decide(subject, 'create', name).effect !== 'permit') {
-      return this.auth.decide(subject, 'discover', name).effect === 'permit' || this.topic(name) ? fail('forbidden', `policy does not allow create on ${name}`) : fail('forbidden', `policy does not allow create on ${name}`);
-    }
+    if (this.auth.decide(subject, 'create', name).effect !== 'permit') return fail('forbidden', `policy does not allow create on ${name}`);
     if (this.topic(name)) return fail('conflict', `topic ${name} exists`);
     const topic: Topic = { name, ...config, source: 'create', owner: subject.jid, publishers: [], createdAt: this.now() };
     await this.d.store.update((s) => {
@@ -102,6 +100,7 @@ export class TopicService extends EventEmitter {
     const a = this.check(subject, 'create', node);
     if ('fail' in a) return a;
     if (a.subtopic) return fail('not-allowed', 'subtopics take their configuration from the parent topic');
+    if (a.topic.source === 'policy') return fail('not-allowed', `topic ${a.topic.name} is declared in the policy files: configure it there`);
     const next: Topic = { ...a.topic, ...patch };
     await this.d.store.update((s) => {
       s.topics[a.topic.name] = next;

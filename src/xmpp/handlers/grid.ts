@@ -1,0 +1,137 @@
+// The grid namespace urn:xmpp-grid:0 (PROTOCOL §6–§8): register as publisher, list
+// subtopics, the filtered query over stored items (XEP-0059 paged by seq) and directed-query
+// authorization. What XEP-0060 does not cover, and nothing more.
+import { xml } from '@xmpp/component';
+import type { Element } from '@xmpp/xml';
+import { fail, isFail, type Fail } from '../../result.js';
+import type { TopicService } from '../../topics/service.js';
+import type { ItemService } from '../../topics/items.js';
+import type { SubtopicView } from '../../topics/types.js';
+import { OPERATIONS, type Operation, type PolicySubject } from '../../policy/types.js';
+import { NS } from '../ns.js';
+import { findForm } from '../forms.js';
+import type { IqReply, IqRequest, Router } from '../router.js';
+import type { Disco } from './disco.js';
+import { parseRsm, rsmSet } from '../xmlnode.js';
+import { filterForm, payloadElement } from './notify.js';
+
+export const QUERY_FORM_TYPE = 'urn:xmpp-grid:0#query';
+export const QUERY_DEFAULT_MAX = 100;
+export const QUERY_MAX = 1000;
+const SEQ_RE = /^\d{1,15}$/;
+// XEP-0082 DateTime: CCYY-MM-DDThh:mm:ss[.sss]TZD
+const DATETIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+export interface GridDeps {
+  topics: TopicService;
+  items: ItemService;
+  /** The policy subject of an approved account, or null (unknown, pending, revoked): deny. */
+  subjectOf: (bare: string) => PolicySubject | null;
+}
+
+type Handler = (d: GridDeps, s: PolicySubject, req: IqRequest) => IqReply | Promise<IqReply>;
+
+export function installGrid(router: Router, disco: Disco, d: GridDeps): void {
+  const wrap = (fn: Handler) => (req: IqRequest) => {
+    const s = d.subjectOf(req.bare);
+    return s ? fn(d, s, req) : fail('registration-required');
+  };
+  router.iq('set', NS.GRID, 'publisher', wrap(publisher));
+  router.iq('get', NS.GRID, 'subtopics', wrap(subtopics));
+  router.iq('get', NS.GRID, 'query', wrap(query));
+  router.iq('get', NS.GRID, 'authorize', wrap(authorize));
+  disco.addFeature(NS.GRID);
+}
+
+export function subtopicEl(v: SubtopicView): Element {
+  return xml('subtopic', { node: v.node, subscribers: String(v.subscribers) }, filterForm(v.filter));
+}
+
+/** §6: checks `publish`, gives the publisher affiliation, lists the current subtopics. */
+async function publisher(d: GridDeps, s: PolicySubject, req: IqRequest): Promise<IqReply> {
+  const node = req.element.attrs.node;
+  if (!node) return fail('nodeid-required');
+  const r = await d.topics.registerPublisher(s, node);
+  if ('fail' in r) return r;
+  return xml('publisher', { xmlns: NS.GRID, node }, ...r.value.map(subtopicEl));
+}
+
+/** §6: the same list without registering (operation `discover`). */
+function subtopics(d: GridDeps, s: PolicySubject, req: IqRequest): IqReply {
+  const node = req.element.attrs.node;
+  if (!node) return fail('nodeid-required');
+  const a = d.topics.check(s, 'discover', node);
+  if ('fail' in a) return a;
+  return xml('subtopics', { xmlns: NS.GRID, node }, ...d.topics.subtopics(a.topic.name).map(subtopicEl));
+}
+
+interface QueryRequest {
+  filter: Record<string, string[]>;
+  afterSeq?: number;
+  addedAfter?: string;
+  max: number;
+}
+
+/** The §7 form and RSM <set/> → query parameters; every malformed part is bad-request. */
+export function parseQuery(el: Element): QueryRequest | Fail {
+  const form = findForm(el);
+  if (!form || form.formType !== QUERY_FORM_TYPE) return fail('bad-request', `a form with FORM_TYPE ${QUERY_FORM_TYPE} is required`);
+  const q: QueryRequest = { filter: {}, max: QUERY_DEFAULT_MAX };
+  for (const [v, values] of form.fields) {
+    if (v === 'FORM_TYPE') continue;
+    if (v.startsWith('filter.')) {
+      q.filter[v.slice('filter.'.length)] = values;
+      continue;
+    }
+    const one = values.length === 1 ? values[0]!.trim() : null;
+    if (v === 'after_seq') {
+      if (one === null || !SEQ_RE.test(one)) return fail('bad-request', 'after_seq takes one non-negative integer');
+      q.afterSeq = Number(one);
+    } else if (v === 'added_after') {
+      if (one === null || !DATETIME_RE.test(one) || Number.isNaN(Date.parse(one))) return fail('bad-request', 'added_after takes one XEP-0082 date-time, e.g. 2024-05-01T00:00:00Z');
+      q.addedAfter = one;
+    } else return fail('bad-request', `unknown query field ${v.slice(0, 100)} (filter.*, after_seq, added_after)`);
+  }
+  const rsm = parseRsm(el);
+  if (isFail(rsm)) return rsm;
+  if (rsm) {
+    if (rsm.before !== undefined || rsm.index !== undefined) return fail('bad-request', 'page forward with RSM <after/> (a seq); <before/> and <index/> are not offered');
+    if (rsm.after !== undefined) {
+      if (q.afterSeq !== undefined) return fail('bad-request', 'give after_seq or RSM <after/>, not both');
+      if (!SEQ_RE.test(rsm.after)) return fail('bad-request', 'RSM <after/> is a seq: a non-negative integer');
+      q.afterSeq = Number(rsm.after);
+    }
+    if (rsm.max !== undefined) q.max = Math.min(rsm.max, QUERY_MAX);
+  }
+  return q;
+}
+
+/** §7: checks `query`; items in ascending seq, cut as for a subscription and by max_tlp. */
+function query(d: GridDeps, s: PolicySubject, req: IqRequest): IqReply {
+  const node = req.element.attrs.node;
+  if (!node) return fail('nodeid-required');
+  const q = parseQuery(req.element);
+  if (isFail(q)) return q;
+  const r = d.items.query(s, node, q);
+  if ('fail' in r) return r;
+  const { topic, items, count, truncated } = r.value;
+  const first = items[0]?.item.seq;
+  const last = items[items.length - 1]?.item.seq;
+  return xml('query', { xmlns: NS.GRID, node, ...(truncated ? { truncated: 'true' } : {}) },
+    ...items.map((x) => xml('item', { id: x.item.id, seq: String(x.item.seq), published: x.item.published }, payloadElement(topic.contentType, x.payload))),
+    rsmSet(first === undefined ? undefined : String(first), last === undefined ? undefined : String(last), count));
+}
+
+/** §8: only publishers of the topic may ask; unknown or unapproved JIDs are denied. */
+function authorize(d: GridDeps, s: PolicySubject, req: IqRequest): IqReply {
+  const { jid, node, operation } = req.element.attrs;
+  if (!node) return fail('nodeid-required');
+  if (!jid) return fail('bad-request', 'authorize needs the jid attribute');
+  if (!operation || !(OPERATIONS as readonly string[]).includes(operation)) return fail('bad-request', `operation must be one of ${OPERATIONS.join(', ')}`);
+  const a = d.topics.check(s, 'discover', node);
+  if ('fail' in a) return a;
+  if (!a.topic.publishers.includes(s.jid)) return fail('forbidden', `only registered publishers of ${a.topic.name} may ask (register with <publisher/>)`);
+  const target = d.subjectOf(jid.split('/')[0]!.toLowerCase());
+  const permit = target !== null && !('fail' in d.topics.check(target, operation as Operation, node));
+  return xml('authorize', { xmlns: NS.GRID, jid, node, operation, decision: permit ? 'permit' : 'deny' });
+}

@@ -1,0 +1,158 @@
+// XEP-0060 subscriber use cases (§6) on the topic core: subscribe (and configure, §6.3.7,
+// carrying the grid filter), unsubscribe, subscription options (§6.3, §6.4) and the
+// subscriptions list (§5.6). Filter fields travel in Clark notation: {urn:xmpp-grid:0}filter.*.
+import { xml } from '@xmpp/component';
+import type { Element } from '@xmpp/xml';
+import { fail, isFail, type Fail } from '../../result.js';
+import type { Subscription, Topic } from '../../topics/types.js';
+import type { PolicySubject } from '../../policy/types.js';
+import type { Filter } from '../../filters/types.js';
+import { canonicalJson, filterFieldSpecs, parseFilter } from '../../filters/index.js';
+import { NS } from '../ns.js';
+import { buildForm, findForm, type FieldSpec } from '../forms.js';
+import type { IqReply, IqRequest } from '../router.js';
+import { grid } from '../xmlnode.js';
+import type { PubsubDeps } from './pubsub.js';
+
+export const SUBSCRIBE_OPTIONS = 'http://jabber.org/protocol/pubsub#subscribe_options';
+const FILTER_PREFIX = grid('filter.');
+const reply = (...children: (Element | null)[]) => xml('pubsub', { xmlns: NS.PUBSUB }, ...children);
+
+/**
+ * The `{urn:xmpp-grid:0}filter.*` fields of a subscribe_options form → names without the
+ * prefix. Other grid fields are errors (PROTOCOL preamble); pubsub# fields are ignored.
+ */
+export function filterFieldsOf(form: { formType: string | undefined; fields: Map<string, string[]> }): Record<string, string[]> | Fail {
+  if (form.formType !== SUBSCRIBE_OPTIONS) return fail('invalid-options', `the options form's FORM_TYPE must be ${SUBSCRIBE_OPTIONS}`);
+  const out: Record<string, string[]> = {};
+  for (const [v, values] of form.fields) {
+    if (v.startsWith(FILTER_PREFIX)) {
+      const name = v.slice(FILTER_PREFIX.length);
+      if (!name) return fail('invalid-options', `field ${v} names no filter`);
+      // A field without <value/> is how a client returns an untouched field of our form:
+      // not set. An empty <value/> is a malformed filter (parseFilter says which).
+      if (values.length) out[name] = values;
+    } else if (v.startsWith(`{${NS.GRID}}`) && v !== grid('subtopic')) {
+      return fail('invalid-options', `unknown grid field ${v.slice(0, 100)}: filter fields are {urn:xmpp-grid:0}filter.<name>`);
+    }
+  }
+  return out;
+}
+
+/** The options form of a topic (§6.3.2): every filter field list-multi/text-multi, with values. */
+export function optionsForm(type: 'form' | 'result', topic: Topic, filter: Filter | null, subtopic?: string | null): Element {
+  const fields: FieldSpec[] = filterFieldSpecs(topic).map((f) => ({
+    var: grid(`filter.${f.name}`), type: f.formType, label: f.path ? `filter on ${f.path}` : `filter on ${f.name}`,
+    ...(f.options ? { options: [...f.options] } : {}), values: filter?.[f.name] ?? [],
+  }));
+  if (subtopic) fields.push({ var: grid('subtopic'), type: 'text-single', values: [subtopic] });
+  return buildForm(type, SUBSCRIBE_OPTIONS, fields);
+}
+
+function subscriptionEl(s: Subscription): Element {
+  return xml('subscription', { node: s.topic, jid: s.jid, subid: s.subid, subscription: 'subscribed' });
+}
+
+/** XEP-0060 §6.1 and §6.3.7. */
+export async function subscribe(d: PubsubDeps, s: PolicySubject, req: IqRequest, op: Element): Promise<IqReply> {
+  const node = op.attrs.node;
+  if (!node) return fail('nodeid-required');
+  const jid = op.attrs.jid;
+  if (!jid) return fail('invalid-jid', 'subscribe needs the jid attribute (your bare or full JID)');
+  let fields: Record<string, string[]> | null = null;
+  const form = findForm(req.element.getChild('options'));
+  if (form) {
+    const f = filterFieldsOf(form);
+    if (isFail(f)) return f;
+    fields = Object.keys(f).length ? f : null;
+  }
+  const r = await d.topics.subscribe(s, node, jid, fields);
+  if ('fail' in r) return r;
+  const sub = r.value.subscription;
+  const t = d.topics.topic(sub.topic);
+  const opts = sub.filter && t
+    ? xml('options', { node: sub.topic, jid: sub.jid, subid: sub.subid }, optionsForm('result', t, sub.filter, sub.subtopic))
+    : null;
+  return reply(subscriptionEl(sub), opts);
+}
+
+/** XEP-0060 §6.2. */
+export async function unsubscribe(d: PubsubDeps, s: PolicySubject, _req: IqRequest, op: Element): Promise<IqReply> {
+  const node = op.attrs.node;
+  if (!node) return fail('nodeid-required');
+  const jid = op.attrs.jid;
+  if (!jid) return fail('invalid-jid', 'unsubscribe needs the jid attribute');
+  const r = await d.topics.unsubscribe(s, node, jid, op.attrs.subid || undefined);
+  return 'fail' in r ? r : true;
+}
+
+/** The one subscription an options request means (§6.3.4 errors: not-subscribed, subid-required, invalid-subid). */
+function findSubscription(d: PubsubDeps, s: PolicySubject, op: Element): { topic: Topic; sub: Subscription } | Fail {
+  const node = op.attrs.node;
+  if (!node) return fail('nodeid-required');
+  const jid = op.attrs.jid;
+  if (!jid) return fail('invalid-jid', 'options needs the jid attribute');
+  const a = d.topics.check(s, 'discover', node);
+  if ('fail' in a) return a;
+  if (jid.split('/')[0]!.toLowerCase() !== s.jid) return fail('forbidden', 'only your own subscriptions');
+  const mine = d.topics.subscriptionsOfOwner(s.jid, a.topic.name).filter((x) => x.jid === jid);
+  if (!mine.length) return fail('not-subscribed');
+  const subid = op.attrs.subid;
+  if (subid) {
+    const sub = mine.find((x) => x.subid === subid);
+    return sub ? { topic: a.topic, sub } : fail('invalid-subid');
+  }
+  if (mine.length > 1) return fail('subid-required');
+  return { topic: a.topic, sub: mine[0]! };
+}
+
+/** XEP-0060 §6.3.2: the options form with the subscription's current filter. */
+export function options(d: PubsubDeps, s: PolicySubject, _req: IqRequest, op: Element): IqReply {
+  const f = findSubscription(d, s, op);
+  if (isFail(f)) return f;
+  return reply(xml('options', { node: f.sub.topic, jid: f.sub.jid, subid: f.sub.subid }, optionsForm('form', f.topic, f.sub.filter)));
+}
+
+/**
+ * XEP-0060 §6.3.5. The filter decides the subscription's subtopic and so its identity: a
+ * changed filter would need a new subid, which an options result cannot carry. Submitting
+ * the same filter succeeds; a different one is feature-not-implemented with the way to do it.
+ */
+export function optionsSet(d: PubsubDeps, s: PolicySubject, _req: IqRequest, op: Element): IqReply {
+  const f = findSubscription(d, s, op);
+  if (isFail(f)) return f;
+  const form = findForm(op);
+  if (!form) return fail('bad-request', 'options needs a jabber:x:data form');
+  const fields = filterFieldsOf(form);
+  if (isFail(fields)) return fields;
+  let filter: Filter | null = null;
+  if (Object.keys(fields).length) {
+    const p = parseFilter(fields, f.topic);
+    if (!p.ok) return fail('invalid-options', p.text);
+    filter = p.filter;
+  }
+  const same = (filter ? canonicalJson(filter) : null) === (f.sub.filter ? canonicalJson(f.sub.filter) : null);
+  if (same) return true;
+  return fail('feature-not-implemented', 'a filter cannot change in place: subscribe with the new filter, then unsubscribe this subid', 'subscription-options');
+}
+
+/** XEP-0060 §6.4: default subscription options of a topic. */
+export function defaultOptions(d: PubsubDeps, s: PolicySubject, _req: IqRequest, op: Element): IqReply {
+  const node = op.attrs.node;
+  if (!node) return fail('nodeid-required', 'default options are per topic: name the node');
+  const a = d.topics.check(s, 'discover', node);
+  if ('fail' in a) return a;
+  return reply(xml('default', { node: a.topic.name }, optionsForm('form', a.topic, null)));
+}
+
+/** XEP-0060 §5.6: the requester's subscriptions, all or on one node. */
+export function subscriptions(d: PubsubDeps, s: PolicySubject, _req: IqRequest, op: Element): IqReply {
+  const node = op.attrs.node;
+  let list: Subscription[];
+  if (node) {
+    const a = d.topics.check(s, 'discover', node);
+    if ('fail' in a) return a;
+    list = d.topics.subscriptionsOfOwner(s.jid, a.topic.name);
+  } else list = d.topics.subscriptionsOfOwner(s.jid);
+  return reply(xml('subscriptions', node ? { node } : {}, ...list.map(subscriptionEl)));
+}
