@@ -70,18 +70,27 @@ export class ComponentLink extends EventEmitter {
    * component stream: it is dropped and logged instead.
    */
   async send(el: Element): Promise<void> {
-    const from = el.attrs.from ?? this.opts.domain;
-    if (!isOurs(from, this.opts.domain)) {
-      this.dropped++;
-      this.opts.log.error({ from, to: el.attrs.to, name: el.name }, 'refusing to send a stanza from outside our domain');
-      return;
-    }
-    el.attrs.from = from;
+    if (!this.accept(el)) return;
     if (!this.online) throw new Error('component link is offline');
     await this.xmpp.send(el);
   }
 
-  /** Writes pre-serialised stanzas (the caller guarantees their from); one syscall for many. */
+  /**
+   * Stamps our domain as `from` where none is set; false (and logged) when the stanza's
+   * `from` is outside our domain and must not leave.
+   */
+  accept(el: Element): boolean {
+    const from = el.attrs.from ?? this.opts.domain;
+    if (!isOurs(from, this.opts.domain)) {
+      this.dropped++;
+      this.opts.log.error({ from, to: el.attrs.to, name: el.name }, 'refusing to send a stanza from outside our domain');
+      return false;
+    }
+    el.attrs.from = from;
+    return true;
+  }
+
+  /** Writes stanzas already serialised (each passed `accept` first): one write for many. */
   async writeRaw(serialised: string): Promise<void> {
     if (!this.online) throw new Error('component link is offline');
     await this.xmpp.write(serialised);
