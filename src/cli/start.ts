@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { createLogger } from '../log.js';
-import { startController } from '../main.js';
+import { startController, type RunningController } from '../main.js';
 
 export function registerStartCommand(program: Command): void {
   program
@@ -12,21 +12,28 @@ export function registerStartCommand(program: Command): void {
     .action(async (opts: { config?: string }) => {
       const cfg = loadConfig({ file: opts.config ?? program.opts<{ config?: string }>().config });
       const log = createLogger({ level: cfg.log.level });
-      let ctl: Awaited<ReturnType<typeof startController>>;
+      // Signals are caught from the first moment: one that arrives while starting stops the
+      // controller as soon as the start has settled, never half-way through it.
+      let ctl: RunningController | undefined;
+      let stopping: Promise<void> | undefined;
+      const shutdown = (sig: string) => {
+        stopping ??= (async () => {
+          log.info({ signal: sig }, 'shutting down');
+          await ready.catch(() => undefined);
+          await ctl?.stop();
+          log.flush();
+          process.exit(0);
+        })();
+      };
+      process.on('SIGINT', () => shutdown('SIGINT'));
+      process.on('SIGTERM', () => shutdown('SIGTERM'));
+      const ready = startController(cfg, log);
       try {
-        ctl = await startController(cfg, log);
+        ctl = await ready;
       } catch (err) {
         log.fatal({ err: { message: (err as Error).message } }, 'start failed');
         log.flush();
         throw err;
       }
-      const shutdown = async (sig: string) => {
-        log.info({ signal: sig }, 'shutting down');
-        await ctl.stop();
-        log.flush();
-        process.exit(0);
-      };
-      process.once('SIGINT', () => void shutdown('SIGINT'));
-      process.once('SIGTERM', () => void shutdown('SIGTERM'));
     });
 }
