@@ -106,6 +106,14 @@ async function assemble(cfg: Config, log: Logger, cleanups: (() => Promise<void>
     router,
   );
   const outbox = new Outbox(link, log.child({ mod: 'outbox' }));
+  // PROTOCOL §5: a bounced notification (certificate logins have no offline store) never ends
+  // the subscription; it is counted and logged, and the node catches up with after_seq.
+  router.onMessage((st, from) => {
+    if (st.attrs.type !== 'error') return;
+    outbox.bounced++;
+    const condition = st.getChild('error')?.getChildElements()[0]?.name;
+    log.info({ to: from, id: st.attrs.id, condition, bounced: outbox.bounced }, 'message bounced; subscription kept (the node catches up with after_seq)');
+  });
   const protocol = installProtocol({ router, disco, accounts, topics, items, policy, subjectOf, domain: cfg.xmpp.domain, outbox, itemStore, log });
   wireEvents({ accounts, topics, items, policy, outbox, notifier: protocol.notifier, domain: cfg.xmpp.domain, log });
   await link.start();

@@ -14,6 +14,8 @@ export class Outbox {
   private tail: Promise<void> = Promise.resolve();
   sent = 0;
   failed = 0;
+  /** Messages the server returned as errors (e.g. a notification to an offline node). */
+  bounced = 0;
 
   constructor(
     private readonly link: ComponentLink,

@@ -30,6 +30,7 @@ before(async () => {
       { name: 'sandbox1', OU: 'malware-lab' },
       { name: 'victim', OU: 'research' },
       { name: 'admin', OU: 'it' },
+      { name: 'ecsoc', OU: 'soc', keyType: 'ec' },
     ],
   });
   ca = { certPem: readFileSync(grid.pki.ca.cert, 'utf8'), keyPem: readFileSync(grid.pki.ca.key, 'utf8') };
@@ -153,6 +154,14 @@ test('auto-approval by policy: a SOC certificate is approved at once and told so
   const q = await getRegistration(c);
   assert.ok(q.getChild('registered'));
   assert.equal(q.getChild('account', NS_GRID)?.attrs.status, 'approved');
+});
+
+test('an ECDSA P-256 certificate logs in and registers (proof of possession with ECDSA)', async () => {
+  const c = await node('ecsoc');
+  const msg = c.waitFor(isAccountMessage('approved'));
+  await register(c, grid.pki.nodes.ecsoc!, { deviceType: 'ids' });
+  await msg;
+  assert.equal(grid.controller!.accounts.get('ecsoc@grid.test')?.cert.keyType, 'ec');
 });
 
 test('pending → approved through the CLI while the controller runs; the node and admin hear of it', async () => {
