@@ -12,7 +12,7 @@ import { parseStixPayload, validateItemPayload, checkPayloadSize, STIX_CONTENT_T
 import { parseFilter } from '../filters/parse.js';
 import { cutStix, makePredicate } from '../filters/cut.js';
 import type { Filter } from '../filters/types.js';
-import type { TopicService } from './service.js';
+import { storageNameProblem, type TopicService } from './service.js';
 import type { Cap, Delivery, IncomingPayload, Subscription, Topic } from './types.js';
 
 export interface ItemServiceDeps {
@@ -54,6 +54,9 @@ export class ItemService {
     if (a.subtopic && a.topic.filtering !== 'publisher') {
       return fail('not-allowed', `topic ${a.topic.name} is filtered by the controller: publish to the topic node`);
     }
+    // A policy-declared topic can carry a name the item store cannot hold: refuse, never throw.
+    const unstorable = storageNameProblem(node);
+    if (unstorable) return fail('not-acceptable', unstorable);
     const tooBig = checkPayloadSize(Buffer.byteLength(payload.serialised, 'utf8'), this.d.payloadLimit());
     if (tooBig) return fail('payload-too-big', tooBig.text);
     const v = validateItemPayload(a.topic.contentType, payload.root, { payloadNamespace: a.topic.payloadNamespace, ancestors: payload.ancestors });
@@ -66,6 +69,12 @@ export class ItemService {
       id, publisher: subject.jid, payload: v.stix ? v.stix.text : payload.serialised,
       published: (this.d.now?.() ?? new Date()).toISOString(),
     }, a.topic.maxItems);
+    // The topic was deleted while the item was being written (found by the race test): the
+    // item must not outlive it, nor reappear in a topic later created with the same name.
+    if (this.d.topics.topic(a.topic.name)?.createdAt !== a.topic.createdAt) {
+      await this.d.items.retract(node, id);
+      return fail('item-not-found', `topic ${a.topic.name} was deleted`);
+    }
     const deliveries = this.plan(a.topic, node, stored, v.stix);
     this.d.log.debug({ jid: subject.jid, topic: node, item: id, seq: stored.seq, deliveries: deliveries.length }, 'published');
     return ok({ topic: a.topic, node, item: stored, deliveries });

@@ -9,11 +9,13 @@ import { fail, ok, type Fail, type Result } from '../result.js';
 import type { ControlStore } from '../store/types.js';
 import type { Policy, PolicySubject, TopicDecl } from '../policy/types.js';
 import { topicNameProblem } from '../policy/glob.js';
+import { topicToFileName } from '../store/names.js';
 import { parseFilter } from '../filters/parse.js';
 import { filterHash, subtopicNode } from '../filters/canonical.js';
 import { Authorizer, type Access } from './access.js';
 import type { Subscription, SubtopicView, Topic, TopicConfig, TopicEvent, TopicsState } from './types.js';
 
+export const MAX_SUBSCRIPTIONS_PER_ACCOUNT = 1000;
 export const EMPTY_TOPICS: TopicsState = { version: 1, topics: {}, subscriptions: {} };
 
 export interface TopicServiceDeps {
@@ -32,6 +34,19 @@ export class TopicService extends EventEmitter {
   /** topic → subids, so delivery never scans every subscription of the grid. */
   private readonly topicIndex = new Map<string, Set<string>>();
 
+  /**
+   * Mutations run one at a time. Each checks the state, awaits the store, then updates the
+   * indexes; interleaved, two subscribes both missed each other (duplicate subscription) and a
+   * subscribe racing a delete left a subscription on a deleted topic (both found by the fuzz).
+   */
+  private tail: Promise<unknown> = Promise.resolve();
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
   constructor(private readonly d: TopicServiceDeps) {
     super();
     this.auth = new Authorizer(d.policy, d.log.child({ mod: 'policy' }));
@@ -47,7 +62,9 @@ export class TopicService extends EventEmitter {
   }
 
   topic(name: string): Topic | undefined {
-    return this.state.topics[name];
+    // Own keys only: a node named `constructor` or `__proto__` must not resolve to
+    // Object.prototype's members (the fuzz found `configure node='constructor'` crashing).
+    return Object.hasOwn(this.state.topics, name) ? this.state.topics[name] : undefined;
   }
 
   subtopicExists = (node: string): boolean => (this.subtopicIndex.get(node)?.size ?? 0) > 0;
@@ -58,18 +75,20 @@ export class TopicService extends EventEmitter {
 
   /** Topics declared in the policy files exist from start-up (and after every reload). */
   async applyDeclaredTopics(decls: readonly TopicDecl[]): Promise<void> {
-    const fresh = decls.filter((t) => {
-      const cur = this.topic(t.name);
-      return !cur || cur.source !== 'policy' || JSON.stringify(configOf(cur)) !== JSON.stringify(declConfig(t));
+    return this.exclusive(async () => {
+      const fresh = decls.filter((t) => {
+        const cur = this.topic(t.name);
+        return !cur || cur.source !== 'policy' || JSON.stringify(configOf(cur)) !== JSON.stringify(declConfig(t));
+      });
+      if (!fresh.length) return;
+      await this.d.store.update((s) => {
+        for (const t of fresh) {
+          const cur = s.topics[t.name];
+          s.topics[t.name] = { name: t.name, ...declConfig(t), source: 'policy', publishers: cur?.publishers ?? [], createdAt: cur?.createdAt ?? this.now(), ...(cur?.owner ? { owner: cur.owner } : {}) };
+        }
+      });
+      this.d.log.info({ topics: fresh.map((t) => t.name) }, 'topics declared by policy');
     });
-    if (!fresh.length) return;
-    await this.d.store.update((s) => {
-      for (const t of fresh) {
-        const cur = s.topics[t.name];
-        s.topics[t.name] = { name: t.name, ...declConfig(t), source: 'policy', publishers: cur?.publishers ?? [], createdAt: cur?.createdAt ?? this.now(), ...(cur?.owner ? { owner: cur.owner } : {}) };
-      }
-    });
-    this.d.log.info({ topics: fresh.map((t) => t.name) }, 'topics declared by policy');
   }
 
   /** Topics the subject may discover, sorted by name. */
@@ -84,45 +103,51 @@ export class TopicService extends EventEmitter {
   }
 
   async create(subject: PolicySubject, name: string, config: TopicConfig): Promise<Result<Topic>> {
-    const problem = topicNameProblem(name);
-    if (problem) return fail('not-acceptable', problem);
-    if (this.auth.decide(subject, 'create', name).effect !== 'permit') return fail('forbidden', `policy does not allow create on ${name}`);
-    if (this.topic(name)) return fail('conflict', `topic ${name} exists`);
-    const topic: Topic = { name, ...config, source: 'create', owner: subject.jid, publishers: [], createdAt: this.now() };
-    await this.d.store.update((s) => {
-      s.topics[name] = topic;
+    return this.exclusive(async () => {
+      const problem = topicNameProblem(name) ?? storageNameProblem(name);
+      if (problem) return fail('not-acceptable', problem);
+      if (this.auth.decide(subject, 'create', name).effect !== 'permit') return fail('forbidden', `policy does not allow create on ${name}`);
+      if (this.topic(name)) return fail('conflict', `topic ${name} exists`);
+      const topic: Topic = { name, ...config, source: 'create', owner: subject.jid, publishers: [], createdAt: this.now() };
+      await this.d.store.update((s) => {
+        s.topics[name] = topic;
+      });
+      audit(this.d.log, 'topic-created', { jid: subject.jid, topic: name, content_type: config.contentType });
+      return ok(topic);
     });
-    audit(this.d.log, 'topic-created', { jid: subject.jid, topic: name, content_type: config.contentType });
-    return ok(topic);
   }
 
   async configure(subject: PolicySubject, node: string, patch: Partial<TopicConfig>): Promise<Result<Topic>> {
-    const a = this.check(subject, 'create', node);
-    if ('fail' in a) return a;
-    if (a.subtopic) return fail('not-allowed', 'subtopics take their configuration from the parent topic');
-    if (a.topic.source === 'policy') return fail('not-allowed', `topic ${a.topic.name} is declared in the policy files: configure it there`);
-    const next: Topic = { ...a.topic, ...patch };
-    await this.d.store.update((s) => {
-      s.topics[a.topic.name] = next;
+    return this.exclusive(async () => {
+      const a = this.check(subject, 'create', node);
+      if ('fail' in a) return a;
+      if (a.subtopic) return fail('not-allowed', 'subtopics take their configuration from the parent topic');
+      if (a.topic.source === 'policy') return fail('not-allowed', `topic ${a.topic.name} is declared in the policy files: configure it there`);
+      const next: Topic = { ...a.topic, ...patch };
+      await this.d.store.update((s) => {
+        s.topics[a.topic.name] = next;
+      });
+      audit(this.d.log, 'topic-configured', { jid: subject.jid, topic: a.topic.name, fields: Object.keys(patch) });
+      return ok(next);
     });
-    audit(this.d.log, 'topic-configured', { jid: subject.jid, topic: a.topic.name, fields: Object.keys(patch) });
-    return ok(next);
   }
 
   async delete(subject: PolicySubject, node: string): Promise<Result<Subscription[]>> {
-    const a = this.check(subject, 'create', node);
-    if ('fail' in a) return a;
-    if (a.subtopic) return fail('not-allowed', 'a subtopic goes with its last subscription');
-    if (a.topic.source === 'policy') return fail('not-allowed', `topic ${a.topic.name} is declared in the policy files: remove it there`);
-    const subs = this.subscriptionsOf(a.topic.name);
-    await this.d.store.update((s) => {
-      delete s.topics[a.topic.name];
-      for (const sub of subs) delete s.subscriptions[sub.subid];
+    return this.exclusive(async () => {
+      const a = this.check(subject, 'create', node);
+      if ('fail' in a) return a;
+      if (a.subtopic) return fail('not-allowed', 'a subtopic goes with its last subscription');
+      if (a.topic.source === 'policy') return fail('not-allowed', `topic ${a.topic.name} is declared in the policy files: remove it there`);
+      const subs = this.subscriptionsOf(a.topic.name);
+      await this.d.store.update((s) => {
+        delete s.topics[a.topic.name];
+        for (const sub of subs) delete s.subscriptions[sub.subid];
+      });
+      for (const sub of subs) this.unindex(sub);
+      audit(this.d.log, 'topic-deleted', { jid: subject.jid, topic: a.topic.name, subscriptions: subs.length });
+      this.emitEvent({ kind: 'topic-deleted', topic: a.topic.name, subscriptions: subs });
+      return ok(subs);
     });
-    for (const sub of subs) this.unindex(sub);
-    audit(this.d.log, 'topic-deleted', { jid: subject.jid, topic: a.topic.name, subscriptions: subs.length });
-    this.emitEvent({ kind: 'topic-deleted', topic: a.topic.name, subscriptions: subs });
-    return ok(subs);
   }
 
   subscriptionsOf(topic: string): Subscription[] {
@@ -142,49 +167,58 @@ export class TopicService extends EventEmitter {
 
   /** XEP-0060 §6.1 / §6.3.7: subscribe, with an optional filter (names without the prefix). */
   async subscribe(subject: PolicySubject, node: string, jid: string, filterFields: Record<string, string[]> | null): Promise<Result<{ subscription: Subscription; created: boolean }>> {
-    const a = this.check(subject, 'subscribe', node);
-    if ('fail' in a) return a;
-    if (a.subtopic) return fail('not-allowed', 'subscribe to the topic node with a filter; the subtopic follows from it');
-    if (bare(jid) !== subject.jid) return fail('invalid-jid', 'the jid must be your own (bare or full)');
-    let filter = null;
-    if (filterFields && Object.keys(filterFields).length) {
-      const p = parseFilter(filterFields, a.topic);
-      if (!p.ok) return fail('invalid-options', p.text);
-      filter = p.filter;
-    }
-    const subtopic = filter ? subtopicNode(a.topic.name, filterHash(filter)) : null;
-    const same = this.subscriptionsOf(a.topic.name).find((s) => s.jid === jid && s.subtopic === subtopic);
-    if (same) return ok({ subscription: same, created: false });
-    const sub: Subscription = { subid: randomUUID(), topic: a.topic.name, jid, owner: subject.jid, filter, subtopic, createdAt: this.now() };
-    await this.d.store.update((s) => {
-      s.subscriptions[sub.subid] = sub;
+    return this.exclusive(async () => {
+      const a = this.check(subject, 'subscribe', node);
+      if ('fail' in a) return a;
+      if (a.subtopic) return fail('not-allowed', 'subscribe to the topic node with a filter; the subtopic follows from it');
+      if (bare(jid) !== subject.jid) return fail('invalid-jid', 'the jid must be your own (bare or full)');
+      let filter = null;
+      if (filterFields && Object.keys(filterFields).length) {
+        const p = parseFilter(filterFields, a.topic);
+        if (!p.ok) return fail('invalid-options', p.text);
+        filter = p.filter;
+      }
+      const subtopic = filter ? subtopicNode(a.topic.name, filterHash(filter)) : null;
+      const same = this.subscriptionsOf(a.topic.name).find((s) => s.jid === jid && s.subtopic === subtopic);
+      if (same) return ok({ subscription: same, created: false });
+      // Each subscription (and each distinct filter) costs every publish and every store write:
+      // a node must not create them without bound (resource exhaustion from remote input).
+      if (this.subscriptionsOfOwner(subject.jid).length >= MAX_SUBSCRIPTIONS_PER_ACCOUNT) {
+        return fail('not-allowed', `at most ${MAX_SUBSCRIPTIONS_PER_ACCOUNT} subscriptions per account: unsubscribe some first`);
+      }
+      const sub: Subscription = { subid: randomUUID(), topic: a.topic.name, jid, owner: subject.jid, filter, subtopic, createdAt: this.now() };
+      await this.d.store.update((s) => {
+        s.subscriptions[sub.subid] = sub;
+      });
+      const isNew = subtopic !== null && !this.subtopicExists(subtopic);
+      this.index(sub);
+      audit(this.d.log, 'subscribed', { jid, topic: a.topic.name, subid: sub.subid, subtopic });
+      if (isNew && subtopic && filter) {
+        this.emitEvent({ kind: 'subtopic', action: 'created', subtopic: { node: subtopic, parent: a.topic.name, filter, subscribers: 1 }, publishers: this.permittedPublishers(a.topic) });
+      }
+      return ok({ subscription: sub, created: true });
     });
-    const isNew = subtopic !== null && !this.subtopicExists(subtopic);
-    this.index(sub);
-    audit(this.d.log, 'subscribed', { jid, topic: a.topic.name, subid: sub.subid, subtopic });
-    if (isNew && subtopic && filter) {
-      this.emitEvent({ kind: 'subtopic', action: 'created', subtopic: { node: subtopic, parent: a.topic.name, filter, subscribers: 1 }, publishers: a.topic.publishers });
-    }
-    return ok({ subscription: sub, created: true });
   }
 
   /** XEP-0060 §6.2. */
   async unsubscribe(subject: PolicySubject, node: string, jid: string, subid: string | undefined): Promise<Result<Subscription>> {
-    const a = this.check(subject, 'discover', node);
-    if ('fail' in a) return a;
-    if (bare(jid) !== subject.jid) return fail('invalid-jid', 'the jid must be your own');
-    const mine = this.subscriptionsOf(a.topic.name).filter((s) => s.jid === jid || (!jid.includes('/') && s.owner === jid));
-    if (!mine.length) return fail('not-subscribed');
-    let sub: Subscription | undefined;
-    if (subid) {
-      sub = mine.find((s) => s.subid === subid);
-      if (!sub) return fail('invalid-subid');
-    } else {
-      if (mine.length > 1) return fail('subid-required');
-      sub = mine[0];
-    }
-    await this.end([sub!], `unsubscribed by ${subject.jid}`, false);
-    return ok(sub!);
+    return this.exclusive(async () => {
+      const a = this.check(subject, 'discover', node);
+      if ('fail' in a) return a;
+      if (bare(jid) !== subject.jid) return fail('invalid-jid', 'the jid must be your own');
+      const mine = this.subscriptionsOf(a.topic.name).filter((s) => s.jid === jid || (!jid.includes('/') && s.owner === jid));
+      if (!mine.length) return fail('not-subscribed');
+      let sub: Subscription | undefined;
+      if (subid) {
+        sub = mine.find((s) => s.subid === subid);
+        if (!sub) return fail('invalid-subid');
+      } else {
+        if (mine.length > 1) return fail('subid-required');
+        sub = mine[0];
+      }
+      await this.end([sub!], `unsubscribed by ${subject.jid}`, false);
+      return ok(sub!);
+    });
   }
 
   /** §6: the current subtopics of a topic. */
@@ -200,15 +234,17 @@ export class TopicService extends EventEmitter {
 
   /** §6: register as publisher (checks `publish`). */
   async registerPublisher(subject: PolicySubject, node: string): Promise<Result<SubtopicView[]>> {
-    const a = this.check(subject, 'publish', node);
-    if ('fail' in a) return a;
-    if (!a.topic.publishers.includes(subject.jid)) {
-      await this.d.store.update((s) => {
-        s.topics[a.topic.name]!.publishers = [...a.topic.publishers, subject.jid].sort();
-      });
-      audit(this.d.log, 'publisher-registered', { jid: subject.jid, topic: a.topic.name });
-    }
-    return ok(this.subtopics(a.topic.name));
+    return this.exclusive(async () => {
+      const a = this.check(subject, 'publish', node);
+      if ('fail' in a) return a;
+      if (!a.topic.publishers.includes(subject.jid)) {
+        await this.d.store.update((s) => {
+          s.topics[a.topic.name]!.publishers = [...a.topic.publishers, subject.jid].sort();
+        });
+        audit(this.d.log, 'publisher-registered', { jid: subject.jid, topic: a.topic.name });
+      }
+      return ok(this.subtopics(a.topic.name));
+    });
   }
 
   /**
@@ -216,27 +252,31 @@ export class TopicService extends EventEmitter {
    * longer permitted (XEP-0060 §8.8.4 notifications go out through 'event').
    */
   async recheck(onlyOwner?: string): Promise<number> {
-    const ended: Subscription[] = [];
-    for (const s of Object.values(this.state.subscriptions)) {
-      if (onlyOwner && s.owner !== onlyOwner) continue;
-      const subject = this.d.subject(s.owner);
-      const still = subject && this.topic(s.topic) && this.auth.decide(subject, 'subscribe', s.topic).effect === 'permit' && this.auth.decide(subject, 'discover', s.topic).effect === 'permit';
-      if (!still) ended.push(s);
-    }
-    if (ended.length) await this.end(ended, 'no longer permitted by policy or account state', true);
-    return ended.length;
+    return this.exclusive(async () => {
+      const ended: Subscription[] = [];
+      for (const s of Object.values(this.state.subscriptions)) {
+        if (onlyOwner && s.owner !== onlyOwner) continue;
+        const subject = this.d.subject(s.owner);
+        const still = subject && this.topic(s.topic) && this.auth.decide(subject, 'subscribe', s.topic).effect === 'permit' && this.auth.decide(subject, 'discover', s.topic).effect === 'permit';
+        if (!still) ended.push(s);
+      }
+      if (ended.length) await this.end(ended, 'no longer permitted by policy or account state', true);
+      return ended.length;
+    });
   }
 
   /** Removes an account's publisher affiliations and subscriptions (account removed). */
   async forget(owner: string): Promise<void> {
-    const subs = this.subscriptionsOfOwner(owner);
-    if (subs.length) await this.end(subs, 'account removed', true);
-    const pubs = Object.values(this.state.topics).filter((t) => t.publishers.includes(owner));
-    if (pubs.length) {
-      await this.d.store.update((s) => {
-        for (const t of pubs) s.topics[t.name]!.publishers = t.publishers.filter((p) => p !== owner);
-      });
-    }
+    return this.exclusive(async () => {
+      const subs = this.subscriptionsOfOwner(owner);
+      if (subs.length) await this.end(subs, 'account removed', true);
+      const pubs = Object.values(this.state.topics).filter((t) => t.publishers.includes(owner));
+      if (pubs.length) {
+        await this.d.store.update((s) => {
+          for (const t of pubs) s.topics[t.name]!.publishers = t.publishers.filter((p) => p !== owner);
+        });
+      }
+    });
   }
 
   private async end(subs: Subscription[], reason: string, notify: boolean): Promise<void> {
@@ -249,13 +289,30 @@ export class TopicService extends EventEmitter {
       if (notify) this.emitEvent({ kind: 'subscription-ended', subscription: sub, reason });
       if (wasLast && sub.subtopic && sub.filter) {
         const t = this.topic(sub.topic);
-        this.emitEvent({ kind: 'subtopic', action: 'deleted', subtopic: { node: sub.subtopic, parent: sub.topic, filter: sub.filter, subscribers: 0 }, publishers: t?.publishers ?? [] });
+        this.emitEvent({ kind: 'subtopic', action: 'deleted', subtopic: { node: sub.subtopic, parent: sub.topic, filter: sub.filter, subscribers: 0 }, publishers: t ? this.permittedPublishers(t) : [] });
       }
     }
   }
 
+  /**
+   * Registered publishers that may still publish: a subtopic message carries other nodes'
+   * filters, so one whose account or permission went since registering hears nothing.
+   */
+  private permittedPublishers(t: Topic): string[] {
+    return t.publishers.filter((p) => {
+      const s = this.d.subject(p);
+      return s !== null && this.auth.decide(s, 'publish', t.name).effect === 'permit';
+    });
+  }
+
   private emitEvent(e: TopicEvent): void {
-    this.emit('event', e);
+    // Listeners build and queue stanzas. One that throws must not abort the caller midway
+    // (end() would leave later subscriptions indexed after the store dropped them).
+    try {
+      this.emit('event', e);
+    } catch (err) {
+      this.d.log.error({ err, event: e.kind }, 'topic event listener failed');
+    }
   }
 
   private index(s: Subscription): void {
@@ -280,6 +337,22 @@ export class TopicService extends EventEmitter {
       return true;
     }
     return false;
+  }
+}
+
+/**
+ * Why the item store could not hold this topic's items (or its subtopics'), or null. A valid
+ * name of 128 characters with many '/' is too long once encoded as a file name (each '/' is
+ * %2F); without this check the first publish threw inside the item store (found by the fuzz).
+ */
+export function storageNameProblem(name: string): string | null {
+  // Names this short cannot overflow even with every byte escaped: skip the work.
+  if (name.length <= 70) return null;
+  try {
+    topicToFileName(`${name}~0000000000000000`);
+    return null;
+  } catch (err) {
+    return `topic name ${name.slice(0, 40)}… cannot be stored: ${(err as Error).message}`;
   }
 }
 

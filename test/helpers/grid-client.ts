@@ -4,7 +4,9 @@ import { readFileSync } from 'node:fs';
 import { xml } from '@xmpp/client';
 import type { Element } from '@xmpp/xml';
 import type { NodeConnection } from '../../src/agent/types.js';
+import assert from 'node:assert/strict';
 import { signChallenge } from '../../src/identity/pop.js';
+import { StanzaError } from '../../src/agent/connection.js';
 
 export const CTL = 'controller.grid.test';
 export const NS_REG = 'jabber:iq:register';
@@ -61,4 +63,15 @@ export function isAccountMessage(status: string) {
 
 export function groupsOf(accountEl: Element): string[] {
   return accountEl.getChildren('group').map((g) => g.getText());
+}
+
+/** The StanzaError a request ends with; fails the test when it succeeds or fails otherwise. */
+export async function refusal(p: Promise<unknown>): Promise<StanzaError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof StanzaError) return e;
+    throw e;
+  }
+  assert.fail('expected a stanza error');
 }

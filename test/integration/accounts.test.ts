@@ -12,9 +12,8 @@ import { createCa, issueNodeCert, createCrl } from '../../src/identity/issue.js'
 import { signChallenge } from '../../src/identity/pop.js';
 import { describeCertificate } from '../../src/identity/certinfo.js';
 import type { Pem } from '../../src/identity/types.js';
-import { StanzaError } from '../../src/agent/connection.js';
 import type { NodeConnection } from '../../src/agent/types.js';
-import { CTL, NS_GRID, NS_REG, challengeOf, getRegistration, groupsOf, id, isAccountMessage, register, submitStanza } from '../helpers/grid-client.js';
+import { CTL, NS_GRID, NS_REG, challengeOf, getRegistration, groupsOf, id, isAccountMessage, register, submitStanza, refusal } from '../helpers/grid-client.js';
 
 let grid: DevGrid;
 let ca: Pem;
@@ -54,15 +53,6 @@ async function node(name: string): Promise<NodeConnection> {
   return c;
 }
 
-async function refusal(p: Promise<unknown>): Promise<StanzaError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof StanzaError) return e;
-    throw e;
-  }
-  assert.fail('expected a stanza error');
-}
 
 const discoItems = () => xml('iq', { type: 'get', to: CTL, id: id('di') }, xml('query', { xmlns: 'http://jabber.org/protocol/disco#items' }));
 

@@ -6,9 +6,8 @@ import assert from 'node:assert/strict';
 import { xml } from '@xmpp/client';
 import type { Element } from '@xmpp/xml';
 import { startDevGrid, type DevGrid } from '../../src/devgrid/devgrid.js';
-import { StanzaError } from '../../src/agent/connection.js';
 import type { NodeConnection } from '../../src/agent/types.js';
-import { CTL, NS_GRID, id, isAccountMessage, register } from '../helpers/grid-client.js';
+import { CTL, NS_GRID, id, isAccountMessage, register, refusal } from '../helpers/grid-client.js';
 
 const PS = 'http://jabber.org/protocol/pubsub';
 const OWNER = 'http://jabber.org/protocol/pubsub#owner';
@@ -21,15 +20,6 @@ const iq = (type: 'get' | 'set', child: Element) => xml('iq', { type, to: CTL, i
 const field = (v: string, ...values: string[]) => xml('field', { var: v }, ...values.map((x) => xml('value', {}, x)));
 const form = (formType: string, ...fields: Element[]) => xml('x', { xmlns: 'jabber:x:data', type: 'submit' }, field('FORM_TYPE', formType), ...fields);
 
-async function refusal(p: Promise<unknown>): Promise<StanzaError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof StanzaError) return e;
-    throw e;
-  }
-  assert.fail('expected a stanza error');
-}
 
 function indicator(i: number) {
   return JSON.stringify({

@@ -8,9 +8,8 @@ import { join } from 'node:path';
 import { xml } from '@xmpp/client';
 import type { Element } from '@xmpp/xml';
 import { startDevGrid, type DevGrid } from '../../src/devgrid/devgrid.js';
-import { StanzaError } from '../../src/agent/connection.js';
 import type { NodeConnection } from '../../src/agent/types.js';
-import { CTL, NS_GRID, id, isAccountMessage, register } from '../helpers/grid-client.js';
+import { CTL, NS_GRID, id, isAccountMessage, register, refusal } from '../helpers/grid-client.js';
 
 const PS = 'http://jabber.org/protocol/pubsub';
 const EV = 'http://jabber.org/protocol/pubsub#event';
@@ -32,15 +31,6 @@ function sampleBundle(nAttack: number, nMalware: number) {
 const iq = (type: 'get' | 'set', child: Element) => xml('iq', { type, to: CTL, id: id('q') }, child);
 const field = (v: string, ...values: string[]) => xml('field', { var: v }, ...values.map((x) => xml('value', {}, x)));
 
-async function refusal(p: Promise<unknown>): Promise<StanzaError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof StanzaError) return e;
-    throw e;
-  }
-  assert.fail('expected a stanza error');
-}
 
 function subscribeStanza(node: string, jid: string, filter?: Record<string, string[]>) {
   return iq('set', xml('pubsub', { xmlns: PS },

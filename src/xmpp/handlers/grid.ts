@@ -128,7 +128,9 @@ function authorize(d: GridDeps, s: PolicySubject, req: IqRequest): IqReply {
   if (!node) return fail('nodeid-required');
   if (!jid) return fail('bad-request', 'authorize needs the jid attribute');
   if (!operation || !(OPERATIONS as readonly string[]).includes(operation)) return fail('bad-request', `operation must be one of ${OPERATIONS.join(', ')}`);
-  const a = d.topics.check(s, 'discover', node);
+  // `publish`, not only `discover`: a registered publisher whose permission was withdrawn must
+  // not keep probing what other nodes may do (the affiliation list is not re-checked).
+  const a = d.topics.check(s, 'publish', node);
   if ('fail' in a) return a;
   if (!a.topic.publishers.includes(s.jid)) return fail('forbidden', `only registered publishers of ${a.topic.name} may ask (register with <publisher/>)`);
   const target = d.subjectOf(jid.split('/')[0]!.toLowerCase());
