@@ -30,6 +30,8 @@ export interface DevGridOptions {
   /** Start the controller too (default true). */
   controller?: boolean;
   workDir?: string;
+  /** Owners of Prosody's own pubsub service (the benchmark compares against it). */
+  pubsubAdmins?: string[];
 }
 
 export interface DevGrid {
@@ -56,7 +58,7 @@ export async function startDevGrid(o: DevGridOptions): Promise<DevGrid> {
   const policiesDir = join(workDir, 'policies');
   cpSync(o.policiesDir ?? SHIPPED_POLICIES, policiesDir, { recursive: true });
   const secret = randomBytes(18).toString('base64url');
-  const prosody = await startProsody({ domain, componentSecret: secret, caFile: pki.ca.cert, certFile: pki.server.cert, keyFile: pki.server.key });
+  const prosody = await startProsody({ domain, componentSecret: secret, caFile: pki.ca.cert, certFile: pki.server.cert, keyFile: pki.server.key, ...(o.pubsubAdmins ? { pubsubAdmins: o.pubsubAdmins } : {}) });
   const cfg = loadConfig({
     baseDir: workDir,
     env: {

@@ -97,5 +97,6 @@ export function renderProsodyConfig(c: ProsodyConfigInput): string {
     `  component_secret = ${luaString(c.componentSecret)}`,
   ];
   if (c.pubsubComponent) lines.push('', `Component ${luaString(`pubsub.${c.domain}`)} "pubsub"`);
+  if (c.pubsubComponent && c.pubsubAdmins?.length) lines.push(`  admins = { ${c.pubsubAdmins.map(luaString).join('; ')} }`);
   return lines.join('\n') + '\n';
 }

@@ -86,6 +86,7 @@ async function buildInput(opts: ProsodyOptions, dataDir: string): Promise<Prosod
     logLevel: opts.logLevel ?? 'info',
     pluginPaths: [pluginDir],
     pubsubComponent: opts.pubsubComponent ?? true,
+    pubsubAdmins: opts.pubsubAdmins ?? [],
     runAsRoot: process.getuid?.() === 0,
     c2sStanzaSizeLimit: opts.c2sStanzaSizeLimit ?? 256 * 1024,
     componentStanzaSizeLimit: opts.componentStanzaSizeLimit ?? 512 * 1024,

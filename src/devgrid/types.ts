@@ -27,6 +27,8 @@ export interface ProsodyOptions {
   dataDir?: string;
   /** Prosody's own mod_pubsub at `pubsub.<domain>`. Default true. */
   pubsubComponent?: boolean;
+  /** Bare JIDs made admins (owners) of that pubsub service: Prosody 0.12 lets only admins create nodes. */
+  pubsubAdmins?: string[];
   /** Minimum Prosody log level: debug, info, warn, error. Default `info`. */
   logLevel?: string;
   /** Largest stanza a node may send, bytes. Default 256 KiB (Prosody's own default). */
@@ -52,6 +54,7 @@ export interface ProsodyConfigInput {
   logLevel: string;
   pluginPaths: string[];
   pubsubComponent: boolean;
+  pubsubAdmins?: string[];
   runAsRoot: boolean;
   c2sStanzaSizeLimit: number;
   componentStanzaSizeLimit: number;
