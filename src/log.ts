@@ -4,11 +4,24 @@ import { pino, type Logger, type DestinationStream } from 'pino';
 
 export type { Logger };
 
-export const REDACT_PATHS = [
-  'secret', '*.secret', 'password', '*.password',
-  'key', '*.key', 'keyPem', '*.keyPem', 'privateKey', '*.privateKey',
-  'certificatePem', '*.certificatePem', 'pem', '*.pem',
-];
+const SECRET_KEYS = ['secret', 'password', 'key', 'keyPem', 'privateKey', 'certificatePem', 'pem'];
+export const REDACT_PATHS = SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);
+
+const PEM_BLOCK = /-----BEGIN [A-Z0-9 ]+-----[\s\S]*?(-----END [A-Z0-9 ]+-----|$)/g;
+
+/**
+ * Whatever a remote party sends can end up inside a logged string (an error text, a
+ * reason): PEM blocks — keys above all — are cut out of every string, however deep.
+ */
+export function scrubPem(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return value.includes('-----BEGIN') ? value.replace(PEM_BLOCK, '[pem redacted]') : value;
+  if (depth > 4 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v) => scrubPem(v, depth + 1));
+  if (value instanceof Error) return { type: value.name, message: scrubPem(value.message, depth + 1), stack: scrubPem(value.stack, depth + 1) };
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = scrubPem(v, depth + 1);
+  return out;
+}
 
 export interface LogOptions {
   level?: string;
@@ -22,6 +35,13 @@ export function createLogger(opts: LogOptions = {}): Logger {
       level,
       base: { svc: 'grid-controller' },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      formatters: { log: (obj) => scrubPem(obj) as Record<string, unknown> },
+      hooks: {
+        logMethod(args, method) {
+          if (typeof args[args.length - 1] === 'string') args[args.length - 1] = scrubPem(args[args.length - 1]) as string;
+          return method.apply(this, args);
+        },
+      },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
     opts.destination ?? pino.destination({ dest: 1, sync: false }),

@@ -19,6 +19,7 @@ import { Disco, installPing } from './xmpp/handlers/disco.js';
 import { installRegister } from './xmpp/handlers/register.js';
 import { NS } from './xmpp/ns.js';
 import { Outbox } from './xmpp/outbox.js';
+import { setAnswerBudget } from './xmpp/xmlnode.js';
 import { wireEvents } from './wiring.js';
 import { installProtocol, startAdmin } from './wiring-protocol.js';
 
@@ -93,6 +94,7 @@ async function assemble(cfg: Config, log: Logger, cleanups: (() => Promise<void>
   await topics.applyDeclaredTopics(policy.current().topics);
   const items = new ItemService({ topics, items: itemStore, subject: subjectOf, payloadLimit: () => cfg.limits.payload_bytes, log: log.child({ mod: 'items' }) });
 
+  setAnswerBudget(cfg.limits.stanza_bytes);
   const router = new Router(log.child({ mod: 'router' }));
   router.setGate((bare) => accounts.gate(bare));
   const disco = new Disco();

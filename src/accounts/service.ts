@@ -33,7 +33,9 @@ export class AccountService extends EventEmitter {
   }
 
   get(jid: string): Account | undefined {
-    return this.d.store.data.accounts[norm(jid)];
+    const accounts = this.d.store.data.accounts;
+    const key = norm(jid);
+    return Object.hasOwn(accounts, key) ? accounts[key] : undefined; // never Object.prototype members
   }
 
   list(status?: AccountStatus): Account[] {
@@ -70,8 +72,22 @@ export class AccountService extends EventEmitter {
     return this.challenges.issue(norm(jid));
   }
 
-  /** §2, steps 1–6, in that order. */
+  private readonly registering = new Map<string, Promise<unknown>>();
+
+  /** §2, steps 1–6, in that order; submissions of one JID are taken one after the other. */
   async register(jid: string, sub: Submission): Promise<Result<Account>> {
+    const bare = norm(jid);
+    const prev = this.registering.get(bare) ?? Promise.resolve();
+    const run = prev.then(() => this.registerNow(bare, sub));
+    const settled = run.catch(() => undefined);
+    this.registering.set(bare, settled);
+    void settled.then(() => {
+      if (this.registering.get(bare) === settled) this.registering.delete(bare);
+    });
+    return run;
+  }
+
+  private async registerNow(jid: string, sub: Submission): Promise<Result<Account>> {
     const bare = norm(jid);
     const refuse = (f: Fail): Fail => {
       audit(this.d.log, 'registration', { jid: bare, result: 'refused', code: f.fail, reason: f.text });

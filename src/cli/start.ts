@@ -25,6 +25,15 @@ export function registerStartCommand(program: Command): void {
           process.exit(0);
         })();
       };
+      // A stray rejection must not take the grid down: log it loudly and go on. An uncaught
+      // exception leaves the process in an unknown state: log, stop, exit non-zero so a
+      // supervisor restarts it (state is durable; nothing acknowledged is lost).
+      process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled promise rejection (bug): controller keeps running'));
+      process.on('uncaughtException', (err) => {
+        log.fatal({ err }, 'uncaught exception (bug): stopping');
+        log.flush();
+        void (ctl?.stop() ?? Promise.resolve()).finally(() => process.exit(70));
+      });
       process.on('SIGINT', () => shutdown('SIGINT'));
       process.on('SIGTERM', () => shutdown('SIGTERM'));
       const ready = startController(cfg, log);

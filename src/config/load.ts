@@ -10,7 +10,7 @@ export const DEFAULTS: Config = {
   trust: { ca: ['certs-dev/out/ca.crt'], crl: [], identity: 'xmppaddr' },
   policies: 'policies/',
   data: 'var/',
-  limits: { payload_bytes: 262144 },
+  limits: { payload_bytes: 262144, stanza_bytes: 491520 },
   log: { level: 'info' },
   admin: { socket: '' },
 };
@@ -21,7 +21,7 @@ const SCHEMA: Record<string, Record<string, Kind> | Kind> = {
   trust: { ca: 'pathlist', crl: 'pathlist', identity: 'identity' },
   policies: 'path',
   data: 'path',
-  limits: { payload_bytes: 'int' },
+  limits: { payload_bytes: 'int', stanza_bytes: 'int' },
   log: { level: 'level' },
   admin: { socket: 'path' },
 };
@@ -68,6 +68,9 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     }
   }
   const cfg = out as unknown as Config;
+  if (cfg.limits.stanza_bytes < cfg.limits.payload_bytes + 16384) {
+    throw new ConfigError('limits.stanza_bytes', `must be at least limits.payload_bytes + 16384 (${cfg.limits.payload_bytes + 16384}) so one item always fits an answer`);
+  }
   if (!cfg.admin.socket) cfg.admin.socket = resolve(cfg.data, 'admin.sock');
   return cfg;
 }

@@ -20,6 +20,12 @@ export interface Config {
   data: string;
   limits: {
     payload_bytes: number;
+    /**
+     * Largest answer the controller sends (query pages, items): keep it below the server's
+     * limit for the component stream (Prosody: component_stanza_size_limit, 512 KiB), which
+     * closes the whole component stream when exceeded. Pages are cut to fit and say so (RSM).
+     */
+    stanza_bytes: number;
   };
   log: {
     level: string;

@@ -37,6 +37,8 @@ export class ComponentLink extends EventEmitter {
     });
     this.xmpp.on('online', () => {
       this.attempt = 0;
+      clearTimeout(this.timer);
+      this.timer = undefined;
       opts.log.info({ domain: opts.domain, service: opts.service }, 'component online');
       this.emit('online');
     });
@@ -58,6 +60,11 @@ export class ComponentLink extends EventEmitter {
         : e.condition ? `the server refused the component: ${e.condition}` : e.message;
       throw new Error(`cannot join ${this.opts.service} as ${this.opts.domain}: ${reason}`);
     }
+  }
+
+  /** True while a reconnect attempt is waiting for its turn or under way. */
+  get reconnectPending(): boolean {
+    return this.timer !== undefined || this.reconnecting;
   }
 
   get online(): boolean {
@@ -113,20 +120,49 @@ export class ComponentLink extends EventEmitter {
     const delay = Math.round(base / 2 + Math.random() * (base / 2)); // "equal jitter"
     this.attempt++;
     this.opts.log.info({ delay_ms: delay, attempt: this.attempt }, 'reconnecting');
-    this.timer = setTimeout(() => void this.tryReconnect(), delay);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.tryReconnect();
+    }, delay);
   }
 
   private async tryReconnect(): Promise<void> {
     if (this.stopping) return;
     this.reconnecting = true;
+    let online = false;
     try {
+      // reconnect() resolves once the stream is open; the handshake follows asynchronously.
+      // Wait for its outcome: starting another attempt meanwhile would open a second
+      // component session, which the server refuses (conflict) and which replaces the first.
+      const outcome = this.outcome(15_000);
       await this.xmpp.reconnect.reconnect();
+      online = await outcome;
     } catch (err) {
       this.opts.log.warn({ err: { message: (err as Error).message } }, 'reconnect failed');
-    } finally {
-      this.reconnecting = false;
     }
-    if (!this.online && this.xmpp.status !== 'connecting' && this.xmpp.status !== 'opening') this.scheduleReconnect();
+    if (!online && !this.stopping && this.xmpp.status !== 'disconnect' && this.xmpp.status !== 'offline') {
+      await this.xmpp.disconnect().catch(() => undefined); // never leave a half-open session behind
+    }
+    this.reconnecting = false;
+    if (!online) this.scheduleReconnect();
+  }
+
+  /** Resolves true when the link comes online, false on a disconnect or after `ms`. */
+  private outcome(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const done = (v: boolean) => {
+        clearTimeout(timer);
+        this.xmpp.removeListener('online', onOnline);
+        this.xmpp.removeListener('disconnect', onOff);
+        resolve(v);
+      };
+      const onOnline = () => done(true);
+      const onOff = () => done(false);
+      const timer = setTimeout(() => done(false), ms);
+      timer.unref();
+      this.xmpp.on('online', onOnline);
+      this.xmpp.on('disconnect', onOff);
+    });
   }
 }
 

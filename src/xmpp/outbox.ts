@@ -26,7 +26,11 @@ export class Outbox {
   send(stanzas: Element | Element[]): Promise<void> {
     const list = Array.isArray(stanzas) ? stanzas : [stanzas];
     if (!list.length) return this.tail;
-    this.tail = this.tail.then(() => this.write(list));
+    // A failure must not poison the queue: later sends still go, and nothing is left unhandled.
+    this.tail = this.tail.then(() => this.write(list)).catch((err: unknown) => {
+      this.failed += list.length;
+      this.log.error({ err }, 'could not send stanzas');
+    });
     return this.tail;
   }
 

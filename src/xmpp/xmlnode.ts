@@ -134,3 +134,30 @@ export function rsmSet(first: string | undefined, last: string | undefined, coun
     xml('count', {}, String(count)),
   );
 }
+
+/** Room left for payloads in one answer: the stanza budget less the envelope around them. */
+export const ENVELOPE_BYTES = 16384;
+let answerBudget = 491520 - ENVELOPE_BYTES;
+
+/** Set from `limits.stanza_bytes` at start-up. */
+export function setAnswerBudget(stanzaBytes: number): void {
+  answerBudget = stanzaBytes - ENVELOPE_BYTES;
+}
+
+/**
+ * The longest run of `list` (from the start, or from the end with `fromEnd`) whose payloads
+ * fit one answer; never empty when `list` is not (one item always fits: payload_bytes is
+ * smaller). A server closes the whole component stream on an oversized stanza, so an
+ * answer must never exceed it: the caller pages the rest with RSM.
+ */
+export function fitAnswer<T>(list: readonly T[], bytes: (t: T) => number, fromEnd = false): T[] {
+  let total = 0;
+  const n = list.length;
+  let k = 0;
+  for (; k < n; k++) {
+    const t = list[fromEnd ? n - 1 - k : k]!;
+    total += bytes(t) + 128;
+    if (k > 0 && total > answerBudget) break;
+  }
+  return fromEnd ? list.slice(n - k) : list.slice(0, k);
+}

@@ -115,3 +115,28 @@ test('challenges: single use, bound to the JID, expire after 300 s', () => {
   const e = book.issue('a@grid.test');
   assert.equal(book.consume(e, 'a@grid.test'), 'ok');
 });
+
+test('challenges: one JID holds at most 4 open; others are unaffected by its flood', () => {
+  const book = new ChallengeBook();
+  const other = book.issue('b@grid.test');
+  const first = book.issue('a@grid.test');
+  for (let i = 0; i < 1000; i++) book.issue('a@grid.test');
+  assert.equal(book.size, 5);
+  assert.equal(book.consume(first, 'a@grid.test'), 'unknown', 'the oldest of the flood went');
+  assert.equal(book.consume(other, 'b@grid.test'), 'ok');
+});
+
+test('an account named like an Object.prototype member is just an unknown account', () => {
+  const { svc } = setup();
+  assert.equal(svc.get('__proto__'), undefined);
+  assert.equal(svc.get('constructor'), undefined);
+  assert.equal(svc.gate('toString')?.fail, 'registration-required');
+});
+
+test('two registrations of one JID at once are taken one after the other', async () => {
+  const { svc, changes } = setup({ auto: true });
+  const sub = () => svc.register(JID, { challenge: svc.challenge(JID), certificatePem: 'x', signature: 'y', groups: [] });
+  const [a, b] = await Promise.all([sub(), sub()]);
+  assert.ok('ok' in a && 'ok' in b);
+  assert.deepEqual(changes.map((c) => c.status), ['approved'], 'one change, not two racing ones');
+});

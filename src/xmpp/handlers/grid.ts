@@ -12,7 +12,7 @@ import { NS } from '../ns.js';
 import { findForm } from '../forms.js';
 import type { IqReply, IqRequest, Router } from '../router.js';
 import type { Disco } from './disco.js';
-import { parseRsm, rsmSet } from '../xmlnode.js';
+import { fitAnswer, parseRsm, rsmSet } from '../xmlnode.js';
 import { filterForm, payloadElement } from './notify.js';
 
 export const QUERY_FORM_TYPE = 'urn:xmpp-grid:0#query';
@@ -114,7 +114,9 @@ function query(d: GridDeps, s: PolicySubject, req: IqRequest): IqReply {
   if (isFail(q)) return q;
   const r = d.items.query(s, node, q);
   if ('fail' in r) return r;
-  const { topic, items, count, truncated } = r.value;
+  const { topic, count, truncated } = r.value;
+  // Cut to what one stanza can carry; the client pages on from <last/> (RSM).
+  const items = fitAnswer(r.value.items, (x) => Buffer.byteLength(x.payload));
   const first = items[0]?.item.seq;
   const last = items[items.length - 1]?.item.seq;
   return xml('query', { xmlns: NS.GRID, node, ...(truncated ? { truncated: 'true' } : {}) },

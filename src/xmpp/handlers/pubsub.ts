@@ -13,7 +13,7 @@ import { NS } from '../ns.js';
 import { findForm } from '../forms.js';
 import type { IqReply, IqRequest, Router } from '../router.js';
 import type { Disco } from './disco.js';
-import { ancestorsOf, asXmlNode, pageOf, parseRsm, rsmSet, standaloneString } from '../xmlnode.js';
+import { ancestorsOf, asXmlNode, fitAnswer, pageOf, parseRsm, rsmSet, standaloneString } from '../xmlnode.js';
 import { completeConfig, DEFAULT_CONFIG, installPubsubOwner, NODE_CONFIG, parseNodeConfig } from './pubsub-owner.js';
 import { defaultOptions, options, optionsSet, subscribe, subscriptions, unsubscribe } from './pubsub-subscribe.js';
 import { payloadElement } from './notify.js';
@@ -179,6 +179,14 @@ function items(d: PubsubDeps, s: PolicySubject, req: IqRequest, op: Element): Iq
     if (isFail(p)) return p;
     list = p.page;
     set = rsmSet(list[0]?.item.id, list[list.length - 1]?.item.id, all.length, list.length ? p.first : undefined);
+  }
+  // One answer must fit one stanza (the server closes the component stream otherwise):
+  // keep the newest (unless paging forwards) and say so with RSM.
+  const fitted = fitAnswer(list, (x) => Buffer.byteLength(x.payload), paging ? paging.before !== undefined : true);
+  if (fitted.length < list.length) {
+    const start = all.indexOf(fitted[0]!);
+    list = fitted;
+    set = rsmSet(list[0]?.item.id, list[list.length - 1]?.item.id, all.length, start);
   }
   const topic = r.value.topic;
   return reply(
