@@ -8,7 +8,8 @@ import { TLP2_MARKINGS, objectTlp } from '../filters/tlp.js';
 import type { Tlp } from '../filters/types.js';
 import type { ObjectCounts } from './demo-types.js';
 
-export const ATTACK_ICS_FILE = '/work/shared/data/attack-ics/ics-attack-18.1.json';
+export { ATTACK_ICS_FILE } from './shared-data.js';
+import { ATTACK_ICS_FILE } from './shared-data.js';
 export const ATTACK_COPYRIGHT = 'ATT&CK for ICS © 2015-2025 The MITRE Corporation. Reproduced under the MITRE ATT&CK licence.';
 
 /** One object alone over this is left out: one stanza must stay well under Prosody's 256 KiB. */

@@ -1,5 +1,6 @@
 // The connection agent end to end on a real grid (Prosody + controller + dev PKI), driving the
 // controller ONLY through the GridClient library and the `grid-node` command.
+import { STIX_EXAMPLES } from '../../src/devgrid/shared-data.js';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -10,7 +11,7 @@ import { startDevGrid, type DevGrid } from '../../src/devgrid/devgrid.js';
 import { GridClient, GridError, type GridEvent } from '../../src/agent/index.js';
 
 const CLI = join(process.cwd(), 'dist/src/agent/cli/grid-node.js');
-const BUNDLE = '/work/shared/data/stix2-json-schemas/examples/indicators-for-C2-with-COA.json';
+const BUNDLE = join(STIX_EXAMPLES, 'indicators-for-C2-with-COA.json');
 const TOPIC = 'threat-intel/indicators';
 let grid: DevGrid;
 const clients: GridClient[] = [];
