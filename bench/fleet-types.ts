@@ -1,0 +1,32 @@
+// The IPC vocabulary between the bench parent (fleet.ts) and its client processes (worker.ts).
+
+export interface NodeFiles { name: string; cert: string; key: string }
+
+export interface PublishSpec {
+  /** `pubsub`: XEP-0060 publish to `to`/`topic`; `message`: W0's direct messages to `targets`. */
+  mode: 'pubsub' | 'message';
+  kind: 'indicator' | 'ics';
+  tag: string;
+  to: string;
+  topic: string;
+  items: number;
+  window: number;
+  targets?: string[];
+  icsFile?: string;
+  perBundle?: number;
+}
+
+export type WorkerRequest =
+  | { op: 'connect'; service: string; domain: string; caFile: string; nodes: NodeFiles[] }
+  | { op: 'ping'; to: string; timeoutMs: number }
+  | { op: 'register'; controller: string }
+  | { op: 'subscribe'; to: string; topic: string; filters?: (Record<string, string[]> | null)[] }
+  | { op: 'create-node'; to: string; node: string; maxItems: number; persist: boolean }
+  | { op: 'arm'; tag: string; expected: number }
+  | { op: 'collect' }
+  | { op: 'count' }
+  | { op: 'publish'; spec: PublishSpec }
+  | { op: 'close' };
+
+export interface Collected { count: number; first: number; last: number; hist: [number, number][] }
+export interface Published { t0: number; t1: number; errors: number; firstError?: string }

@@ -1,0 +1,148 @@
+// The benchmark (issue "The demo grid, and the benchmark against Prosody's own pubsub"):
+//   npm run bench [-- --quick] [-- --profile] [-- --workers N]
+// W0 Prosody's client→client routing ceiling, W1 fan-out through the controller and through
+// Prosody's mod_pubsub, W2 filtered fan-out, W3 state at grid scale. Table on stdout,
+// bench/results/latest.json, progress on stderr. Stops everything it started, also on Ctrl-C.
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startDevGrid, SHIPPED_POLICIES, type DevGrid } from '../src/devgrid/devgrid.js';
+import { ATTACK_ICS_FILE } from '../src/devgrid/shared-data.js';
+import { Fleet } from './fleet.js';
+import { BENCH_OU, writeBenchPolicy } from './payloads.js';
+import { Cleanup, procMemory, prosodyVersion, spawnController, type ControllerProc } from './procs.js';
+import { ratio } from './stats.js';
+import { topFunctions } from './profile.js';
+import { log, w0, w1Controller, w1ModPubsub, w2, w3Core, w3Scale, type Params } from './workloads.js';
+import { buildTable } from './table.js';
+
+const RESULTS = fileURLToPath(new URL('../../bench/results/', import.meta.url));
+
+function params(quick: boolean, workers: number): Params {
+  const icsFile = ATTACK_ICS_FILE;
+  return quick
+    ? { subscribers: 50, workers, w0Rounds: 200, w1Items: 500, w2Items: 100, window: 50, icsFile, decisions: 200_000, registrations: 200,
+      w3: { accounts: 1000, topics: 100, subtopics: 500, sequential: 30 }, pubsubPersistItems: 300 }
+    : { subscribers: 100, workers, w0Rounds: 1000, w1Items: 10_000, w2Items: 1000, window: 50, icsFile, decisions: 1_000_000, registrations: 2000,
+      w3: { accounts: 10_000, topics: 1000, subtopics: 5000, sequential: 200 }, pubsubPersistItems: 1000 };
+}
+
+async function waitController(fleet: Fleet, jid: string, timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await fleet.pub.call({ op: 'ping', to: jid, timeoutMs: 2000 });
+      return;
+    } catch (err) {
+      if (Date.now() > end) throw new Error(`the controller did not answer disco#info within ${timeoutMs} ms: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 250)); // readiness poll of a separate process
+    }
+  }
+}
+
+function startCtl(cleanup: Cleanup, cfg: DevGrid['cfg'], profDir?: string): ControllerProc {
+  const ctl = spawnController(cfg, profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []);
+  cleanup.add('controller', () => ctl.stop());
+  return ctl;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { quick: { type: 'boolean' }, profile: { type: 'boolean' }, workers: { type: 'string' }, 'skip-w3': { type: 'boolean' },
+    only: { type: 'string' } } });
+  const quick = !!values.quick;
+  const p = params(quick, Number(values.workers ?? 2));
+  if (values.only) p.only = new Set(values.only.split(','));
+  const want = (w: string) => !p.only || p.only.has(w);
+  const cleanup = new Cleanup();
+  cleanup.installSignalHandlers();
+  const results: Record<string, unknown> = {};
+  try {
+    const policies = mkdtempSync(join(tmpdir(), 'bench-policies-'));
+    cleanup.add('policies', () => rmSync(policies, { recursive: true, force: true }));
+    cpSync(SHIPPED_POLICIES, policies, { recursive: true });
+    writeBenchPolicy(policies, 20_000);
+    const subNames = Array.from({ length: p.subscribers }, (_, i) => `sub${String(i).padStart(3, '0')}`);
+    log(`issuing ${subNames.length + 1} node certificates, starting Prosody`);
+    const grid = await startDevGrid({ nodes: [...subNames, 'pub'].map((name) => ({ name, OU: BENCH_OU, keyType: 'ec' as const })), controller: false, policiesDir: policies,
+      pubsubAdmins: [`pub@grid.test`] });
+    cleanup.add('grid', () => grid.stop());
+    const profDir = values.profile ? join(RESULTS, 'profile') : undefined;
+    if (profDir) { rmSync(profDir, { recursive: true, force: true }); mkdirSync(profDir, { recursive: true }); }
+    const ctl = startCtl(cleanup, grid.cfg, profDir);
+    const files = (name: string) => ({ name, cert: grid.pki.nodes[name]!.cert, key: grid.pki.nodes[name]!.key });
+    const fleet = new Fleet({ service: `xmpps://127.0.0.1:${grid.prosody.ports.c2sTls}`, domain: grid.domain, caFile: grid.pki.ca.cert,
+      publisher: files('pub'), subscribers: subNames.map(files), workers: p.workers });
+    cleanup.add('clients', () => fleet.close());
+    log(`connecting ${p.subscribers} subscribers over ${p.workers} processes + 1 publisher`);
+    await fleet.connect();
+    const controller = grid.cfg.xmpp.domain;
+    await waitController(fleet, controller);
+    const states = [...await fleet.pub.call<string[]>({ op: 'register', controller }), ...(await fleet.onSubs<string[]>({ op: 'register', controller })).flat()];
+    const notApproved = states.filter((s) => !s.endsWith(':approved'));
+    if (notApproved.length) throw new Error(`bench nodes not approved on registration: ${notApproved.slice(0, 3).join(', ')}`);
+    const pids = { controller: ctl.pid, prosody: grid.prosody.pid };
+    const idle = procMemory(ctl.pid);
+
+    const r0 = want('w0') ? await w0(fleet, p, pids) : undefined;
+    const r1c = want('w1') || want('w1c') ? await w1Controller(fleet, p, pids, controller) : undefined;
+    const pubsubJid = grid.prosody.pubsubJid ?? `pubsub.${grid.domain}`;
+    const r1m = want('w1') || want('w1m') ? await w1ModPubsub(fleet, p, pids, pubsubJid, true) : undefined;
+    const r1mem = want('w1') || want('w1mem') ? await w1ModPubsub(fleet, p, pids, pubsubJid, false) : undefined;
+    const r2 = want('w2') ? await w2(fleet, p, pids, controller) : undefined;
+    const ctlMem = procMemory(ctl.pid);
+    await ctl.stop();
+    results.w0 = r0;
+    results.w1 = {
+      controller: r1c, mod_pubsub: r1m, mod_pubsub_memory: r1mem,
+      ratio: ratio(r1c?.delivered_per_s, r1m?.delivered_per_s), ratio_vs_memory: ratio(r1c?.delivered_per_s, r1mem?.delivered_per_s),
+      mod_pubsub_memory_fraction_of_w0: ratio(r1mem?.delivered_per_s, r0?.delivered_per_s),
+      controller_fraction_of_w0: ratio(r1c?.delivered_per_s, r0?.delivered_per_s), mod_pubsub_fraction_of_w0: ratio(r1m?.delivered_per_s, r0?.delivered_per_s),
+    };
+    results.w2 = r2 && { ...r2, ratio_to_w1: ratio(r2.delivered_per_s, r1c?.delivered_per_s) };
+    results.controller_process = { idle: idle, after_w2: ctlMem };
+    if (profDir) {
+      const prof = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+      if (prof) results.profile = { file: join('bench/results/profile', prof), ...topFunctions(join(profDir, prof), 20) };
+    }
+
+    if (!values['skip-w3'] && want('w3')) {
+      log(`W3: ${p.w3.accounts} accounts, ${p.w3.topics} topics, ${p.w3.subtopics} subtopics (scale child)`);
+      const dir = join(grid.workDir, 'w3');
+      const scale = await w3Scale(dir, p);
+      log(`W3: state built in ${scale.build_s} s; starting a controller on it`);
+      const ctl3 = startCtl(cleanup, { ...grid.cfg, data: join(dir, 'var'), policies: join(dir, 'policies') });
+      await waitController(fleet, controller, 120_000);
+      const mem3 = procMemory(ctl3.pid);
+      await ctl3.stop();
+      log('W3: policy decisions and registrations');
+      const core = await w3Core(p);
+      results.w3 = {
+        rss_mb: mem3?.rss_mb, hwm_mb: mem3?.hwm_mb, rss_source: 'grid-controller start on the W3 data dir, once it answers disco#info',
+        core_process: { rss_mb: scale.rss_mb, hwm_mb: scale.hwm_mb, baseline_rss_mb: scale.baseline_rss_mb, heap_used_mb: scale.heap_used_mb },
+        accounts: scale.accounts, topics: scale.topics, subtopics: scale.subtopics, subscriptions: scale.subscriptions,
+        subscribe_p50_ms: scale.subscribe_p50_ms, subscribe_p99_ms: scale.subscribe_p99_ms, subscribe_sequential_calls: scale.subscribe_sequential_calls,
+        subscribe_concurrent_p99_ms: scale.subscribe_concurrent_p99_ms, subscribe_concurrency: scale.subscribe_concurrency, ...core,
+      };
+    }
+    const out = {
+      meta: {
+        date: new Date().toISOString(), quick, cpus: cpus().length, cpu_model: cpus()[0]?.model, node: process.version, prosody: prosodyVersion(),
+        subscribers: p.subscribers, client_processes: p.workers + 1, window: p.window, w0_rounds: p.w0Rounds, w1_items: p.w1Items, w2_items: p.w2Items,
+      },
+      ...results,
+    };
+    mkdirSync(RESULTS, { recursive: true });
+    writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify(out, null, 2)}\n`);
+    process.stdout.write(buildTable(out));
+    process.stdout.write(`\nwritten: bench/results/latest.json\n`);
+  } finally {
+    await cleanup.run();
+  }
+}
+
+main().then(() => process.exit(0), (err: Error) => {
+  process.stderr.write(`bench: FAILED: ${err.stack ?? err.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,41 @@
+// The stdout table of a bench run (bench/results/latest.json holds everything).
+/* eslint-disable @typescript-eslint/no-explicit-any */
+
+const num = (v: unknown, digits = 0): string => (typeof v === 'number' && Number.isFinite(v) ? v.toLocaleString('en-US', { maximumFractionDigits: digits }) : '-');
+
+export function buildTable(r: any): string {
+  const rows: string[][] = [['workload', 'delivered/s', 'p50 ms', 'p95 ms', 'p99 ms', 'deliveries', 'note']];
+  const run = (name: string, m: any, note: string) => {
+    if (!m) return;
+    rows.push([name, num(m.delivered_per_s), num(m.p50_ms, 2), num(m.p95_ms, 2), num(m.p99_ms, 2),
+      `${num(m.deliveries)}${m.expected > 0 ? `/${num(m.expected)}` : ''}`, `${note}${m.complete === false ? ' INCOMPLETE' : ''}${m.publish_errors ? ` ${m.publish_errors} publish errors` : ''}`]);
+  };
+  run('W0 client→client (ceiling)', r.w0, '');
+  run('W1 controller fan-out', r.w1?.controller, `${num(r.w1?.controller_fraction_of_w0 * 100, 1)} % of W0`);
+  run('W1 mod_pubsub (persist_items)', r.w1?.mod_pubsub, `${num(r.w1?.mod_pubsub_fraction_of_w0 * 100, 1)} % of W0; ${num(r.w1?.mod_pubsub?.items)} items`);
+  run('W1 mod_pubsub (in memory)', r.w1?.mod_pubsub_memory, `${num(r.w1?.mod_pubsub_memory_fraction_of_w0 * 100, 1)} % of W0`);
+  run('W2 controller filtered', r.w2, `ratio to W1 ${num(r.w2?.ratio_to_w1, 3)}`);
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
+  const lines = rows.map((row) => row.map((cell, c) => (c === 0 || c === row.length - 1 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '));
+  lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
+  const m = r.meta;
+  const out = [`XMPP-Grid bench${m.quick ? ' (quick)' : ''}: ${m.cpus} CPUs, node ${m.node}, Prosody ${m.prosody ?? '?'}, ${m.subscribers} subscribers, window ${m.window}`, '', ...lines, ''];
+  out.push(`W1 ratio controller ÷ mod_pubsub: ${num(r.w1?.ratio, 3)} (target ≥ 1.0; Prosody's default persist_items); ÷ in-memory mod_pubsub: ${num(r.w1?.ratio_vs_memory, 3)}`);
+  out.push(`W2 ratio to W1: ${num(r.w2?.ratio_to_w1, 3)} (target ≥ 0.8)`);
+  out.push('', 'CPU seconds during each run (controller / Prosody / clients):');
+  for (const [name, m] of [['W0', r.w0], ['W1 controller', r.w1?.controller], ['W1 mod_pubsub persist', r.w1?.mod_pubsub], ['W1 mod_pubsub memory', r.w1?.mod_pubsub_memory], ['W2', r.w2]] as [string, any][]) {
+    if (m) out.push(`  ${name.padEnd(22)} ${num(m.controller_cpu_s, 1)} / ${num(m.prosody_cpu_s, 1)} / ${num(m.clients_cpu_s, 1)} over ${num(m.seconds, 1)} s; Prosody ${num((m.prosody_cpu_s * 1e6) / Math.max(1, m.deliveries), 0)} µs per delivery`);
+  }
+  out.push('');
+  if (r.w3) {
+    const w = r.w3;
+    out.push(`W3 ${num(w.accounts)} accounts, ${num(w.topics)} topics, ${num(w.subtopics)} subtopics: controller RSS ${num(w.rss_mb, 1)} MB (peak ${num(w.hwm_mb, 1)}; target ≤ 300), ` +
+      `subscribe p99 ${num(w.subscribe_p99_ms, 1)} ms (p50 ${num(w.subscribe_p50_ms, 1)}; ${w.subscribe_concurrency} concurrent: p99 ${num(w.subscribe_concurrent_p99_ms, 1)})`);
+    out.push(`W3 policy: ${num(w.decisions_per_s)} decisions/s with ${num(w.policy_rules)} rules; registrations: ${num(w.registrations_per_s)}/s (RSA ${num(w.registrations_rsa_per_s)}, EC ${num(w.registrations_ec_per_s)})`);
+  }
+  if (r.profile) {
+    out.push('', `controller CPU profile (${r.profile.file}), top self time:`);
+    for (const f of r.profile.top.slice(0, 12)) out.push(`  ${String(f.self_pct).padStart(5)} %  ${f.fn}  ${f.where}`);
+  }
+  return `${out.join('\n')}\n`;
+}
