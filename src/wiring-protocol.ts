@@ -63,6 +63,7 @@ export function installProtocol(d: ProtocolDeps): { notifier: EventStanzas } {
   const notifications = makeNotifier(d.domain);
   const pubsubDeps = {
     topics: d.topics, items: d.items, subjectOf: d.subjectOf, domain: d.domain,
+    notificationsDrained: () => d.outbox.belowHighWater(),
     // The publish result has been answered (the item is stored); delivery follows in order.
     onPublished: (p: Published) => void d.outbox.send(notifications.build(p)),
     onRetracted: (r: { node: string; itemId: string; subscriptions: Subscription[] }) => void d.outbox.send(retractMessages(d.domain, r.node, r.itemId, r.subscriptions)),

@@ -9,6 +9,8 @@ import type { Logger } from '../log.js';
 import type { ComponentLink } from './component.js';
 
 const CHUNK_CHARS = 64 * 1024;
+/** Queued stanzas above which publishers are held back (about 15–50 MB of notifications). */
+export const HIGH_WATER = 10_000;
 
 export class Outbox {
   private tail: Promise<void> = Promise.resolve();
@@ -16,6 +18,9 @@ export class Outbox {
   failed = 0;
   /** Messages the server returned as errors (e.g. a notification to an offline node). */
   bounced = 0;
+  /** Stanzas queued and not yet written. */
+  queued = 0;
+  private waiters: (() => void)[] = [];
 
   constructor(
     private readonly link: ComponentLink,
@@ -26,12 +31,29 @@ export class Outbox {
   send(stanzas: Element | Element[]): Promise<void> {
     const list = Array.isArray(stanzas) ? stanzas : [stanzas];
     if (!list.length) return this.tail;
+    this.queued += list.length;
     // A failure must not poison the queue: later sends still go, and nothing is left unhandled.
     this.tail = this.tail.then(() => this.write(list)).catch((err: unknown) => {
       this.failed += list.length;
       this.log.error({ err }, 'could not send stanzas');
+    }).finally(() => {
+      this.queued -= list.length;
+      this.release();
     });
     return this.tail;
+  }
+
+  /** Resolves at once below `limit` queued stanzas, else when the queue has drained below it. */
+  belowHighWater(limit = HIGH_WATER): Promise<void> {
+    if (this.queued < limit) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private release(): void {
+    if (this.queued >= HIGH_WATER || !this.waiters.length) return;
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
   }
 
   drain(): Promise<void> {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { xml } from '@xmpp/component';
-import { Outbox } from '../../src/xmpp/outbox.js';
+import { Outbox, HIGH_WATER } from '../../src/xmpp/outbox.js';
 import { isOurs } from '../../src/xmpp/component.js';
 import type { ComponentLink } from '../../src/xmpp/component.js';
 import { silentLogger } from '../../src/log.js';
@@ -50,4 +50,22 @@ test('a stanza from outside our domain never leaves; a failed write is counted, 
   const box2 = new Outbox(failing.link as unknown as ComponentLink, silentLogger());
   await box2.send(xml('message', { to: 'z@grid.test' }));
   assert.equal(box2.failed, 1);
+});
+
+test('publish backpressure: above the high-water mark, belowHighWater waits until the queue drains', async () => {
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  const link = { accept: () => true, writeRaw: async () => { await gate; } };
+  const box = new Outbox(link as unknown as ComponentLink, silentLogger());
+  await box.belowHighWater(); // an empty queue never holds a publisher
+  const sent = box.send(Array.from({ length: HIGH_WATER + 1 }, (_, i) => xml('message', { to: `n${i}@grid.test` })));
+  let released = false;
+  const waiting = box.belowHighWater().then(() => (released = true));
+  await new Promise<void>((r) => setImmediate(r));
+  assert.equal(released, false, 'held while the socket has not taken the backlog');
+  open();
+  await sent;
+  await waiting;
+  assert.equal(released, true);
+  assert.equal(box.queued, 0);
 });

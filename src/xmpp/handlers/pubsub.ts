@@ -25,6 +25,8 @@ export interface PubsubDeps {
   subjectOf: (bare: string) => PolicySubject | null;
   /** The controller's JID. */
   domain: string;
+  /** Resolves when the outgoing queue is below its high-water mark (publish backpressure). */
+  notificationsDrained?: () => Promise<void>;
   /** An item is stored: deliver `p.deliveries` (see notify.ts makeNotifier). */
   onPublished?: (p: Published) => void;
   /** A retract with notify='true': tell `subscriptions` (notify.ts retractMessages). */
@@ -106,6 +108,9 @@ async function publish(d: PubsubDeps, s: PolicySubject, req: IqRequest, op: Elem
   if (payloads.length > 1) return fail('invalid-payload', 'an item holds exactly one payload element');
   const pre = preconditions(d, s, node, req.element.getChild('publish-options'));
   if (pre) return pre;
+  // Backpressure: while earlier notifications still wait for the socket, this publish waits
+  // too, so a publisher's window bounds the backlog instead of the controller's memory.
+  await d.notificationsDrained?.();
   const root = payloads[0]!;
   const r = await d.items.publish(s, node, item.attrs.id || undefined, {
     root: asXmlNode(root), ancestors: ancestorsOf(root).map(asXmlNode), serialised: standaloneString(root),
