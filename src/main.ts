@@ -19,6 +19,8 @@ import { Disco, installPing } from './xmpp/handlers/disco.js';
 import { installRegister } from './xmpp/handlers/register.js';
 import { NS } from './xmpp/ns.js';
 import { Outbox } from './xmpp/outbox.js';
+import { Multicast } from './xmpp/multicast.js';
+import { xml } from '@xmpp/component';
 import { setAnswerBudget } from './xmpp/xmlnode.js';
 import { wireEvents } from './wiring.js';
 import { installProtocol, startAdmin } from './wiring-protocol.js';
@@ -30,6 +32,8 @@ export interface RunningController {
   readonly topics: TopicService;
   readonly items: ItemService;
   readonly policy: PolicyWatcher;
+  readonly outbox: Outbox;
+  readonly multicast: Multicast;
   stop(): Promise<void>;
 }
 
@@ -108,25 +112,39 @@ async function assemble(cfg: Config, log: Logger, cleanups: (() => Promise<void>
     router,
   );
   const outbox = new Outbox(link, log.child({ mod: 'outbox' }));
+  const multicast = new Multicast({
+    mode: cfg.xmpp.multicast, stanzaBytes: cfg.limits.stanza_bytes, log: log.child({ mod: 'multicast' }),
+    discoFeatures: async (host) => {
+      const res = await link.request(xml('iq', { type: 'get', to: host }, xml('query', { xmlns: NS.DISCO_INFO })));
+      return (res.getChild('query')?.getChildren('feature') ?? []).map((f) => String(f.attrs.var ?? ''));
+    },
+  });
+  // The server may have been reconfigured while the link was down: ask it again.
+  link.on('online', () => multicast.reset());
   // PROTOCOL §5: a bounced notification (certificate logins have no offline store) never ends
   // the subscription; it is counted and logged, and the node catches up with after_seq.
   router.onMessage((st, from) => {
     if (st.attrs.type !== 'error') return;
+    const resend = multicast.onError(st);
+    if (resend) {
+      void outbox.send(resend);
+      return;
+    }
     outbox.bounced++;
     const condition = st.getChild('error')?.getChildElements()[0]?.name;
     log.info({ to: from, id: st.attrs.id, condition, bounced: outbox.bounced }, 'message bounced; subscription kept (the node catches up with after_seq)');
   });
-  const protocol = installProtocol({ router, disco, accounts, topics, items, policy, subjectOf, domain: cfg.xmpp.domain, outbox, itemStore, log });
+  const protocol = installProtocol({ router, disco, accounts, topics, items, policy, subjectOf, domain: cfg.xmpp.domain, outbox, multicast, itemStore, log });
   wireEvents({ accounts, topics, items, policy, outbox, notifier: protocol.notifier, domain: cfg.xmpp.domain, log });
   await link.start();
   cleanups.push(() => link.stop());
   cleanups.push(() => outbox.drain());
-  const admin = await startAdmin({ cfg, accounts, topics, policy, log, outbox });
+  const admin = await startAdmin({ cfg, accounts, topics, policy, log, outbox, multicast });
   cleanups.push(() => admin.close());
 
   let stopped = false;
   return {
-    link, disco, accounts, topics, items, policy,
+    link, disco, accounts, topics, items, policy, outbox, multicast,
     async stop() {
       if (stopped) return;
       stopped = true;

@@ -14,6 +14,7 @@ import { ok, fail } from './result.js';
 import type { Router } from './xmpp/router.js';
 import type { Disco } from './xmpp/handlers/disco.js';
 import type { Outbox } from './xmpp/outbox.js';
+import type { Multicast } from './xmpp/multicast.js';
 import type { ItemStore } from './store/types.js';
 import { installCommands } from './xmpp/handlers/commands.js';
 import { startAdminServer } from './admin/server.js';
@@ -35,8 +36,13 @@ export interface ProtocolDeps {
   subjectOf: (bare: string) => PolicySubject | null;
   domain: string;
   outbox: Outbox;
+  multicast: Multicast;
   itemStore: ItemStore;
   log: Logger;
+}
+
+function multicastStats(m: Multicast) {
+  return { multicast_messages: m.messages, multicast_copies: m.copies, multicast_fallbacks: m.fallbacks };
 }
 
 export function topicsSummary(topics: TopicService) {
@@ -55,7 +61,7 @@ async function reloadPolicy(policy: PolicyWatcher): Promise<string> {
 export function installProtocol(d: ProtocolDeps): { notifier: EventStanzas } {
   const commands = installCommands(d.router, d.disco, d.accounts, {
     topics: async () => JSON.stringify(topicsSummary(d.topics), null, 2),
-    stats: async () => JSON.stringify({ sent: d.outbox.sent, failed: d.outbox.failed, bounced: d.outbox.bounced, accounts: d.accounts.list().length, topics: d.topics.allTopics().length }),
+    stats: async () => JSON.stringify({ sent: d.outbox.sent, failed: d.outbox.failed, bounced: d.outbox.bounced, ...multicastStats(d.multicast), accounts: d.accounts.list().length, topics: d.topics.allTopics().length }),
     reloadPolicy: () => reloadPolicy(d.policy),
     declaredGroups: () => Object.keys(d.policy.current().groups),
   });
@@ -65,7 +71,10 @@ export function installProtocol(d: ProtocolDeps): { notifier: EventStanzas } {
     topics: d.topics, items: d.items, subjectOf: d.subjectOf, domain: d.domain,
     notificationsDrained: () => d.outbox.belowHighWater(),
     // The publish result has been answered (the item is stored); delivery follows in order.
-    onPublished: (p: Published) => void d.outbox.send(notifications.build(p)),
+    onPublished: (p: Published) => {
+      const { stanzas, deliveries } = d.multicast.expand(notifications.fanouts(p));
+      void d.outbox.send(stanzas, deliveries);
+    },
     onRetracted: (r: { node: string; itemId: string; subscriptions: Subscription[] }) => void d.outbox.send(retractMessages(d.domain, r.node, r.itemId, r.subscriptions)),
     onPurged: (r: { topic: string; subscriptions: Subscription[] }) => void d.outbox.send(purgeMessages(d.domain, r.topic, r.subscriptions)),
     // Subscribers hear of a deletion through the core's topic-deleted event; here the items go.
@@ -78,7 +87,7 @@ export function installProtocol(d: ProtocolDeps): { notifier: EventStanzas } {
   return { notifier };
 }
 
-export async function startAdmin(d: { cfg: Config; accounts: AccountService; topics: TopicService; policy: PolicyWatcher; log: Logger; outbox: Outbox }) {
+export async function startAdmin(d: { cfg: Config; accounts: AccountService; topics: TopicService; policy: PolicyWatcher; log: Logger; outbox: Outbox; multicast: Multicast }) {
   const ops: AdminOps = {
     ...accountOps(d.accounts, 'cli'),
     'topics.list': async () => ok(topicsSummary(d.topics)),
@@ -86,7 +95,7 @@ export async function startAdmin(d: { cfg: Config; accounts: AccountService; top
       const r = await d.policy.reloadNow();
       return r.ok ? ok({ files: r.policy.files, rules: r.policy.rules.length }) : fail('bad-request', r.errors.map((e) => `${e.file}:${e.line ?? '?'}: ${e.message}`).join('; '));
     },
-    stats: async () => ok({ sent: d.outbox.sent, failed: d.outbox.failed, bounced: d.outbox.bounced, accounts: d.accounts.list().length, topics: d.topics.allTopics().length }),
+    stats: async () => ok({ sent: d.outbox.sent, failed: d.outbox.failed, bounced: d.outbox.bounced, ...multicastStats(d.multicast), accounts: d.accounts.list().length, topics: d.topics.allTopics().length }),
   };
   return startAdminServer({ socketPath: d.cfg.admin.socket, ops, log: d.log.child({ mod: 'admin' }) });
 }

@@ -6,7 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError, type Config } from './types.js';
 
 export const DEFAULTS: Config = {
-  xmpp: { service: 'xmpp://127.0.0.1:5347', domain: 'controller.grid.test', secret: '', reconnect_max_ms: 30000 },
+  xmpp: { service: 'xmpp://127.0.0.1:5347', domain: 'controller.grid.test', secret: '', reconnect_max_ms: 30000, multicast: 'auto' },
   trust: { ca: ['certs-dev/out/ca.crt'], crl: [], identity: 'xmppaddr' },
   policies: 'policies/',
   data: 'var/',
@@ -15,9 +15,9 @@ export const DEFAULTS: Config = {
   admin: { socket: '' },
 };
 
-type Kind = 'string' | 'secret' | 'list' | 'int' | 'identity' | 'path' | 'pathlist' | 'level';
+type Kind = 'string' | 'secret' | 'list' | 'int' | 'identity' | 'path' | 'pathlist' | 'level' | 'multicast';
 const SCHEMA: Record<string, Record<string, Kind> | Kind> = {
-  xmpp: { service: 'string', domain: 'string', secret: 'secret', reconnect_max_ms: 'int' },
+  xmpp: { service: 'string', domain: 'string', secret: 'secret', reconnect_max_ms: 'int', multicast: 'multicast' },
   trust: { ca: 'pathlist', crl: 'pathlist', identity: 'identity' },
   policies: 'path',
   data: 'path',
@@ -114,6 +114,9 @@ function coerce(key: string, kind: Kind, v: unknown, base: string): unknown {
     case 'secret':
       if (typeof v !== 'string') fail(`must be a string, got ${typeof v}`);
       if (kind === 'string' && !(v as string).trim()) fail('must not be empty');
+      return v;
+    case 'multicast':
+      if (v !== 'auto' && v !== 'off') fail('must be auto or off');
       return v;
     case 'level':
       if (typeof v !== 'string' || !LEVELS.includes(v)) fail(`must be one of ${LEVELS.join(', ')}`);

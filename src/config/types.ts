@@ -10,6 +10,12 @@ export interface Config {
     secret: string;
     /** Upper bound of the reconnect backoff, in milliseconds. */
     reconnect_max_ms: number;
+    /**
+     * `auto`: where the nodes' server offers XEP-0033 multicast to the controller (Prosody with
+     * src/prosody/mod_grid_multicast.lua), send one notification per group of identical ones
+     * and let the server copy it; else one per subscriber. `off`: always one per subscriber.
+     */
+    multicast: 'auto' | 'off';
   };
   trust: {
     ca: string[];

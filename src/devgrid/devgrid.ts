@@ -32,6 +32,10 @@ export interface DevGridOptions {
   workDir?: string;
   /** Owners of Prosody's own pubsub service (the benchmark compares against it). */
   pubsubAdmins?: string[];
+  /** Load mod_grid_multicast on the VirtualHost (XEP-0033 for the controller). Default true. */
+  multicast?: boolean;
+  /** Components permitted to multicast instead of the controller (tests of a refusing server). */
+  multicastSenders?: string[];
 }
 
 export interface DevGrid {
@@ -58,7 +62,8 @@ export async function startDevGrid(o: DevGridOptions): Promise<DevGrid> {
   const policiesDir = join(workDir, 'policies');
   cpSync(o.policiesDir ?? SHIPPED_POLICIES, policiesDir, { recursive: true });
   const secret = randomBytes(18).toString('base64url');
-  const prosody = await startProsody({ domain, componentSecret: secret, caFile: pki.ca.cert, certFile: pki.server.cert, keyFile: pki.server.key, ...(o.pubsubAdmins ? { pubsubAdmins: o.pubsubAdmins } : {}) });
+  const prosody = await startProsody({ domain, componentSecret: secret, caFile: pki.ca.cert, certFile: pki.server.cert, keyFile: pki.server.key, ...(o.pubsubAdmins ? { pubsubAdmins: o.pubsubAdmins } : {}),
+    ...(o.multicast === false ? { multicast: false } : {}), ...(o.multicastSenders ? { multicastSenders: o.multicastSenders } : {}) });
   const cfg = loadConfig({
     baseDir: workDir,
     env: {

@@ -5,12 +5,15 @@ import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { renderProsodyConfig } from './prosody-config.js';
 import { freePorts, waitForPorts } from './ports.js';
 import { portFailureInLog, probeTlsCert, probeXmppStream } from './probe.js';
 import type { ProsodyConfigInput, ProsodyHandle, ProsodyOptions, ProsodyPorts } from './types.js';
 
 /** Where Debian's prosody-modules may have put mod_auth_ccert. */
+/** The project's own Prosody modules (mod_grid_multicast). */
+export const GRID_PROSODY_MODULES = fileURLToPath(new URL('../../../src/prosody/', import.meta.url));
 const PLUGIN_DIRS = ['/usr/lib/prosody/modules', '/usr/share/prosody-modules', '/usr/local/lib/prosody/modules'];
 const STOP_GRACE_MS = 5000;
 
@@ -84,9 +87,10 @@ async function buildInput(opts: ProsodyOptions, dataDir: string): Promise<Prosod
     pidFile: join(dataDir, 'prosody.pid'),
     logFile: join(dataDir, 'prosody.log'),
     logLevel: opts.logLevel ?? 'info',
-    pluginPaths: [pluginDir],
+    pluginPaths: [pluginDir, GRID_PROSODY_MODULES],
     pubsubComponent: opts.pubsubComponent ?? true,
     pubsubAdmins: opts.pubsubAdmins ?? [],
+    multicastSenders: opts.multicast === false ? [] : opts.multicastSenders ?? [opts.componentJid ?? `controller.${domain}`],
     runAsRoot: process.getuid?.() === 0,
     c2sStanzaSizeLimit: opts.c2sStanzaSizeLimit ?? 256 * 1024,
     componentStanzaSizeLimit: opts.componentStanzaSizeLimit ?? 512 * 1024,

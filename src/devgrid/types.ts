@@ -29,6 +29,13 @@ export interface ProsodyOptions {
   pubsubComponent?: boolean;
   /** Bare JIDs made admins (owners) of that pubsub service: Prosody 0.12 lets only admins create nodes. */
   pubsubAdmins?: string[];
+  /**
+   * Load the project's mod_grid_multicast (XEP-0033 for the controller) on the VirtualHost,
+   * with the controller component as its only permitted sender. Default true.
+   */
+  multicast?: boolean;
+  /** Instead of the controller, these components may multicast (to test a server that refuses it). */
+  multicastSenders?: string[];
   /** Minimum Prosody log level: debug, info, warn, error. Default `info`. */
   logLevel?: string;
   /** Largest stanza a node may send, bytes. Default 256 KiB (Prosody's own default). */
@@ -55,6 +62,8 @@ export interface ProsodyConfigInput {
   pluginPaths: string[];
   pubsubComponent: boolean;
   pubsubAdmins?: string[];
+  /** Components allowed to use mod_grid_multicast; empty or absent: the module is not loaded. */
+  multicastSenders?: string[];
   runAsRoot: boolean;
   c2sStanzaSizeLimit: number;
   componentStanzaSizeLimit: number;

@@ -97,6 +97,13 @@ export class ComponentLink extends EventEmitter {
     return true;
   }
 
+  /** Sends an IQ get/set and resolves with the result (rejects on an error or after `timeoutMs`). */
+  async request(iq: Element, timeoutMs = 10_000): Promise<Element> {
+    if (!this.accept(iq)) throw new Error('iq from outside our domain');
+    if (!this.online) throw new Error('component link is offline');
+    return this.xmpp.iqCaller.request(iq, timeoutMs);
+  }
+
   /** Writes stanzas already serialised (each passed `accept` first): one write for many. */
   async writeRaw(serialised: string): Promise<void> {
     if (!this.online) throw new Error('component link is offline');

@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import type { ComponentLink } from './component.js';
 
 const CHUNK_CHARS = 64 * 1024;
-/** Queued stanzas above which publishers are held back (about 15–50 MB of notifications). */
+/** Queued deliveries above which publishers are held back (about 15–50 MB of notifications). */
 export const HIGH_WATER = 10_000;
 
 export class Outbox {
@@ -18,7 +18,7 @@ export class Outbox {
   failed = 0;
   /** Messages the server returned as errors (e.g. a notification to an offline node). */
   bounced = 0;
-  /** Stanzas queued and not yet written. */
+  /** Deliveries queued and not yet written. */
   queued = 0;
   private waiters: (() => void)[] = [];
 
@@ -28,16 +28,21 @@ export class Outbox {
   ) {}
 
   /** Queues stanzas behind everything queued before; resolves when they left (or failed). */
-  send(stanzas: Element | Element[]): Promise<void> {
+  /**
+   * Queues stanzas in order. `weight`: the deliveries they carry (a multicast message carries
+   * many), counted against the high-water mark; default one per stanza.
+   */
+  send(stanzas: Element | Element[], weight?: number): Promise<void> {
     const list = Array.isArray(stanzas) ? stanzas : [stanzas];
     if (!list.length) return this.tail;
-    this.queued += list.length;
+    const w = weight ?? list.length;
+    this.queued += w;
     // A failure must not poison the queue: later sends still go, and nothing is left unhandled.
     this.tail = this.tail.then(() => this.write(list)).catch((err: unknown) => {
       this.failed += list.length;
       this.log.error({ err }, 'could not send stanzas');
     }).finally(() => {
-      this.queued -= list.length;
+      this.queued -= w;
       this.release();
     });
     return this.tail;

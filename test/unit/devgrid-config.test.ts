@@ -40,6 +40,15 @@ test('the rendered config has certificate login, both TLS blocks, loopback ports
   assert.ok(!renderProsodyConfig({ ...base, pubsubComponent: false }).includes('"pubsub"'));
 });
 
+test('mod_grid_multicast is loaded only with senders, and only they are named', () => {
+  assert.ok(!renderProsodyConfig(base).includes('grid_multicast'), 'absent without senders');
+  const cfg = renderProsodyConfig({ ...base, multicastSenders: ['controller.grid.test'] });
+  assert.match(cfg, /^modules_enabled = \{[^}]*"grid_multicast" \}/m);
+  const host = cfg.slice(cfg.indexOf('VirtualHost'), cfg.indexOf('Component'));
+  assert.match(host, /grid_multicast_senders = \{ "controller\.grid\.test" \}/, 'set on the VirtualHost');
+  assert.throws(() => renderProsodyConfig({ ...base, multicastSenders: ['Not A Host'] }), /multicast sender/);
+});
+
 test('invalid input is refused with a reason per problem', () => {
   const cases: [Partial<ProsodyConfigInput>, RegExp][] = [
     [{ domain: 'Grid Test' }, /domain "Grid Test" is not a lower-case DNS name/],

@@ -12,6 +12,7 @@ import { STIX_CONTENT_TYPE } from '../../payloads/index.js';
 import { NS } from '../ns.js';
 import { buildForm } from '../forms.js';
 import { RawElement, storedPayload } from '../xmlnode.js';
+import type { Outgoing } from '../multicast.js';
 
 export const FILTER_FORM_TYPE = 'urn:xmpp-grid:0#filter';
 
@@ -59,6 +60,12 @@ export function notificationFor(domain: string, topicName: string, delivery: Del
 export interface Notifier {
   /** One message per delivery; deliveries with the same cutKey share one serialised event. */
   build(published: Published): Element[];
+  /**
+   * The same notifications as `build`, with those that differ only in `to` gathered into one
+   * Fanout per cut (for XEP-0033 multicast, see multicast.ts); the ones that carry a SubID
+   * header stay single messages.
+   */
+  fanouts(published: Published): Outgoing[];
 }
 
 export function makeNotifier(domain: string): Notifier {
@@ -76,6 +83,35 @@ export function makeNotifier(domain: string): Notifier {
         const shared = new RawElement(ev.raw, ev);
         out.push(message(domain, d.subscription.jid, p.topic.notificationType, shared, shimHeaders(p.item, d.needsSubId ? d.subscription.subid : null)));
       }
+      return out;
+    },
+    fanouts(p: Published): Outgoing[] {
+      const groups = new Map<string, { ev: RawElement; recipients: string[] }>();
+      const singles: Element[] = [];
+      const headers = () => shimHeaders(p.item, null);
+      for (const d of p.deliveries) {
+        let g = groups.get(d.cutKey);
+        if (!g) {
+          g = { ev: itemsEvent(d.subscription.topic, p.item, payloadElement(p.topic.contentType, d.payload)), recipients: [] };
+          groups.set(d.cutKey, g);
+        }
+        if (d.needsSubId) {
+          singles.push(message(domain, d.subscription.jid, p.topic.notificationType, new RawElement(g.ev.raw, g.ev), shimHeaders(p.item, d.subscription.subid)));
+        } else {
+          g.recipients.push(d.subscription.jid);
+        }
+      }
+      const out: Outgoing[] = [];
+      for (const g of groups.values()) {
+        if (!g.recipients.length) continue;
+        const ev = g.ev;
+        out.push({
+          recipients: g.recipients,
+          bytes: ev.raw.length + 512,
+          build: (to: string, first?: Element) => message(domain, to, p.topic.notificationType, ...(first ? [first] : []), new RawElement(ev.raw, ev), headers()),
+        });
+      }
+      out.push(...singles);
       return out;
     },
   };
