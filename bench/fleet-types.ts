@@ -28,5 +28,5 @@ export type WorkerRequest =
   | { op: 'publish'; spec: PublishSpec }
   | { op: 'close' };
 
-export interface Collected { count: number; first: number; last: number; hist: [number, number][] }
+export interface Collected { count: number; bytes: number; first: number; last: number; hist: [number, number][] }
 export interface Published { t0: number; t1: number; errors: number; firstError?: string }

@@ -134,15 +134,17 @@ export class Fleet {
   }
 }
 
-export interface RunFigures { publish_s: number; deliveries: number; expected: number; complete: boolean; delivered_per_s: number; seconds: number; hist: Histogram; publish_errors: number; first_error?: string }
+export interface RunFigures { publish_s: number; deliveries: number; expected: number; complete: boolean; delivered_per_s: number; payload_mb_per_s: number; mean_payload_bytes: number; seconds: number; hist: Histogram; publish_errors: number; first_error?: string }
 
 /** Deliveries ÷ (last delivery − first publish). */
 export function figures(r: { pub: Published; collected: Collected[]; complete: boolean }, expected: number): RunFigures {
   const hist = new Histogram();
   let deliveries = 0;
+  let bytes = 0;
   let last = 0;
   for (const c of r.collected) {
     deliveries += c.count;
+    bytes += c.bytes;
     last = Math.max(last, c.last);
     for (const [b, n] of c.hist) { hist.counts[b]! += n; hist.total += n; }
   }
@@ -150,6 +152,7 @@ export function figures(r: { pub: Published; collected: Collected[]; complete: b
   return {
     deliveries, expected, complete: r.complete, seconds: +(ms / 1000).toFixed(3), publish_s: +((r.pub.t1 - r.pub.t0) / 1000).toFixed(3),
     delivered_per_s: ms > 0 ? Math.round((deliveries * 1000) / ms) : 0, hist,
+    payload_mb_per_s: ms > 0 ? +((bytes * 1000) / ms / 1e6).toFixed(3) : 0, mean_payload_bytes: deliveries ? Math.round(bytes / deliveries) : 0,
     publish_errors: r.pub.errors, ...(r.pub.firstError ? { first_error: r.pub.firstError } : {}),
   };
 }

@@ -43,7 +43,7 @@ export function spawnController(cfg: Config, nodeArgs: string[] = [], extraEnv: 
     GRID_TRUST_CA: cfg.trust.ca[0]!,
     GRID_POLICIES: cfg.policies,
     GRID_DATA: cfg.data,
-    GRID_LOG_LEVEL: 'warn',
+    GRID_LOG_LEVEL: process.env.BENCH_CONTROLLER_LOG ?? 'warn',
     ...extraEnv,
   };
   const child = spawn(process.execPath, [...nodeArgs, CLI, 'start'], { env, stdio: ['ignore', 'pipe', 'inherit'] });

@@ -17,6 +17,7 @@ import { ratio } from './stats.js';
 import { topFunctions } from './profile.js';
 import { log, w0, w1Controller, w1ModPubsub, w2, w3Core, w3Scale, type Params } from './workloads.js';
 import { buildTable } from './table.js';
+import { adminRequest } from '../src/admin/client.js';
 
 const RESULTS = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 
@@ -92,6 +93,7 @@ async function main(): Promise<void> {
     const r1mem = want('w1') || want('w1mem') ? await w1ModPubsub(fleet, p, pids, pubsubJid, false) : undefined;
     const r2 = want('w2') ? await w2(fleet, p, pids, controller) : undefined;
     const ctlMem = procMemory(ctl.pid);
+    const stats = await adminRequest(grid.cfg.admin.socket, 'stats', {});
     await ctl.stop();
     results.w0 = r0;
     results.w1 = {
@@ -100,8 +102,12 @@ async function main(): Promise<void> {
       mod_pubsub_memory_fraction_of_w0: ratio(r1mem?.delivered_per_s, r0?.delivered_per_s),
       controller_fraction_of_w0: ratio(r1c?.delivered_per_s, r0?.delivered_per_s), mod_pubsub_fraction_of_w0: ratio(r1m?.delivered_per_s, r0?.delivered_per_s),
     };
-    results.w2 = r2 && { ...r2, ratio_to_w1: ratio(r2.delivered_per_s, r1c?.delivered_per_s) };
-    results.controller_process = { idle: idle, after_w2: ctlMem };
+    results.w2 = r2 && {
+      ...r2, ratio_to_w1: ratio(r2.delivered_per_s, r1c?.delivered_per_s),
+      // W2's notifications are ATT&CK cuts, many times W1's 1.2 KB: the same ratio in payload bytes.
+      ratio_to_w1_payload_bytes: ratio(r2.payload_mb_per_s, r1c?.payload_mb_per_s),
+    };
+    results.controller_process = { idle: idle, after_w2: ctlMem, stats: stats.ok ? stats.result : { error: stats.error } };
     if (profDir) {
       const prof = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
       if (prof) results.profile = { file: join('bench/results/profile', prof), ...topFunctions(join(profDir, prof), 20) };

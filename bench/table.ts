@@ -4,10 +4,10 @@
 const num = (v: unknown, digits = 0): string => (typeof v === 'number' && Number.isFinite(v) ? v.toLocaleString('en-US', { maximumFractionDigits: digits }) : '-');
 
 export function buildTable(r: any): string {
-  const rows: string[][] = [['workload', 'delivered/s', 'p50 ms', 'p95 ms', 'p99 ms', 'deliveries', 'note']];
+  const rows: string[][] = [['workload', 'delivered/s', 'payload MB/s', 'mean payload B', 'p50 ms', 'p95 ms', 'p99 ms', 'deliveries', 'note']];
   const run = (name: string, m: any, note: string) => {
     if (!m) return;
-    rows.push([name, num(m.delivered_per_s), num(m.p50_ms, 2), num(m.p95_ms, 2), num(m.p99_ms, 2),
+    rows.push([name, num(m.delivered_per_s), num(m.payload_mb_per_s, 2), num(m.mean_payload_bytes), num(m.p50_ms, 2), num(m.p95_ms, 2), num(m.p99_ms, 2),
       `${num(m.deliveries)}${m.expected > 0 ? `/${num(m.expected)}` : ''}`, `${note}${m.complete === false ? ' INCOMPLETE' : ''}${m.publish_errors ? ` ${m.publish_errors} publish errors` : ''}`]);
   };
   run('W0 client→client (ceiling)', r.w0, '');
@@ -21,7 +21,11 @@ export function buildTable(r: any): string {
   const m = r.meta;
   const out = [`XMPP-Grid bench${m.quick ? ' (quick)' : ''}: ${m.cpus} CPUs, node ${m.node}, Prosody ${m.prosody ?? '?'}, ${m.subscribers} subscribers, window ${m.window}`, '', ...lines, ''];
   out.push(`W1 ratio controller ÷ mod_pubsub: ${num(r.w1?.ratio, 3)} (target ≥ 1.0; Prosody's default persist_items); ÷ in-memory mod_pubsub: ${num(r.w1?.ratio_vs_memory, 3)}`);
-  out.push(`W2 ratio to W1: ${num(r.w2?.ratio_to_w1, 3)} (target ≥ 0.8)`);
+  out.push(`W2 ratio to W1: ${num(r.w2?.ratio_to_w1, 3)} in notifications (target ≥ 0.8); ${num(r.w2?.ratio_to_w1_payload_bytes, 3)} in payload bytes`);
+  if (r.controller_process?.stats) {
+    const st = r.controller_process.stats;
+    out.push(`Controller: ${num(st.sent)} stanzas written, ${num(st.multicast_messages)} of them XEP-0033 multicasts carrying ${num(st.multicast_copies)} deliveries; ${num(st.multicast_fallbacks)} re-sent one by one; ${num(st.bounced)} bounced`);
+  }
   out.push('', 'CPU seconds during each run (controller / Prosody / clients):');
   for (const [name, m] of [['W0', r.w0], ['W1 controller', r.w1?.controller], ['W1 mod_pubsub persist', r.w1?.mod_pubsub], ['W1 mod_pubsub memory', r.w1?.mod_pubsub_memory], ['W2', r.w2]] as [string, any][]) {
     if (m) out.push(`  ${name.padEnd(22)} ${num(m.controller_cpu_s, 1)} / ${num(m.prosody_cpu_s, 1)} / ${num(m.clients_cpu_s, 1)} over ${num(m.seconds, 1)} s; Prosody ${num((m.prosody_cpu_s * 1e6) / Math.max(1, m.deliveries), 0)} µs per delivery`);

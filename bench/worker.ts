@@ -23,6 +23,8 @@ const nodes: Node[] = [];
 let tag = '';
 let expected = 0;
 let count = 0;
+/** Characters of payload text delivered (the JSON of each notification's item). */
+let bytes = 0;
 let first = 0;
 let last = 0;
 let hist = new Histogram();
@@ -31,13 +33,15 @@ let doneSent = false;
 function onStanza(s: Element): void {
   if (!tag || s.name !== 'message') return;
   const ev = s.getChild('event');
-  const id = ev ? ev.getChild('items')?.getChild('item')?.attrs.id : s.attrs.id;
+  const item = ev?.getChild('items')?.getChild('item');
+  const id = ev ? item?.attrs.id : s.attrs.id;
   if (typeof id !== 'string' || !id.startsWith(tag)) return;
   const t = nowMs();
   const sent = Number(id.slice(id.lastIndexOf('-') + 1));
   if (!first) first = t;
   last = t;
   count++;
+  bytes += (item ?? s).getChildElements()[0]?.getText().length ?? 0;
   hist.record(t - sent);
   if (count >= expected && !doneSent) {
     doneSent = true;
@@ -138,10 +142,10 @@ async function handle(r: WorkerRequest): Promise<unknown> {
     case 'subscribe': return subscribe(r.to, r.topic, r.filters);
     case 'create-node': return createNode(r.to, r.node, r.maxItems, r.persist);
     case 'arm':
-      tag = r.tag; expected = r.expected; count = 0; first = 0; last = 0; hist = new Histogram(); doneSent = expected === 0;
+      tag = r.tag; expected = r.expected; count = 0; bytes = 0; first = 0; last = 0; hist = new Histogram(); doneSent = expected === 0;
       return true;
     case 'collect': {
-      const res = { count, first, last, hist: hist.toSparse() };
+      const res = { count, bytes, first, last, hist: hist.toSparse() };
       tag = '';
       return res;
     }

@@ -21,7 +21,7 @@ export interface Params {
 }
 
 export interface Measured extends LatencySummary {
-  delivered_per_s: number; deliveries: number; publish_s: number; expected?: number; complete: boolean; seconds: number;
+  delivered_per_s: number; payload_mb_per_s: number; mean_payload_bytes: number; deliveries: number; publish_s: number; expected?: number; complete: boolean; seconds: number;
   publish_errors: number; first_error?: string; items?: number; persist_items?: boolean; clients_cpu_s?: number; controller_cpu_s?: number; prosody_cpu_s?: number; controller_rss_mb?: number;
 }
 
@@ -29,7 +29,7 @@ export const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 
 function measured(f: RunFigures): Measured {
   return {
-    delivered_per_s: f.delivered_per_s, deliveries: f.deliveries, ...(f.expected >= 0 ? { expected: f.expected } : {}), complete: f.complete,
+    delivered_per_s: f.delivered_per_s, payload_mb_per_s: f.payload_mb_per_s, mean_payload_bytes: f.mean_payload_bytes, deliveries: f.deliveries, ...(f.expected >= 0 ? { expected: f.expected } : {}), complete: f.complete,
     seconds: f.seconds, publish_s: f.publish_s, ...summarise(f.hist), publish_errors: f.publish_errors, ...(f.first_error ? { first_error: f.first_error } : {}),
   };
 }

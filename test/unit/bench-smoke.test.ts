@@ -47,11 +47,13 @@ test('delivered/s is deliveries over first publish → last delivery, summed ove
   h1.record(5);
   const f = figures({
     pub: { t0: 1000, t1: 1500, errors: 0 }, complete: true,
-    collected: [{ count: 300, first: 1010, last: 2000, hist: h1.toSparse() }, { count: 200, first: 1020, last: 3000, hist: [] }],
+    collected: [{ count: 300, bytes: 600_000, first: 1010, last: 2000, hist: h1.toSparse() }, { count: 200, bytes: 400_000, first: 1020, last: 3000, hist: [] }],
   }, 500);
   assert.equal(f.deliveries, 500);
   assert.equal(f.seconds, 2);
   assert.equal(f.delivered_per_s, 250);
+  assert.equal(f.payload_mb_per_s, 0.5, '1 MB of payload over 2 s');
+  assert.equal(f.mean_payload_bytes, 2000);
   assert.equal(f.publish_s, 0.5);
   assert.equal(f.hist.total, 1);
   assert.equal(perSecond(10, 0), 0);
