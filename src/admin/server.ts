@@ -8,11 +8,12 @@
 // other systems, which may not, the parent folder must itself be private or we refuse to
 // start. A parent writable by others without the sticky bit is refused everywhere: anyone
 // could swap the socket for their own and answer the CLI.
-import { createServer, createConnection, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { chmod, lstat, mkdir, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from '../log.js';
 import { runOp } from './ops.js';
+import { controllerRunning } from './client.js';
 import { MAX_REQUEST_BYTES, type AdminOps, type AdminResponse } from './types.js';
 
 export interface AdminServerOptions {
@@ -78,23 +79,8 @@ async function clearStaleSocket(path: string): Promise<void> {
     throw e;
   }
   if (!st.isSocket()) throw new Error(`${path} exists and is not a socket: move it away or set admin.socket elsewhere`);
-  if (await answers(path)) throw new Error(`another process answers on the admin socket ${path}: is a controller already running on this data folder?`);
+  if (await controllerRunning(path, 1000)) throw new Error(`another process answers on the admin socket ${path}: is a controller already running on this data folder?`);
   await unlinkQuiet(path);
-}
-
-function answers(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createConnection(path);
-    s.setTimeout(1000, () => {
-      s.destroy();
-      resolve(false);
-    });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }
 
 async function listenPrivately(server: Server, path: string): Promise<void> {

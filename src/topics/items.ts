@@ -86,10 +86,10 @@ export class ItemService {
    */
   plan(topic: Topic, node: string, item: StoredItem, stix?: ParsedStix): Delivery[] {
     const isSub = node !== topic.name;
-    const subs = this.d.topics.subscriptionsOf(topic.name).filter((s) =>
-      isSub ? s.subtopic === node : s.subtopic === null || topic.filtering === 'controller');
+    const all = this.d.topics.subscriptionsOf(topic.name);
+    const subs = all.filter((s) => isSub ? s.subtopic === node : s.subtopic === null || topic.filtering === 'controller');
     const perJid = new Map<string, number>();
-    for (const s of this.d.topics.subscriptionsOf(topic.name)) perJid.set(s.jid, (perJid.get(s.jid) ?? 0) + 1);
+    for (const s of all) perJid.set(s.jid, (perJid.get(s.jid) ?? 0) + 1);
     const cuts = new Map<string, string | null>();
     const out: Delivery[] = [];
     for (const s of subs) {

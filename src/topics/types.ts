@@ -1,21 +1,12 @@
 // The topic service's vocabulary (PROTOCOL §3, §5, §6, §7).
-import type { ContentType, XmlNode } from '../payloads/types.js';
+import type { XmlNode } from '../payloads/types.js';
 import type { Filter } from '../filters/types.js';
-import type { Decision, PolicySubject, Tlp } from '../policy/types.js';
+import type { Decision, PolicySubject, Tlp, TopicDecl } from '../policy/types.js';
 
 export type { PolicySubject, Decision };
 
-export interface TopicConfig {
-  title?: string;
-  description?: string;
-  contentType: ContentType;
-  filtering: 'controller' | 'publisher';
-  /** Topic-declared filter name → dotted STIX property path. */
-  filterFields: Record<string, string>;
-  maxItems: number;
-  payloadNamespace?: string;
-  notificationType: 'normal' | 'headline';
-}
+/** A topic's settings: those a policy file declares (TopicDecl), the notification type resolved. */
+export type TopicConfig = Omit<TopicDecl, 'name' | 'file' | 'line' | 'notificationType'> & { notificationType: 'normal' | 'headline' };
 
 export interface Topic extends TopicConfig {
   name: string;

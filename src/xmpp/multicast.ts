@@ -29,16 +29,6 @@ export function isFanout(o: Outgoing): o is Fanout {
   return Array.isArray((o as Fanout).recipients);
 }
 
-/** One message per recipient. */
-export function unicast(items: readonly Outgoing[]): Element[] {
-  const out: Element[] = [];
-  for (const o of items) {
-    if (isFanout(o)) for (const to of o.recipients) out.push(o.build(to));
-    else out.push(o);
-  }
-  return out;
-}
-
 type HostState = 'probing' | 'yes' | 'no';
 
 export interface MulticastOptions {
@@ -61,6 +51,17 @@ function hostOf(jid: string): string {
   const at = jid.indexOf('@');
   const slash = jid.indexOf('/', at + 1);
   return jid.slice(at + 1, slash < 0 ? undefined : slash);
+}
+
+function groupByHost(jids: readonly string[]): Map<string, string[]> {
+  const byHost = new Map<string, string[]>();
+  for (const to of jids) {
+    const h = hostOf(to);
+    const list = byHost.get(h);
+    if (list) list.push(to);
+    else byHost.set(h, [to]);
+  }
+  return byHost;
 }
 
 export class Multicast {
@@ -107,35 +108,7 @@ export class Multicast {
         continue;
       }
       deliveries += o.recipients.length;
-      if (this.o.mode === 'off' || o.recipients.length < 2) {
-        for (const to of o.recipients) stanzas.push(o.build(to));
-        continue;
-      }
-      const byHost = new Map<string, string[]>();
-      for (const to of o.recipients) {
-        const h = hostOf(to);
-        const list = byHost.get(h);
-        if (list) list.push(to);
-        else byHost.set(h, [to]);
-      }
-      for (const [host, recipients] of byHost) {
-        if (recipients.length < 2 || !this.usable(host)) {
-          for (const to of recipients) stanzas.push(o.build(to));
-          continue;
-        }
-        for (const chunk of this.chunks(recipients, o.bytes)) {
-          if (chunk.length < 2) {
-            for (const to of chunk) stanzas.push(o.build(to));
-            continue;
-          }
-          const addresses = xml('addresses', { xmlns: NS_ADDRESS }, ...chunk.map((jid) => xml('address', { type: 'bcc', jid })));
-          const m = o.build(host, addresses);
-          this.remember(m.attrs.id as string, { host, recipients: chunk, fanout: o });
-          this.messages++;
-          this.copies += chunk.length;
-          stanzas.push(m);
-        }
-      }
+      this.fanOut(o, stanzas);
     }
     return { stanzas, deliveries };
   }
@@ -158,6 +131,30 @@ export class Multicast {
     this.hosts.set(from, 'no');
     this.fallbacks += sent.recipients.length;
     return sent.recipients.map((to) => sent.fanout.build(to));
+  }
+
+  /** `o` as messages: one multicast per chunk of a host that offers it, else one per recipient. */
+  private fanOut(o: Fanout, out: Element[]): void {
+    const single = (to: string) => out.push(o.build(to));
+    if (this.o.mode === 'off' || o.recipients.length < 2) {
+      o.recipients.forEach(single);
+      return;
+    }
+    for (const [host, recipients] of groupByHost(o.recipients)) {
+      const multi = recipients.length > 1 && this.usable(host);
+      for (const chunk of multi ? this.chunks(recipients, o.bytes) : [recipients]) {
+        if (!multi || chunk.length < 2) chunk.forEach(single);
+        else out.push(this.multicast(o, host, chunk));
+      }
+    }
+  }
+
+  private multicast(o: Fanout, host: string, chunk: string[]): Element {
+    const m = o.build(host, xml('addresses', { xmlns: NS_ADDRESS }, ...chunk.map((jid) => xml('address', { type: 'bcc', jid }))));
+    this.remember(m.attrs.id as string, { host, recipients: chunk, fanout: o });
+    this.messages++;
+    this.copies += chunk.length;
+    return m;
   }
 
   private usable(host: string): boolean {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { xml } from '@xmpp/component';
 import type { Element } from '@xmpp/xml';
-import { Multicast, NS_ADDRESS, unicast, type Fanout } from '../../src/xmpp/multicast.js';
+import { Multicast, NS_ADDRESS, type Fanout } from '../../src/xmpp/multicast.js';
 import { silentLogger } from '../../src/log.js';
 
 let n = 0;
@@ -100,7 +100,7 @@ test('a refusal from the host turns multicast off there and gives back one messa
   assert.equal(asked.length, 2);
 });
 
-test('unicast() expands fan-outs in order', () => {
-  const out = unicast([fanout(['a@x', 'b@x']), xml('message', { to: 'c@x' })]);
+test('one message per recipient keeps the order of fan-outs and single messages', () => {
+  const out = make([NS_ADDRESS], { mode: 'off' }).m.expand([fanout(['a@x', 'b@x']), xml('message', { to: 'c@x' })]).stanzas;
   assert.deepEqual(out.map((s) => s.attrs.to), ['a@x', 'b@x', 'c@x']);
 });

@@ -68,50 +68,46 @@ export interface Notifier {
   fanouts(published: Published): Outgoing[];
 }
 
+/** The serialised `<event/>` of each delivery, made once per cutKey. */
+function eventsByCut(p: Published): (d: Delivery) => RawElement {
+  const events = new Map<string, RawElement>();
+  return (d) => {
+    let ev = events.get(d.cutKey);
+    if (!ev) {
+      ev = itemsEvent(d.subscription.topic, p.item, payloadElement(p.topic.contentType, d.payload));
+      events.set(d.cutKey, ev);
+    }
+    return ev;
+  };
+}
+
 export function makeNotifier(domain: string): Notifier {
+  // A wrapper per message (so no element has two parents); the string is the shared one.
+  // `first`: a child placed before the event (the multicast addresses).
+  const notification = (p: Published, to: string, ev: RawElement, subid: string | null, first?: Element): Element =>
+    message(domain, to, p.topic.notificationType, ...(first ? [first] : []), new RawElement(ev.raw, ev), shimHeaders(p.item, subid));
   return {
     build(p: Published): Element[] {
-      const events = new Map<string, RawElement>();
-      const out: Element[] = [];
-      for (const d of p.deliveries) {
-        let ev = events.get(d.cutKey);
-        if (!ev) {
-          ev = itemsEvent(d.subscription.topic, p.item, payloadElement(p.topic.contentType, d.payload));
-          events.set(d.cutKey, ev);
-        }
-        // A wrapper per message (so no element has two parents); the string is the shared one.
-        const shared = new RawElement(ev.raw, ev);
-        out.push(message(domain, d.subscription.jid, p.topic.notificationType, shared, shimHeaders(p.item, d.needsSubId ? d.subscription.subid : null)));
-      }
-      return out;
+      const eventOf = eventsByCut(p);
+      return p.deliveries.map((d) => notification(p, d.subscription.jid, eventOf(d), d.needsSubId ? d.subscription.subid : null));
     },
     fanouts(p: Published): Outgoing[] {
-      const groups = new Map<string, { ev: RawElement; recipients: string[] }>();
-      const singles: Element[] = [];
-      const headers = () => shimHeaders(p.item, null);
-      for (const d of p.deliveries) {
-        let g = groups.get(d.cutKey);
-        if (!g) {
-          g = { ev: itemsEvent(d.subscription.topic, p.item, payloadElement(p.topic.contentType, d.payload)), recipients: [] };
-          groups.set(d.cutKey, g);
-        }
-        if (d.needsSubId) {
-          singles.push(message(domain, d.subscription.jid, p.topic.notificationType, new RawElement(g.ev.raw, g.ev), shimHeaders(p.item, d.subscription.subid)));
-        } else {
-          g.recipients.push(d.subscription.jid);
-        }
-      }
+      const eventOf = eventsByCut(p);
+      const groups = new Map<RawElement, string[]>();
       const out: Outgoing[] = [];
-      for (const g of groups.values()) {
-        if (!g.recipients.length) continue;
-        const ev = g.ev;
-        out.push({
-          recipients: g.recipients,
-          bytes: ev.raw.length + 512,
-          build: (to: string, first?: Element) => message(domain, to, p.topic.notificationType, ...(first ? [first] : []), new RawElement(ev.raw, ev), headers()),
-        });
+      for (const d of p.deliveries) {
+        const ev = eventOf(d);
+        if (d.needsSubId) {
+          out.push(notification(p, d.subscription.jid, ev, d.subscription.subid));
+          continue;
+        }
+        const recipients = groups.get(ev);
+        if (recipients) recipients.push(d.subscription.jid);
+        else groups.set(ev, [d.subscription.jid]);
       }
-      out.push(...singles);
+      for (const [ev, recipients] of groups) {
+        out.push({ recipients, bytes: ev.raw.length + 512, build: (to, first) => notification(p, to, ev, null, first) });
+      }
       return out;
     },
   };
