@@ -92,5 +92,6 @@ rules:
     operations: [discover, publish, subscribe, query]
     groups: [bench]
     topics: ["bench/**"]
+# end
 `);
 }

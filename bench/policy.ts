@@ -24,7 +24,7 @@ export function buildBenchPolicyYaml(): string {
   rule('effect: permit, operations: [discover, subscribe, query], groups: [partners], topics: ["threat-intel/**"], max_tlp: green, unmarked: deny');
   rule('effect: permit, operations: [discover, publish, create], device_types: [sandbox, tip], topics: ["threat-intel/**"]');
   rule('effect: permit, operations: [publish], groups: [soc], topics: ["incidents/**"]');
-  return `groups:\n  soc: S\n  partners: P\n${groups.join('\n')}\nrules:\n${rules.join('\n')}\n`;
+  return `groups:\n  soc: S\n  partners: P\n${groups.join('\n')}\nrules:\n${rules.join('\n')}\n# end\n`;
 }
 
 function workload(): { subject: PolicySubject; op: Operation; topic: string }[] {

@@ -29,6 +29,7 @@ rules:
     operations: [discover, create, publish, subscribe, query]
     groups: [bench]
     topics: ["scale/**"]
+# end
 `;
 
 export interface ScaleResult {

@@ -4,7 +4,8 @@
 // more segments. So `threat-intel/**` matches `threat-intel/x/y` AND `threat-intel` itself
 // (like MQTT's `#`): a rule written for a tree covers its root, which is what a deny rule on
 // `internal/**` must do to be safe, and what a permit on `threat-intel/**` is meant to say.
-// Client globs: `*` matches any run of characters except `@` and `/`.
+// Client globs: `*` matches any run of characters except `@` and `/`; the glob `*` alone
+// matches every client.
 import type { Glob } from './types.js';
 
 const SEGMENT = '[a-z0-9][a-z0-9._-]*';
@@ -90,6 +91,8 @@ export function compileClientGlob(glob: string): Glob | string {
   if (glob.includes('/')) return `client glob '${glob}' has a resource: rules match bare JIDs`;
   if (glob.split('@').length > 2) return `client glob '${glob}' has more than one '@'`;
   if (glob.startsWith('@') || glob.endsWith('@')) return `client glob '${glob}' has an empty local part or domain`;
+  // `*` alone is every client: the way a permit rule says "everyone" (schema-rule.ts).
+  if (glob === '*') return { source: glob, re: /^[^@/]+@[^@/]+$|^[^@/]+$/, literalHead: null };
   const re = '^' + glob.toLowerCase().split('*').map(escapeRe).join('[^@/]*') + '$';
   return { source: glob, re: new RegExp(re), literalHead: null };
 }

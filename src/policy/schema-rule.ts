@@ -14,6 +14,8 @@ export interface GroupRef {
 export const GROUP_NAME_RE = /^[a-z0-9][a-z0-9._-]*$/;
 const RULE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const CERT_KEYS = ['O', 'OU', 'CN'] as const;
+/** The keys that say whom a rule is about; a permit rule needs at least one. */
+const WHOM_KEYS = ['groups', 'clients', 'device_types', 'subject', 'issuer'] as const;
 const RULE_KEYS = [
   'id', 'effect', 'operations', 'groups', 'topics', 'clients', 'device_types',
   'subject', 'issuer', 'max_tlp', 'unmarked', 'description',
@@ -101,6 +103,11 @@ export function readRule(r: Reader, node: Node, n: number, file: string, refs: G
   const maxTlp = m.has('max_tlp') ? readTlp(r, m.get('max_tlp') as Node, `${what}: max_tlp`) : undefined;
   const unmarked = m.has('unmarked') ? r.oneOf(m.get('unmarked'), `${what}: unmarked`, ['allow', 'deny'] as const) : undefined;
   const description = m.has('description') ? r.string(m.get('description'), `${what}: description`) : undefined;
+  // A permit that names nobody permits everyone: a rule cut short (or written in haste) must
+  // not open a topic to every account, so everyone is said explicitly with clients: ["*"].
+  if (effect === 'permit' && !WHOM_KEYS.some((k) => m.has(k))) {
+    r.error(node, `${what} permits without naming whom: give groups, clients, device_types, subject or issuer (for every account: clients: ["*"])`);
+  }
   if (effect === 'deny') {
     // A cap on what is released only means something where something is released.
     for (const k of ['max_tlp', 'unmarked']) {

@@ -29,13 +29,16 @@ const ENTRY_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 export function parsePolicyFile(path: string, text: string): { part: PolicyPart; errors: PolicyError[] } {
   const part: PolicyPart = { file: basename(path), admins: [], groups: [], autoApprove: [], topics: [], rules: [], groupRefs: [], groupsKnown: false };
   const errors: PolicyError[] = [];
+  const cut = endMarkerProblem(text);
+  if (cut) errors.push({ file: path, ...cut });
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true, version: '1.2', schema: 'core' });
   for (const e of [...doc.errors, ...doc.warnings]) {
     const line = e.linePos?.[0]?.line ?? (e.pos ? lc.linePos(e.pos[0]).line : undefined);
     errors.push({ file: path, line, message: `YAML: ${firstLine(e.message)}` });
   }
-  if (errors.length > 0) return { part, errors };
+  const yamlErrors = errors.length - (cut ? 1 : 0);
+  if (yamlErrors > 0) return { part, errors };
   const root = doc.contents;
   if (root === null || (root as { value?: unknown }).value === null) {
     part.groupsKnown = true;
@@ -59,6 +62,27 @@ export function parsePolicyFile(path: string, text: string): { part: PolicyPart;
     if (rule) part.rules.push(rule);
   }
   return { part, errors };
+}
+
+/** The line every policy file ends with (README "How policy changes are applied"). */
+export const END_MARKER = '# end';
+
+/**
+ * Why the text is not a whole policy file, or null. The file must end with the line `# end`
+ * (and its newline), which occurs nowhere else as a line: then no strict byte-prefix of a
+ * valid file is valid, so a file caught half-written (an editor saving in place, an
+ * interrupted copy) is rejected instead of applied with its tail missing.
+ */
+export function endMarkerProblem(text: string): { line: number; message: string } | null {
+  const lines = text.split('\n');
+  const last = lines.length; // text ends with "\n": the last element is ''
+  const at: number[] = [];
+  for (let i = 0; i < lines.length; i++) if (lines[i]!.replace(/\r$/, '') === END_MARKER) at.push(i + 1);
+  if (lines[last - 1] !== '' || at.at(-1) !== last - 1) {
+    return { line: Math.max(1, text.endsWith('\n') ? last - 1 : last), message: `the file does not end with the line '${END_MARKER}': it may be half-written, so it is not applied (end every policy file with '${END_MARKER}' and a newline)` };
+  }
+  if (at.length > 1) return { line: at[0]!, message: `'${END_MARKER}' occurs before the end of the file (also at line ${at.at(-1)}): only the last line may be '${END_MARKER}'` };
+  return null;
 }
 
 function firstLine(s: string): string {

@@ -19,8 +19,9 @@ export function memoryStore<T>(initial: T): ControlStore<T> & { writes: number }
   return s;
 }
 
+/** A policy from the text of one file without its end line (appended here: schema.ts endMarkerProblem). */
 export function policyOf(text: string): Policy {
-  const r = parsePolicyText(text);
+  const r = parsePolicyText(text + '# end\n');
   if (!r.ok) throw new Error(r.errors.map((e) => `${e.line}: ${e.message}`).join('; '));
   return r.policy;
 }

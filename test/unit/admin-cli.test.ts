@@ -20,6 +20,7 @@ const POLICY = `admins: [admin@grid.test]
 groups:
   soc: Security operations
   partners: External partners
+# end
 `;
 
 function setup() {

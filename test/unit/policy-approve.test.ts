@@ -18,6 +18,7 @@ registration:
     - id: acme-no-groups
       issuer: { O: Acme CA, CN: Acme Issuing 1 }
       groups: []
+# end
 `);
 if (!r.ok) throw new Error(JSON.stringify(r.errors));
 const policy: Policy = r.policy;

@@ -22,7 +22,7 @@ async function run(args: string[], deps: PolicyCommandDeps = {}): Promise<{ line
 
 const bad = join(root, 'bad');
 mkdirSync(bad);
-writeFileSync(join(bad, '10.yaml'), 'groups: { soc: S }\nrules:\n  - id: a\n    effect: permit\n    groups: [ops]\n    operations: [read]\n');
+writeFileSync(join(bad, '10.yaml'), 'groups: { soc: S }\nrules:\n  - id: a\n    effect: permit\n    groups: [ops]\n    operations: [read]\n# end\n');
 
 describe('policy check', () => {
   test('prints a summary of the shipped folder and exits 0', async () => {
@@ -40,10 +40,21 @@ describe('policy check', () => {
     ]);
     assert.match(lines[2], /^2 errors/);
   });
+  test('reports a file without its end line and a permit that names nobody, with file:line', async () => {
+    const dir = join(root, 'cut');
+    mkdirSync(dir);
+    writeFileSync(join(dir, '10.yaml'), 'rules:\n  - id: everyone\n    effect: permit\n    topics: ["a/**"]\n');
+    const { lines, exitCode } = await run(['policy', 'check', dir]);
+    assert.equal(exitCode, 1);
+    assert.deepEqual(lines.slice(0, 2), [
+      `${join(dir, '10.yaml')}:2: rule 'everyone' permits without naming whom: give groups, clients, device_types, subject or issuer (for every account: clients: ["*"])`,
+      `${join(dir, '10.yaml')}:4: the file does not end with the line '# end': it may be half-written, so it is not applied (end every policy file with '# end' and a newline)`,
+    ]);
+  });
   test('without DIR, the folder comes from --config, relative to the config file', async () => {
     const cfgDir = join(root, 'cfg');
     mkdirSync(join(cfgDir, 'pol'), { recursive: true });
-    writeFileSync(join(cfgDir, 'pol', 'a.yaml'), 'rules:\n  - { id: only, effect: deny }\n');
+    writeFileSync(join(cfgDir, 'pol', 'a.yaml'), 'rules:\n  - { id: only, effect: deny }\n# end\n');
     writeFileSync(join(cfgDir, 'grid.yaml'), 'xmpp: { domain: controller.grid.test }\npolicies: pol\n');
     const { lines, exitCode } = await run(['policy', 'check', '--config', join(cfgDir, 'grid.yaml')]);
     assert.equal(exitCode, 0);

@@ -4,8 +4,9 @@ import { compileClientGlob, compileTopicGlob, topicOfNode } from '../../src/poli
 import { decide, explain, isAdmin, parsePolicyText, type Operation, type Policy, type PolicySubject } from '../../src/policy/index.js';
 import { ruleMatches } from '../../src/policy/match.js';
 
+/** A whole policy file: the end line (schema.ts endMarkerProblem) appended. */
 function policy(yaml: string): Policy {
-  const r = parsePolicyText(yaml);
+  const r = parsePolicyText(yaml + '# end\n');
   if (!r.ok) assert.fail(r.errors.map((e) => `${e.line}: ${e.message}`).join('\n'));
   return r.policy;
 }
@@ -60,8 +61,9 @@ describe('client globs', () => {
     ['*@partner.example', 'alice@evil.example', false],
     ['*@partner.example', 'a@b@partner.example', false], // * never crosses @
     ['*@partner.example', 'ALICE@Partner.Example', true], // JIDs compare case-insensitively
-    ['*', 'alice@grid.test', false],
+    ['*', 'alice@grid.test', true], // `*` alone is every client: how a permit rule says "everyone"
     ['*', 'grid.test', true],
+    ['*', 'a@b/res', false],
     ['node*@grid.test', 'node1@grid.test', true],
     ['node*@grid.test', 'node1@grid.test.evil', false],
     ['*@*.grid.test', 'a@x.grid.test', true],
@@ -92,9 +94,9 @@ test('subtopic node ids resolve to their parent topic', () => {
 describe('decide: each condition', () => {
   const p = policy(GROUPS + `
 rules:
-  - { id: by-op, effect: permit, operations: [bulk] }
+  - { id: by-op, effect: permit, operations: [bulk], clients: ["*"] }
   - { id: by-group, effect: permit, groups: [soc, partners], topics: [g/**] }
-  - { id: by-topic, effect: permit, topics: ["t/*"] }
+  - { id: by-topic, effect: permit, topics: ["t/*"], clients: ["*"] }
   - { id: by-client, effect: permit, clients: ["*@c.example"], topics: [c/**] }
   - { id: by-device, effect: permit, device_types: [sandbox, tip], topics: [d/**] }
   - { id: by-subject, effect: permit, subject: { OU: soc, O: Acme }, topics: [s/**] }
@@ -139,7 +141,7 @@ describe('decide: order, default deny, release caps', () => {
   const p = policy(GROUPS + `
 rules:
   - { id: deny-partner-internal, effect: deny, clients: ["*@partner.example"], topics: ["internal/**"] }
-  - { id: all-internal, effect: permit, topics: ["internal/**"] }
+  - { id: all-internal, effect: permit, topics: ["internal/**"], clients: ["*"] }
   - id: partners
     effect: permit
     operations: [subscribe, query]
@@ -170,7 +172,7 @@ rules:
     assert.equal(decide(p, { jid: 'a@grid.test', groups: ['partners'] }, 'publish', 'threat-intel/x').ruleId, 'later');
   });
   test('odd group names cannot make two accounts share the rule index entry', () => {
-    const q = policy(GROUPS + 'rules:\n  - { id: soc-deny, effect: deny, groups: [soc] }\n  - { id: rest, effect: permit }\n');
+    const q = policy(GROUPS + 'rules:\n  - { id: soc-deny, effect: deny, groups: [soc] }\n  - { id: rest, effect: permit, clients: ["*"] }\n');
     assert.equal(decide(q, { jid: 'a@grid.test', groups: ['soc\u0000x', '1:y'] }, 'query', 'a').ruleId, 'rest');
     assert.equal(decide(q, { jid: 'a@grid.test', groups: ['soc', 'x1:y'] }, 'query', 'a').ruleId, 'soc-deny');
     assert.equal(decide(q, { jid: 'a@grid.test', groups: ['soc', 'x'] }, 'query', 'a').ruleId, 'soc-deny');
@@ -188,7 +190,7 @@ rules:
   - { id: r1, effect: permit, operations: [discover, subscribe], groups: [soc] }
   - { id: r2, effect: deny, clients: ["*@partner.example"], topics: ["internal/**"] }
   - { id: r3, effect: permit, operations: [publish], device_types: [sandbox] }
-  - { id: r4, effect: permit }
+  - { id: r4, effect: deny }
 `);
   test('traces each skipped rule with every failed condition, then the matching one', () => {
     const x = explain(p, { jid: 'n@grid.test', groups: ['partners'], deviceType: 'siem' }, 'publish', 'threat-intel/x');
@@ -226,6 +228,8 @@ test('decide (indexed) agrees with a plain first-match scan and with explain', (
     if (rnd(4)) parts.push(`groups: [${['soc', 'partners', 'providers'][rnd(3)]}]`);
     if (rnd(4)) parts.push(`topics: ["${[`${heads[rnd(4)]}/**`, `${heads[rnd(4)]}/*`, '**/a', `*/b`, heads[rnd(4)]][rnd(5)]}"]`);
     if (rnd(5) === 0) parts.push('clients: ["*@partner.example"]');
+    // A permit must name whom (schema-rule.ts); "*" is everyone, and matches like any glob.
+    if (parts[1] === 'effect: permit' && !parts.some((x) => /^(groups|clients):/.test(x))) parts.push('clients: ["*"]');
     lines.push(`  - { ${parts.join(', ')} }`);
   }
   const p = policy(GROUPS + 'rules:\n' + lines.join('\n') + '\n');

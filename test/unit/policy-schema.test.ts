@@ -15,8 +15,12 @@ function folder(files: Record<string, string>): string {
   return dir;
 }
 
+/** Every policy file ends with this line (see schema.ts endMarkerProblem). */
+const END = '# end\n';
+
+/** The errors of a whole file (the end line appended). */
 function errorsOf(yaml: string): PolicyError[] {
-  const r = parsePolicyText(yaml, 'p.yaml');
+  const r = parsePolicyText(yaml + END, 'p.yaml');
   assert.equal(r.ok, false, 'expected the policy to be rejected');
   return r.ok ? [] : r.errors;
 }
@@ -45,7 +49,7 @@ describe('each kind of error names its line and reason', () => {
     ['bad max_tlp', 'rules:\n  - id: a\n    effect: permit\n    max_tlp: amber-strict\n', 4, /max_tlp 'amber-strict' is not a TLP level/],
     ['max_tlp on deny', 'rules:\n  - id: a\n    effect: deny\n    max_tlp: green\n', 4, /only applies to permit rules/],
     ['bad unmarked', 'rules:\n  - id: a\n    effect: permit\n    unmarked: maybe\n', 4, /unmarked 'maybe'/],
-    ['duplicate rule id in a file', 'rules:\n  - { id: a, effect: permit }\n  - { id: a, effect: deny }\n', 3, /rule id 'a' is already defined at p.yaml:2/],
+    ['duplicate rule id in a file', 'rules:\n  - { id: a, effect: permit, clients: ["*"] }\n  - { id: a, effect: deny }\n', 3, /rule id 'a' is already defined at p.yaml:2/],
     ['undeclared group in a rule', G + 'rules:\n  - id: a\n    effect: permit\n    groups: [soc, admins]\n', 5, /group 'admins' is not declared under groups \(declared: soc, partners\)/],
     ['undeclared group in auto_approve', G + 'registration:\n  auto_approve:\n    - id: a\n      issuer: { O: X }\n      groups: [ops]\n', 6, /group 'ops' is not declared/],
     ['auto_approve without issuer', G + 'registration:\n  auto_approve:\n    - id: a\n      groups: [soc]\n', 4, /has no issuer/],
@@ -62,6 +66,8 @@ describe('each kind of error names its line and reason', () => {
     ['admin not a bare JID', 'admins: [admin@grid.test/console]\n', 1, /not a bare JID/],
     ['alias', 'groups: { soc: &s S }\nadmins: [*s]\n', 2, /aliases are not supported/],
     ['group name', 'groups: { SOC: x }\n', 1, /group name 'SOC'/],
+    ['permit naming nobody', 'rules:\n  - id: a\n    effect: permit\n    topics: [x]\n', 2, /rule 'a' permits without naming whom: give groups, clients, device_types, subject or issuer \(for every account: clients: \["\*"\]\)/],
+    ['end line before the end', 'admins: []\n# end\nrules: []\n', 2, /'# end' occurs before the end of the file \(also at line 4\)/],
   ];
   for (const [name, yaml, line, re] of cases) {
     test(name, () => {
@@ -73,17 +79,43 @@ describe('each kind of error names its line and reason', () => {
     });
   }
   test('all errors of a file are reported in one go, sorted by line', () => {
-    const errors = errorsOf('rules:\n  - id: a\n    effect: allow\n  - id: b\n    effect: permit\n    operations: [x]\n');
+    const errors = errorsOf('rules:\n  - id: a\n    effect: allow\n  - id: b\n    effect: permit\n    operations: [x]\n    clients: ["*"]\n');
     assert.deepEqual(errors.map((e) => e.line), [3, 6]);
+  });
+});
+
+describe('whom a permit names, and the end line', () => {
+  test('a permit for everyone says clients: ["*"]; a deny may name nobody', () => {
+    const r = parsePolicyText('rules:\n  - { id: no-x, effect: deny, topics: [x] }\n  - { id: all, effect: permit, clients: ["*"], topics: [y] }\n' + END);
+    assert.ok(r.ok, JSON.stringify(!r.ok && r.errors));
+    assert.equal(decide(r.policy, { jid: 'anyone@else.example', groups: [] }, 'query', 'y').ruleId, 'all');
+    assert.equal(decide(r.policy, { jid: 'anyone@else.example', groups: [] }, 'query', 'x').ruleId, 'no-x');
+  });
+  for (const [name, text, line] of [
+    ['empty file', '', 1],
+    ['no end line', 'admins: []\n', 1],
+    ['end line without its newline', 'admins: []\n# end', 2],
+    ['end line with trailing text', 'admins: []\n# end.\n', 2],
+    ['text after the end line', 'admins: []\n# end\n\n', 3],
+  ] as const) {
+    test(`${name}: rejected, naming the last line`, () => {
+      const r = parsePolicyText(text, 'p.yaml');
+      assert.ok(!r.ok);
+      assert.deepEqual(r.errors.map((e) => [e.line, /does not end with the line '# end'/.test(e.message)]), [[line, true]]);
+    });
+  }
+  test('CRLF line ends and a file of only its end line are whole files', () => {
+    assert.ok(parsePolicyText('admins: [a@grid.test]\r\n# end\r\n').ok);
+    assert.ok(parsePolicyText(END).ok);
   });
 });
 
 describe('folders', () => {
   test('files merge in file-name order; a group declared twice is fine', () => {
     const dir = folder({
-      '20-rules.yaml': 'rules:\n  - { id: b, effect: deny, groups: [soc] }\n',
-      '10-rules.yaml': 'groups: { soc: Security }\nrules:\n  - { id: a, effect: permit, groups: [soc] }\n',
-      '00-groups.yaml': 'admins: [a@grid.test]\ngroups: { soc: SOC team, partners: P }\n',
+      '20-rules.yaml': 'rules:\n  - { id: b, effect: deny, groups: [soc] }\n' + END,
+      '10-rules.yaml': 'groups: { soc: Security }\nrules:\n  - { id: a, effect: permit, groups: [soc] }\n' + END,
+      '00-groups.yaml': 'admins: [a@grid.test]\ngroups: { soc: SOC team, partners: P }\n' + END,
       'README.md': 'not read',
       '.hidden.yaml': 'not: valid: yaml: [',
     });
@@ -96,30 +128,30 @@ describe('folders', () => {
     assert.ok(Object.isFrozen(r.policy.rules), 'a loaded policy is immutable');
   });
   test('the same rule id in two files is an error naming both places', () => {
-    const dir = folder({ 'a.yaml': 'rules:\n  - { id: r, effect: permit }\n', 'b.yaml': '\nrules:\n  - { id: r, effect: deny }\n' });
+    const dir = folder({ 'a.yaml': 'rules:\n  - { id: r, effect: permit, clients: ["*"] }\n' + END, 'b.yaml': '\nrules:\n  - { id: r, effect: deny }\n' + END });
     const r = loadPolicyDir(dir);
     assert.ok(!r.ok);
     assert.deepEqual(r.errors, [{ file: join(dir, 'b.yaml'), line: 3, message: "rule id 'r' is already defined at a.yaml:2" }]);
   });
   test('one bad file rejects the whole folder, with errors naming that file', () => {
-    const dir = folder({ 'a.yaml': 'rules:\n  - { id: r, effect: permit }\n', 'b.yaml': 'rules: [\n' });
+    const dir = folder({ 'a.yaml': 'rules:\n  - { id: r, effect: permit, clients: ["*"] }\n' + END, 'b.yaml': 'rules: [\n' });
     const r = loadPolicyDir(dir);
     assert.ok(!r.ok);
     assert.ok(r.errors.every((e) => e.file === join(dir, 'b.yaml')), JSON.stringify(r.errors));
   });
   test('a broken groups file does not cause misleading "not declared" errors elsewhere', () => {
-    const dir = folder({ '00.yaml': 'groups: { soc: S\n', '10.yaml': 'rules:\n  - { id: r, effect: permit, groups: [soc] }\n' });
+    const dir = folder({ '00.yaml': 'groups: { soc: S\n' + END, '10.yaml': 'rules:\n  - { id: r, effect: permit, groups: [soc] }\n' + END });
     const r = loadPolicyDir(dir);
     assert.ok(!r.ok);
     assert.ok(r.errors.every((e) => e.file.endsWith('00.yaml')), JSON.stringify(r.errors));
   });
   test('a .yml file is an error rather than silently ignored', () => {
-    const r = loadPolicyDir(folder({ 'rules.yml': 'rules: []\n' }));
+    const r = loadPolicyDir(folder({ 'rules.yml': 'rules: []\n' + END }));
     assert.ok(!r.ok);
     assert.match(r.errors[0].message, /rename it to \.yaml/);
   });
-  test('an empty folder is valid and denies everything; an empty file too', () => {
-    for (const files of [{}, { 'a.yaml': '' }, { 'a.yaml': '# only a comment\n' }] as Record<string, string>[]) {
+  test('an empty folder is valid and denies everything; a file with only its end line too', () => {
+    for (const files of [{}, { 'a.yaml': END }, { 'a.yaml': '# only a comment\n' + END }] as Record<string, string>[]) {
       const r = loadPolicyDir(folder(files));
       assert.ok(r.ok, JSON.stringify(!r.ok && r.errors));
       assert.equal(decide(r.policy, { jid: 'a@grid.test', groups: [] }, 'discover', 'a').effect, 'deny');
@@ -131,7 +163,7 @@ describe('folders', () => {
     assert.deepEqual(r.errors, [{ file: join(root, 'nope'), message: 'policy folder does not exist' }]);
   });
   test('topic defaults', () => {
-    const r = parsePolicyText('topics:\n  - { name: a/b, content_type: "application/stix+json;version=2.1" }\n');
+    const r = parsePolicyText('topics:\n  - { name: a/b, content_type: "application/stix+json;version=2.1" }\n' + END);
     assert.ok(r.ok);
     const t = r.policy.topics[0];
     assert.deepEqual([t.filtering, t.maxItems, t.filterFields, t.notificationType], ['controller', 1000, {}, undefined]);

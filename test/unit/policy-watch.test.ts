@@ -13,9 +13,12 @@ afterEach(() => {
   while (watchers.length) watchers.pop()?.stop();
 });
 
-const GROUPS = 'groups: { soc: S }\n';
-const RULE_A = 'rules:\n  - { id: a, effect: permit, groups: [soc], topics: ["a/**"] }\n';
-const RULE_B = 'rules:\n  - { id: b, effect: permit, groups: [soc], topics: ["b/**"] }\n';
+/** Every policy file ends with this line (see schema.ts endMarkerProblem). */
+const END = '# end\n';
+const GROUPS = 'groups: { soc: S }\n' + END;
+const RULES_A = 'rules:\n  - { id: a, effect: permit, groups: [soc], topics: ["a/**"] }\n';
+const RULE_A = RULES_A + END;
+const RULE_B = 'rules:\n  - { id: b, effect: permit, groups: [soc], topics: ["b/**"] }\n' + END;
 
 function setup(files: Record<string, string>): { dir: string; w: PolicyWatcher } {
   const dir = join(root, `d${n++}`);
@@ -42,7 +45,7 @@ const soc = { jid: 'n@grid.test', groups: ['soc'] };
 
 describe('PolicyWatcher', { timeout: 10_000 }, () => {
   test('start() throws PolicyLoadError with the errors when the first load is invalid', () => {
-    const { w } = setup({ '00.yaml': 'rules:\n  - { id: a, effect: maybe }\n' });
+    const { w } = setup({ '00.yaml': 'rules:\n  - { id: a, effect: maybe }\n' + END });
     assert.throws(() => w.start(), (e: unknown) => {
       assert.ok(e instanceof PolicyLoadError);
       assert.equal(e.errors[0].line, 2);
@@ -69,7 +72,7 @@ describe('PolicyWatcher', { timeout: 10_000 }, () => {
     const good = w.start();
     const outcome = next(w);
     // One good rule and one bad one in the same change: nothing of it applies.
-    writeFileSync(join(dir, '10.yaml'), RULE_A + '  - { id: c, effect: permit, groups: [nobody] }\n');
+    writeFileSync(join(dir, '10.yaml'), RULES_A + '  - { id: c, effect: permit, groups: [nobody] }\n' + END);
     const o = await outcome;
     assert.equal(o.event, 'rejected');
     assert.equal(o.event === 'rejected' && o.errors[0].line, 3);
@@ -79,7 +82,7 @@ describe('PolicyWatcher', { timeout: 10_000 }, () => {
   test('a partially written file is rejected; the completed file then applies', async () => {
     const { dir, w } = setup({ '00.yaml': GROUPS, '10.yaml': RULE_A });
     const good = w.start();
-    const full = RULE_A + '  - { id: d, effect: permit, groups: [soc], topics: ["d/**"] }\n';
+    const full = RULES_A + '  - { id: d, effect: permit, groups: [soc], topics: ["d/**"] }\n' + END;
     let outcome = next(w);
     writeFileSync(join(dir, '10.yaml'), full.slice(0, full.length - 12)); // cut inside the flow mapping
     let o = await outcome;
