@@ -7,9 +7,10 @@ import type { Logger } from './log.js';
 import { openControlStore, openItemStore, acquireLock } from './store/index.js';
 import { PolicyWatcher, PolicyLoadError, formatPolicyError, matchAutoApprove } from './policy/index.js';
 import type { Policy, PolicySubject } from './policy/types.js';
-import { loadTrust } from './identity/trust.js';
+import { TrustWatcher } from './identity/trust-watch.js';
 import { verifyRegistration } from './identity/verify.js';
 import { AccountService, EMPTY_ACCOUNTS } from './accounts/service.js';
+import { RevocationSweep } from './accounts/revocation-sweep.js';
 import type { AccountPolicy } from './accounts/types.js';
 import { TopicService, EMPTY_TOPICS } from './topics/service.js';
 import { ItemService } from './topics/items.js';
@@ -71,13 +72,14 @@ async function assemble(cfg: Config, log: Logger, cleanups: (() => Promise<void>
     throw err;
   }
   cleanups.push(() => policy.stop());
-  let trust: ReturnType<typeof loadTrust>;
+  const trustWatch = new TrustWatcher(cfg.trust, log.child({ mod: 'trust' }));
   try {
-    trust = loadTrust(cfg.trust);
+    trustWatch.start();
   } catch (err) {
     throw new StartError(`trust configuration: ${(err as Error).message}`);
   }
-  for (const w of trust.warnings) log.warn({ trust: w }, 'trust warning');
+  cleanups.push(() => trustWatch.stop());
+  for (const w of trustWatch.current().warnings) log.warn({ trust: w }, 'trust warning');
 
   const accountStore = await openControlStore(join(cfg.data, 'accounts.json'), EMPTY_ACCOUNTS, { log });
   cleanups.push(() => accountStore.close());
@@ -87,7 +89,7 @@ async function assemble(cfg: Config, log: Logger, cleanups: (() => Promise<void>
   cleanups.push(() => itemStore.close());
 
   const accounts = new AccountService({
-    store: accountStore, policy: accountPolicy(() => policy.current()), trust: () => trust, verify: verifyRegistration, log: log.child({ mod: 'accounts' }),
+    store: accountStore, policy: accountPolicy(() => policy.current()), trust: () => trustWatch.current(), verify: verifyRegistration, log: log.child({ mod: 'accounts' }),
   });
   const subjectOf = (bare: string): PolicySubject | null => {
     if (accounts.gate(bare)) return null;
@@ -96,7 +98,11 @@ async function assemble(cfg: Config, log: Logger, cleanups: (() => Promise<void>
   };
   const topics = new TopicService({ store: topicStore, policy: () => policy.current(), subject: subjectOf, log: log.child({ mod: 'topics' }) });
   await topics.applyDeclaredTopics(policy.current().topics);
-  const items = new ItemService({ topics, items: itemStore, subject: subjectOf, payloadLimit: () => cfg.limits.payload_bytes, log: log.child({ mod: 'items' }) });
+  const approvedUntil = (bare: string): number => {
+    const a = accounts.get(bare);
+    return a ? Date.parse(a.cert.notAfter) : 0;
+  };
+  const items = new ItemService({ topics, items: itemStore, subject: subjectOf, approvedUntil, payloadLimit: () => cfg.limits.payload_bytes, log: log.child({ mod: 'items' }) });
 
   setAnswerBudget(cfg.limits.stanza_bytes);
   const router = new Router(log.child({ mod: 'router' }));
@@ -135,9 +141,13 @@ async function assemble(cfg: Config, log: Logger, cleanups: (() => Promise<void>
     log.info({ to: from, id: st.attrs.id, condition, bounced: outbox.bounced }, 'message bounced; subscription kept (the node catches up with after_seq)');
   });
   const protocol = installProtocol({ router, disco, accounts, topics, items, policy, subjectOf, domain: cfg.xmpp.domain, outbox, multicast, itemStore, log });
-  wireEvents({ accounts, topics, items, policy, outbox, notifier: protocol.notifier, domain: cfg.xmpp.domain, log });
+  const sweep = new RevocationSweep({ accounts, trust: () => trustWatch.current(), log: log.child({ mod: 'revocation' }) });
+  cleanups.push(() => sweep.stop());
+  wireEvents({ accounts, topics, items, policy, trust: trustWatch, sweep, outbox, notifier: protocol.notifier, domain: cfg.xmpp.domain, log });
   await link.start();
   cleanups.push(() => link.stop());
+  // Certificates revoked or expired while the controller was stopped: their accounts go now.
+  await sweep.sweep('start');
   cleanups.push(() => outbox.drain());
   const admin = await startAdmin({ cfg, accounts, topics, policy, log, outbox, multicast });
   cleanups.push(() => admin.close());

@@ -7,9 +7,12 @@ import type { TopicService } from './topics/service.js';
 import type { ItemService } from './topics/items.js';
 import type { TopicEvent } from './topics/types.js';
 import type { PolicyWatcher } from './policy/index.js';
+import type { TrustWatcher } from './identity/trust-watch.js';
+import type { RevocationSweep } from './accounts/revocation-sweep.js';
+import { isSystemDecider } from './accounts/service.js';
 import type { PolicyError } from './policy/types.js';
 import { formatPolicyError } from './policy/index.js';
-import { accountMessage, pendingMessage } from './xmpp/handlers/register.js';
+import { accountMessage, pendingMessage, systemDecisionMessage } from './xmpp/handlers/register.js';
 import type { Outbox } from './xmpp/outbox.js';
 import type { Element } from '@xmpp/xml';
 
@@ -23,6 +26,9 @@ export interface WiringDeps {
   topics: TopicService;
   items: ItemService;
   policy: PolicyWatcher;
+  /** CRLs reloaded → the sweep revokes the accounts they list. */
+  trust?: TrustWatcher;
+  sweep?: RevocationSweep;
   outbox: Outbox;
   notifier: EventStanzas;
   domain: string;
@@ -40,6 +46,9 @@ export function wireEvents(d: WiringDeps): void {
   accounts.on('change', (c: AccountChange) => {
     void outbox.send(accountMessage(d.domain, c));
     items.invalidate();
+    d.sweep?.rearm();
+    // The controller revoked on its own (CRL, expiry): no administrator asked, so tell them.
+    if (isSystemDecider(c.by)) void outbox.send(policy.current().admins.map((admin) => systemDecisionMessage(d.domain, admin, c)));
     serial('account re-check', async () => {
       if (c.status === 'removed') await topics.forget(c.jid);
       else {
@@ -63,6 +72,9 @@ export function wireEvents(d: WiringDeps): void {
   });
   policy.on('rejected', (errors: PolicyError[]) => {
     log.error({ errors: errors.map(formatPolicyError) }, 'policy change rejected; the last good policy stays in force');
+  });
+  d.trust?.on('change', () => {
+    if (d.sweep) void d.sweep.sweep('crl change');
   });
   topics.on('event', (e: TopicEvent) => {
     void outbox.send(d.notifier.forEvent(e));

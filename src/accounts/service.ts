@@ -100,18 +100,24 @@ export class AccountService extends EventEmitter {
 
     const t = this.now().toISOString();
     const prev = this.get(bare);
-    const cert = { fingerprint: v.cert.fingerprint, serial: v.cert.serial, subject: v.cert.subject, issuer: v.cert.issuer, notBefore: v.cert.notBefore, notAfter: v.cert.notAfter, keyType: v.cert.keyType };
+    const cert: Account['cert'] = {
+      fingerprint: v.cert.fingerprint, serial: v.cert.serial, subject: v.cert.subject, issuer: v.cert.issuer, notBefore: v.cert.notBefore, notAfter: v.cert.notAfter, keyType: v.cert.keyType,
+      ...(v.cert.issuerKey ? { issuerKey: v.cert.issuerKey } : {}), ...(v.cert.issuerSpki ? { issuerSpki: v.cert.issuerSpki } : {}),
+    };
     const auto = this.d.policy.autoApprove({ issuer: cert.issuer, subject: cert.subject, deviceType: sub.deviceType, requestedGroups: sub.groups });
     let status: AccountStatus;
     let groups: string[] = [];
     let decidedBy = 'registration';
     let reason: string;
-    if (prev && (prev.status === 'denied' || prev.status === 'revoked')) {
+    // A revocation for the certificate's sake (CRL, expiry) ends with that certificate: a new
+    // one that verifies is judged like a first registration.
+    const certRevoked = prev?.status === 'revoked' && isSystemDecider(prev.decidedBy) && prev.cert.fingerprint !== cert.fingerprint;
+    if (prev && !certRevoked && (prev.status === 'denied' || prev.status === 'revoked')) {
       // An administrator's "no" is not undone by registering again.
       status = prev.status;
       reason = `re-registration keeps the ${prev.status} state`;
       decidedBy = prev.decidedBy;
-    } else if (prev && prev.status === 'approved' && sameName(prev.cert, cert)) {
+    } else if (prev && !certRevoked && prev.status === 'approved' && sameName(prev.cert, cert)) {
       status = 'approved';
       groups = prev.groups;
       decidedBy = prev.decidedBy;
@@ -153,8 +159,15 @@ export class AccountService extends EventEmitter {
     return this.decide(jid, by, () => ({ status: 'denied', groups: [] }));
   }
 
-  revoke(jid: string, by: string): Promise<Result<Account>> {
-    return this.decide(jid, by, () => ({ status: 'revoked', groups: [] }));
+  /**
+   * `fingerprint`: revoke only while the account still holds that certificate (the system's
+   * revocations for a CRL or an expiry must not hit a certificate registered meanwhile).
+   */
+  revoke(jid: string, by: string, opts: { reason?: string; fingerprint?: string } = {}): Promise<Result<Account>> {
+    return this.decide(jid, by, (a) => {
+      if (opts.fingerprint && a.cert.fingerprint !== opts.fingerprint) return fail('conflict', 'the account registered another certificate meanwhile');
+      return { status: 'revoked', groups: [] };
+    }, opts.reason);
   }
 
   setGroups(jid: string, by: string, groups: string[]): Promise<Result<Account>> {
@@ -179,7 +192,7 @@ export class AccountService extends EventEmitter {
     return ok(null);
   }
 
-  private async decide(jid: string, by: string, next: (a: Account) => { status: AccountStatus; groups: string[] } | Fail): Promise<Result<Account>> {
+  private async decide(jid: string, by: string, next: (a: Account) => { status: AccountStatus; groups: string[] } | Fail, reason = 'administrator decision'): Promise<Result<Account>> {
     const bare = norm(jid);
     const prev = this.get(bare);
     if (!prev) return fail('item-not-found', `no account ${bare}`);
@@ -190,8 +203,8 @@ export class AccountService extends EventEmitter {
     await this.d.store.update((s) => {
       s.accounts[bare] = account;
     });
-    audit(this.d.log, 'account-change', { jid: bare, from: prev.status, to: n.status, groups: n.groups, previous_groups: prev.groups, by });
-    this.announce(account, prev, by, 'administrator decision');
+    audit(this.d.log, 'account-change', { jid: bare, from: prev.status, to: n.status, groups: n.groups, previous_groups: prev.groups, by, reason });
+    this.announce(account, prev, by, reason);
     return ok(account);
   }
 
@@ -200,6 +213,11 @@ export class AccountService extends EventEmitter {
     const change: AccountChange = { jid: a.jid, status: a.status, groups: a.groups, by, reason, ...(prev ? { previous: { status: prev.status, groups: prev.groups } } : {}) };
     this.emit('change', change);
   }
+}
+
+/** Deciders that are the controller itself (`system:crl`, `system:expiry`), not a person or a policy entry. */
+export function isSystemDecider(by: string): boolean {
+  return by.startsWith('system:');
 }
 
 export function norm(jid: string): string {

@@ -14,10 +14,10 @@ export interface Account {
   requestedGroups: string[];
   deviceType?: string;
   description?: string;
-  cert: Pick<CertInfo, 'fingerprint' | 'serial' | 'subject' | 'issuer' | 'notBefore' | 'notAfter' | 'keyType'>;
+  cert: Pick<CertInfo, 'fingerprint' | 'serial' | 'subject' | 'issuer' | 'notBefore' | 'notAfter' | 'keyType' | 'issuerKey' | 'issuerSpki'>;
   createdAt: string;
   updatedAt: string;
-  /** Who made the last decision: `auto:<entry id>`, `admin:<jid>`, `cli`, or `registration`. */
+  /** Who made the last decision: `auto:<entry id>`, `admin:<jid>`, `cli`, `registration`, or `system:crl` / `system:expiry` (revocation-sweep.ts). */
   decidedBy: string;
   decidedAt: string;
 }

@@ -73,6 +73,7 @@ export function certInfo(c: ParsedCert): CertInfo {
     notAfter: c.notAfter.toISOString(),
     xmppAddrs: [...c.ext.xmppAddrs],
     keyType,
+    issuerKey: c.issuerKey,
   };
 }
 

@@ -1,10 +1,11 @@
-// Trust configuration (config `trust:`): anchors and CRLs, read once at start. A file that
-// cannot be read or parsed is an error naming the file, so the controller refuses to start
-// rather than run with less trust checking than configured.
+// Trust configuration (config `trust:`): anchors read at start, CRLs at start and again when
+// their files change (trust-watch.ts). A file that cannot be read or parsed is an error naming
+// the file, so the controller refuses to start rather than run with less trust checking than
+// configured, and a reload keeps the last good CRL.
 import { readFileSync } from 'node:fs';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { CertificateList } from '@peculiar/asn1-x509';
-import { nameKey, nameToText, normalizeSerial } from './asn1.js';
+import { nameKey, nameToRecord, nameToText, normalizeSerial } from './asn1.js';
 import { parseCertDer, pemBlocks } from './certinfo.js';
 import { crlSignedBy } from './crl.js';
 import type { IdentityMode, Trust, TrustAnchor, TrustFiles, TrustedCrl } from './types.js';
@@ -22,7 +23,7 @@ const CRL_SIG_HASH: Record<string, string> = {
   '1.2.840.10045.4.3.2': 'sha256', '1.2.840.10045.4.3.3': 'sha384', '1.2.840.10045.4.3.4': 'sha512',
 };
 
-function readText(file: string, what: string): string {
+export function readText(file: string, what: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
@@ -74,6 +75,7 @@ export function parseCrls(source: string, pem: string): TrustedCrl[] {
       source,
       issuerKey: nameKey(tbs.issuer),
       issuerText: nameToText(tbs.issuer),
+      issuerName: nameToRecord(tbs.issuer),
       revokedSerials: new Set((tbs.revokedCertificates ?? []).map((r) => normalizeSerial(r.userCertificate))),
       tbsDer: Buffer.from(crl.tbsCertListRaw ?? AsnConvert.serialize(tbs)),
       signature: Buffer.from(crl.signature),
@@ -88,12 +90,16 @@ export function createTrust(opts: { ca: { source: string; pem: string }[]; crl: 
   if (opts.ca.length === 0) throw new TrustError('trust.ca', 'no trust anchor configured: every node certificate would be refused');
   const anchors = opts.ca.flatMap((f) => parseAnchors(f.source, f.pem));
   const crls = opts.crl.flatMap((f) => parseCrls(f.source, f.pem));
+  return withCrls({ anchors, crls: [], identity: opts.identity, warnings: [] }, crls, opts.now);
+}
+
+/** The same anchors with these CRLs; throws TrustError when a CRL of an anchor does not verify. */
+export function withCrls(trust: Trust, crls: TrustedCrl[], now: Date = new Date()): Trust {
   const warnings: string[] = [];
-  const now = opts.now ?? new Date();
   for (const crl of crls) {
-    // A CRL from an anchor is checked now, so a wrong file stops the start; CRLs of
-    // intermediate CAs are checked when a chain through that CA is verified.
-    const issuers = anchors.filter((a) => a.cert.subjectKey === crl.issuerKey);
+    // A CRL from an anchor is checked now, so a wrong file stops the start (or a reload); CRLs
+    // of intermediate CAs are checked when a chain through that CA is verified.
+    const issuers = trust.anchors.filter((a) => a.cert.subjectKey === crl.issuerKey);
     if (issuers.length > 0 && !issuers.some((a) => crlSignedBy(crl, a.cert))) {
       throw new TrustError(crl.source, `CRL signature does not verify with the key of trust anchor ${crl.issuerText}`);
     }
@@ -102,7 +108,7 @@ export function createTrust(opts: { ca: { source: string; pem: string }[]; crl: 
       warnings.push(`${crl.source}: CRL of ${crl.issuerText} is past its nextUpdate (${crl.nextUpdate.toISOString()})`);
     }
   }
-  return { anchors, crls, identity: opts.identity, warnings };
+  return { anchors: trust.anchors, crls, identity: trust.identity, warnings };
 }
 
 export function loadTrust(opts: TrustFiles): Trust {

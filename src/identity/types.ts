@@ -84,6 +84,10 @@ export interface CertInfo {
   notAfter: string;
   xmppAddrs: string[];
   keyType: KeyType;
+  /** Canonical DER hex of the issuer Name: which CRLs speak about this certificate. */
+  issuerKey?: string;
+  /** The issuer's public key (SPKI DER, base64), set after a chain verified: checks that issuer's CRLs later. */
+  issuerSpki?: string;
 }
 
 export type IdentityMode = 'xmppaddr' | 'xmppaddr-or-cn';
@@ -93,6 +97,8 @@ export interface TrustedCrl {
   source: string;
   issuerKey: string; // canonical DER hex of the issuer Name
   issuerText: string;
+  /** The issuer Name as short attributes (how accounts stored before issuerKey name their issuer). */
+  issuerName: Record<string, string>;
   revokedSerials: Set<string>;
   tbsDer: Buffer;
   signature: Buffer;

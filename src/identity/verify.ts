@@ -57,5 +57,6 @@ export function verifyRegistration(input: RegistrationInput): RegistrationResult
   const pop = verifyChallengeSignature(leaf.x509.publicKey, input.challenge, input.signature);
   if (!pop.ok) return { ok: false, code: 'bad-signature', text: pop.text };
 
-  return { ok: true, cert: certInfo(leaf) };
+  const issuer = trusted.path[1]!;
+  return { ok: true, cert: { ...certInfo(leaf), issuerSpki: issuer.x509.publicKey.export({ type: 'spki', format: 'der' }).toString('base64') } };
 }

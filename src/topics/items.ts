@@ -19,6 +19,8 @@ export interface ItemServiceDeps {
   topics: TopicService;
   items: ItemStore;
   subject: (bareJid: string) => PolicySubject | null;
+  /** Until when (ms since epoch) an account may be delivered to: its certificate's notAfter. */
+  approvedUntil?: (bareJid: string) => number;
   payloadLimit: () => number;
   log: Logger;
   now?: () => Date;
@@ -38,8 +40,11 @@ export interface QueryPage {
 }
 
 export class ItemService {
-  /** owner \0 topic → cap of the rule that permits the subscription; cleared on any change. */
-  private readonly capCache = new Map<string, Cap | null>();
+  /**
+   * owner \0 topic → cap of the rule that permits the subscription, and until when (the
+   * certificate's notAfter: an expiry changes nothing else); cleared on any change.
+   */
+  private readonly capCache = new Map<string, { cap: Cap | null; until: number }>();
 
   constructor(private readonly d: ItemServiceDeps) {}
 
@@ -92,8 +97,11 @@ export class ItemService {
     for (const s of all) perJid.set(s.jid, (perJid.get(s.jid) ?? 0) + 1);
     const cuts = new Map<string, string | null>();
     const out: Delivery[] = [];
+    const now = this.d.now?.().getTime() ?? Date.now();
     for (const s of subs) {
-      const cap = this.capFor(s);
+      // Defence in depth: only an account approved now is delivered to, whatever the
+      // subscription table still says (the re-check that ends it may not have run yet).
+      const cap = this.capFor(s, now);
       if (cap === null) continue; // no longer permitted: recheck ends it
       const filter = isSub ? null : s.filter;
       const cutKey = `${filter ? s.subtopic : '-'}|${cap.maxTlp ?? ''}|${cap.unmarked ?? ''}`;
@@ -108,14 +116,14 @@ export class ItemService {
     return out;
   }
 
-  private capFor(s: Subscription): Cap | null {
+  private capFor(s: Subscription, now: number): Cap | null {
     const key = `${s.owner}\0${s.topic}`;
-    let cap = this.capCache.get(key);
-    if (cap !== undefined) return cap;
+    const hit = this.capCache.get(key);
+    if (hit !== undefined && now < hit.until) return hit.cap;
     const subject = this.d.subject(s.owner);
     const d = subject ? this.d.topics.auth.decide(subject, 'subscribe', s.topic) : null;
-    cap = d && d.effect === 'permit' ? { ...(d.maxTlp ? { maxTlp: d.maxTlp } : {}), ...(d.unmarked ? { unmarked: d.unmarked } : {}) } : null;
-    this.capCache.set(key, cap);
+    const cap = d && d.effect === 'permit' ? { ...(d.maxTlp ? { maxTlp: d.maxTlp } : {}), ...(d.unmarked ? { unmarked: d.unmarked } : {}) } : null;
+    this.capCache.set(key, { cap, until: cap && this.d.approvedUntil ? this.d.approvedUntil(s.owner) : Infinity });
     return cap;
   }
 

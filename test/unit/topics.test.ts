@@ -205,6 +205,27 @@ test('a policy change ends subscriptions no longer permitted', async () => {
   assert.equal(topics.subscriptionsOf('threat-intel/indicators').length, 1);
 });
 
+test('a notification goes only to an account approved at delivery time, cached decision or not', async () => {
+  const { topics, subjects } = setup();
+  await topics.applyDeclaredTopics(policyOf(POLICY).topics);
+  let now = Date.parse('2030-01-01T00:00:00Z');
+  const notAfter = now + 60_000;
+  // soc1's certificate expires at notAfter: from then on the gate has no subject for it.
+  const subject = (j: string) => (j === 'soc1@grid.test' && now >= notAfter ? null : subjects[j] ?? null);
+  const items = new ItemService({
+    topics, items: memoryItems(), subject, approvedUntil: (j) => (j === 'soc1@grid.test' ? notAfter : Infinity),
+    payloadLimit: () => 262144, log: silentLogger(), now: () => new Date(now),
+  });
+  await topics.subscribe(subjects['soc1@grid.test']!, 'threat-intel/indicators', 'soc1@grid.test', null);
+  await topics.subscribe(subjects['soc2@grid.test']!, 'threat-intel/indicators', 'soc2@grid.test', null);
+  const prov = subjects['prov@grid.test']!;
+  const to = (r: Awaited<ReturnType<ItemService['publish']>>) => ('ok' in r ? r.value.deliveries.map((d) => d.subscription.jid).sort() : assert.fail(r.text));
+  assert.deepEqual(to(await items.publish(prov, 'threat-intel/indicators', 'a', json(indicator(1)))), ['soc1@grid.test', 'soc2@grid.test']);
+  now = notAfter;
+  assert.deepEqual(to(await items.publish(prov, 'threat-intel/indicators', 'b', json(indicator(2)))), ['soc2@grid.test']);
+  assert.equal(topics.subscriptionsOf('threat-intel/indicators').length, 2, 'the subscription table was not consulted for this');
+});
+
 test('query: filter, after_seq, paging and the truncated flag', async () => {
   const { topics, items, subjects } = setup();
   await topics.applyDeclaredTopics(policyOf(POLICY).topics);

@@ -68,6 +68,12 @@ export function accountMessage(from: string, change: AccountChange): Element {
   return xml('message', { id: `acct-${Date.now().toString(36)}-${++seq}`, from, to: change.jid }, accountElement(change.jid, change.status, change.groups));
 }
 
+/** To administrators when the controller itself changed an account (a CRL, an expiry). */
+export function systemDecisionMessage(from: string, admin: string, c: AccountChange): Element {
+  return xml('message', { id: `sys-${Date.now().toString(36)}-${++seq}`, from, to: admin, type: 'normal' },
+    xml('body', {}, `Account ${c.jid} is now ${c.status} (${c.by}): ${c.reason}.`));
+}
+
 /** To administrators when an account waits for approval. */
 export function pendingMessage(from: string, admin: string, a: Account): Element {
   const who = `${a.jid} (${a.deviceType ?? 'no device type'}; subject ${Object.entries(a.cert.subject).map(([k, v]) => `${k}=${v}`).join(', ')}; issuer ${a.cert.issuer.O ?? a.cert.issuer.CN ?? '?'})`;

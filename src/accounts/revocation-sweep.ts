@@ -1,0 +1,123 @@
+// Revocation that reaches accounts already approved: at start, whenever the CRLs change, and
+// at each certificate's notAfter, every approved or pending account whose certificate is on a
+// CRL or has expired is revoked through AccountService.revoke (the path `accounts revoke`
+// takes), decided by `system:crl` or `system:expiry`. Its 'change' event does the rest:
+// subscriptions end (XEP-0060 §8.8.4), the node and the administrators are told.
+import type { Logger } from '../log.js';
+import type { Trust } from '../identity/types.js';
+import { storedCertRevocation } from '../identity/crl.js';
+import type { AccountService } from './service.js';
+import type { Account } from './types.js';
+
+/** setTimeout fires at once for delays above 2^31-1 ms (about 24.8 days): longer waits are re-armed. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export interface Timers {
+  set(fn: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
+}
+
+const REAL_TIMERS: Timers = {
+  set: (fn, ms) => setTimeout(fn, ms).unref(),
+  clear: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+export interface RevocationSweepDeps {
+  accounts: AccountService;
+  trust: () => Trust;
+  log: Logger;
+  now?: () => number;
+  timers?: Timers;
+}
+
+export class RevocationSweep {
+  private timer: unknown;
+  /** When the armed timer fires (ms since epoch), for tests and `status`. */
+  armedFor: number | undefined;
+  private chain: Promise<unknown> = Promise.resolve();
+  private readonly reported = new Set<string>();
+  private stopped = false;
+
+  constructor(private readonly d: RevocationSweepDeps) {}
+
+  private now(): number {
+    return this.d.now?.() ?? Date.now();
+  }
+
+  private get timers(): Timers {
+    return this.d.timers ?? REAL_TIMERS;
+  }
+
+  /** Runs a sweep; sweeps run one after another. Resolves with how many accounts were revoked. */
+  sweep(why: string): Promise<number> {
+    const run = this.chain.then(() => this.sweepNow(why));
+    this.chain = run.catch((err) => this.d.log.error({ err }, 'revocation sweep failed'));
+    return run;
+  }
+
+  /** An account changed: its certificate's notAfter may be the next one. */
+  rearm(): void {
+    if (!this.stopped) this.arm();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) this.timers.clear(this.timer);
+    this.timer = undefined;
+    this.armedFor = undefined;
+  }
+
+  private async sweepNow(why: string): Promise<number> {
+    const trust = this.d.trust();
+    let revoked = 0;
+    for (const a of this.d.accounts.list()) {
+      if (this.stopped) break;
+      if (a.status !== 'approved' && a.status !== 'pending') continue;
+      const verdict = this.verdict(a, trust);
+      if (!verdict) continue;
+      const r = await this.d.accounts.revoke(a.jid, verdict.by, { reason: verdict.reason, fingerprint: a.cert.fingerprint });
+      if ('ok' in r) {
+        revoked++;
+        this.d.log.warn({ jid: a.jid, by: verdict.by, reason: verdict.reason, serial: a.cert.serial, sweep: why }, 'account revoked: its certificate is no longer valid');
+      }
+    }
+    this.rearm();
+    return revoked;
+  }
+
+  private verdict(a: Account, trust: Trust): { by: string; reason: string } | null {
+    if (Date.parse(a.cert.notAfter) <= this.now()) return { by: 'system:expiry', reason: `the certificate expired on ${a.cert.notAfter}` };
+    const r = storedCertRevocation(a.cert, trust);
+    if (r.revoked) return { by: 'system:crl', reason: r.text };
+    if (r.unverified) {
+      const key = `${a.jid}\0${r.unverified}`;
+      if (!this.reported.has(key)) {
+        this.reported.add(key);
+        this.d.log.error({ jid: a.jid, serial: a.cert.serial, reason: r.unverified }, 'a CRL lists this account\'s certificate but cannot be verified: the account is not revoked');
+      }
+    }
+    return null;
+  }
+
+  /** One timer for the earliest notAfter still ahead among approved and pending accounts. */
+  private arm(): void {
+    if (this.timer !== undefined) this.timers.clear(this.timer);
+    this.timer = undefined;
+    this.armedFor = undefined;
+    const now = this.now();
+    let next = Infinity;
+    for (const a of this.d.accounts.list()) {
+      if (a.status !== 'approved' && a.status !== 'pending') continue;
+      const t = Date.parse(a.cert.notAfter);
+      if (t < next) next = t;
+    }
+    if (next === Infinity) return;
+    // An expiry already past (approved after its notAfter) is swept at once.
+    const delay = Math.max(0, Math.min(next - now, MAX_TIMER_MS));
+    this.armedFor = now + delay;
+    this.timer = this.timers.set(() => {
+      this.timer = undefined;
+      void this.sweep('expiry');
+    }, delay);
+  }
+}
