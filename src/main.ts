@@ -143,7 +143,7 @@ async function assemble(cfg: Config, log: Logger, cleanups: (() => Promise<void>
   const protocol = installProtocol({ router, disco, accounts, topics, items, policy, subjectOf, domain: cfg.xmpp.domain, outbox, multicast, itemStore, log });
   const sweep = new RevocationSweep({ accounts, trust: () => trustWatch.current(), log: log.child({ mod: 'revocation' }) });
   cleanups.push(() => sweep.stop());
-  wireEvents({ accounts, topics, items, policy, trust: trustWatch, sweep, outbox, notifier: protocol.notifier, domain: cfg.xmpp.domain, log });
+  wireEvents({ accounts, topics, items, policy, trust: trustWatch, sweep, outbox, notifier: protocol.notifier, subjectOf, domain: cfg.xmpp.domain, log });
   await link.start();
   cleanups.push(() => link.stop());
   // Certificates revoked or expired while the controller was stopped: their accounts go now.

@@ -11,7 +11,7 @@ import type { TrustWatcher } from './identity/trust-watch.js';
 import type { RevocationSweep } from './accounts/revocation-sweep.js';
 import { isSystemDecider } from './accounts/service.js';
 import type { PolicyError } from './policy/types.js';
-import { formatPolicyError } from './policy/index.js';
+import { formatPolicyError, reportWidening, type Policy, type PolicySubject } from './policy/index.js';
 import { accountMessage, pendingMessage, systemDecisionMessage } from './xmpp/handlers/register.js';
 import type { Outbox } from './xmpp/outbox.js';
 import type { Element } from '@xmpp/xml';
@@ -31,6 +31,8 @@ export interface WiringDeps {
   sweep?: RevocationSweep;
   outbox: Outbox;
   notifier: EventStanzas;
+  /** The policy subject of an approved account, else null. */
+  subjectOf: (bare: string) => PolicySubject | null;
   domain: string;
   log: Logger;
 }
@@ -62,12 +64,15 @@ export function wireEvents(d: WiringDeps): void {
     if (!admins.length) log.warn({ jid: a.jid }, 'an account waits for approval and the policy names no admins');
     void outbox.send(admins.map((admin) => pendingMessage(d.domain, admin, a)));
   });
-  policy.on('change', (p) => {
+  policy.on('change', (p: Policy, previous: Policy) => {
     items.invalidate();
     serial('policy re-check', async () => {
       await topics.applyDeclaredTopics(p.topics);
       const n = await topics.recheck();
       log.info({ files: p.files, rules: p.rules.length, ended_subscriptions: n }, 'policy reloaded');
+      // A reload that opens anything up for an existing account is said loudly, with the rules.
+      const subjects = accounts.list('approved').map((a) => d.subjectOf(a.jid)).filter((s): s is PolicySubject => s !== null);
+      await reportWidening(log, previous, p, subjects, topics.allTopics().map((t) => t.name));
     });
   });
   policy.on('rejected', (errors: PolicyError[]) => {

@@ -6,3 +6,4 @@ export { matchAutoApprove, autoApproveMismatch } from './approve.js';
 export { PolicyWatcher, PolicyLoadError, formatPolicyError, type PolicyLogger } from './watch.js';
 export { isValidTopicName, topicNameProblem, topicOfNode, bareJid, MAX_TOPIC_LENGTH } from './glob.js';
 export { tlpRank } from './tlp.js';
+export { findWidenings, isWider, reportWidening, type Widening, type WideningByRule } from './widen.js';

@@ -1,5 +1,7 @@
 // Live reload (PROTOCOL §12): watch the policy folder, reload it whole after a quiet spell,
-// swap the policy atomically, or reject the change whole and keep the last good policy.
+// swap the policy atomically, or reject the change whole and keep the last good policy. A
+// change applies only when the folder stayed the same while it was read (still quiet) and
+// every file ends with its end line (schema.ts), so a half-written file is never applied.
 import { EventEmitter } from 'node:events';
 import { createHash } from 'node:crypto';
 import { watch, readdirSync, readFileSync, type FSWatcher } from 'node:fs';
@@ -28,9 +30,10 @@ export function formatPolicyError(e: PolicyError): string {
 }
 
 export interface PolicyWatcher {
-  on(event: 'change', listener: (policy: Policy) => void): this;
+  /** `previous`: the policy it replaces (to tell what the reload widened). */
+  on(event: 'change', listener: (policy: Policy, previous: Policy) => void): this;
   on(event: 'rejected', listener: (errors: PolicyError[]) => void): this;
-  once(event: 'change', listener: (policy: Policy) => void): this;
+  once(event: 'change', listener: (policy: Policy, previous: Policy) => void): this;
   once(event: 'rejected', listener: (errors: PolicyError[]) => void): this;
 }
 
@@ -44,7 +47,7 @@ export class PolicyWatcher extends EventEmitter {
   constructor(
     readonly dir: string,
     private readonly log?: PolicyLogger,
-    private readonly debounceMs = 100,
+    private readonly debounceMs = 150,
   ) {
     super();
   }
@@ -98,12 +101,18 @@ export class PolicyWatcher extends EventEmitter {
   private reload(force: boolean): LoadResult {
     const fp = fingerprint(this.dir);
     if (!force && fp === this.seen && this.policy) return { ok: true, policy: this.policy };
-    this.seen = fp;
     const r = loadPolicyDir(this.dir);
+    // Written to while it was read: not quiet yet. The write's own event schedules the next look.
+    if (!force && fingerprint(this.dir) !== fp) {
+      this.schedule();
+      return this.policy ? { ok: true, policy: this.policy } : r;
+    }
+    this.seen = fp;
     if (r.ok) {
+      const previous = this.policy!;
       this.policy = r.policy;
       this.log?.info({ dir: this.dir, files: r.policy.files, rules: r.policy.rules.length }, 'policy reloaded');
-      this.emit('change', r.policy);
+      this.emit('change', r.policy, previous);
     } else {
       for (const e of r.errors) this.log?.error({ file: e.file, line: e.line, reason: e.message }, 'policy error');
       this.log?.warn({ dir: this.dir, errors: r.errors.length }, 'policy change rejected; the last good policy stays in force');

@@ -1,6 +1,6 @@
 import { test, describe, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decide, PolicyLoadError, PolicyWatcher, type Policy, type PolicyError } from '../../src/policy/index.js';
@@ -104,6 +104,22 @@ describe('PolicyWatcher', { timeout: 10_000 }, () => {
     assert.equal(o.event, 'change');
     assert.deepEqual(ids(w.current()), ['b']);
     assert.deepEqual(w.current().files, ['00.yaml', '20.yaml']);
+  });
+
+  test('a cut that drops a rule (and its max_tlp) is rejected: the policy in force, and so every subscription, stays', async () => {
+    const shipped = Object.fromEntries(['00-groups.yaml', '10-topics.yaml', '20-rules.yaml'].map((f) => [f, readFileSync(join('policies', f), 'utf8')]));
+    const { dir, w } = setup(shipped);
+    const good = w.start();
+    const rules = shipped['20-rules.yaml']!;
+    // Cut right after partners-consume's unmarked line: valid YAML without the rules after it.
+    const cut = rules.slice(0, rules.indexOf('\n', rules.indexOf('unmarked: deny')) + 1);
+    const outcome = next(w);
+    writeFileSync(join(dir, '20-rules.yaml'), cut);
+    const o = await outcome;
+    assert.equal(o.event, 'rejected');
+    assert.match(o.event === 'rejected' ? o.errors[0]!.message : '', /does not end with the line '# end'/);
+    assert.equal(w.current(), good, 'no change event: the re-check that ends subscriptions never runs');
+    assert.ok(ids(w.current()).includes('providers-publish'));
   });
 
   test('deleting the file that declares the groups is rejected (rules elsewhere need them)', async () => {
