@@ -48,7 +48,7 @@ export function wireEvents(d: WiringDeps): void {
   accounts.on('change', (c: AccountChange) => {
     void outbox.send(accountMessage(d.domain, c));
     items.invalidate();
-    d.sweep?.rearm();
+    d.sweep?.rearm(c.jid);
     // The controller revoked on its own (CRL, expiry): no administrator asked, so tell them.
     if (isSystemDecider(c.by)) void outbox.send(policy.current().admins.map((admin) => systemDecisionMessage(d.domain, admin, c)));
     serial('account re-check', async () => {

@@ -55,9 +55,18 @@ export class RevocationSweep {
     return run;
   }
 
-  /** An account changed: its certificate's notAfter may be the next one. */
-  rearm(): void {
-    if (!this.stopped) this.arm();
+  /**
+   * An account changed: its certificate's notAfter may be the next one. With `jid`, only that
+   * account is looked at (a registration costs O(1), not a pass over every account); a
+   * timer that fires for an account no longer approved finds nothing and re-arms in full.
+   */
+  rearm(jid?: string): void {
+    if (this.stopped) return;
+    if (jid === undefined) return this.arm();
+    const a = this.d.accounts.get(jid);
+    if (!a || (a.status !== 'approved' && a.status !== 'pending')) return;
+    const t = Date.parse(a.cert.notAfter);
+    if (this.armedFor === undefined || t < this.armedFor) this.armAt(t);
   }
 
   stop(): void {
@@ -104,14 +113,18 @@ export class RevocationSweep {
     if (this.timer !== undefined) this.timers.clear(this.timer);
     this.timer = undefined;
     this.armedFor = undefined;
-    const now = this.now();
     let next = Infinity;
     for (const a of this.d.accounts.list()) {
       if (a.status !== 'approved' && a.status !== 'pending') continue;
       const t = Date.parse(a.cert.notAfter);
       if (t < next) next = t;
     }
-    if (next === Infinity) return;
+    if (next !== Infinity) this.armAt(next);
+  }
+
+  private armAt(next: number): void {
+    if (this.timer !== undefined) this.timers.clear(this.timer);
+    const now = this.now();
     // An expiry already past (approved after its notAfter) is swept at once.
     const delay = Math.max(0, Math.min(next - now, MAX_TIMER_MS));
     this.armedFor = now + delay;

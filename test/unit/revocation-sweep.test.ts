@@ -120,3 +120,21 @@ test('revoke with a fingerprint leaves an account that registered another certif
   assert.equal((r as { fail: string }).fail, 'conflict');
   assert.equal(t.accounts.get(JID)!.status, 'approved');
 });
+
+test('rearm(jid) looks at that account only: an earlier notAfter re-arms, a later one leaves the timer', async () => {
+  const now = Date.now();
+  const t = setup({ now: () => now });
+  await t.register(node({ xmppAddr: JID, OU: 'soc', notBefore: new Date(now - DAY), notAfter: new Date(now + 100 * DAY) }));
+  assert.equal(t.sweep.armedFor, now + MAX_TIMER_MS);
+  const submit = async (notAfter: Date) => {
+    const pem = node({ xmppAddr: JID, OU: 'soc', notBefore: new Date(now - DAY), notAfter });
+    const challenge = t.accounts.challenge(JID);
+    await t.accounts.register(JID, { challenge, certificatePem: pem.certPem, signature: signChallenge(pem.keyPem, challenge), groups: [] });
+    t.sweep.rearm(JID);
+  };
+  await submit(new Date(now + 600_000));
+  assert.equal(t.sweep.armedFor, Date.parse(t.accounts.get(JID)!.cert.notAfter));
+  const armed = t.sweep.armedFor;
+  await submit(new Date(now + 50 * DAY));
+  assert.equal(t.sweep.armedFor, armed, 'a later notAfter does not re-arm (the early timer re-arms in full when it fires)');
+});
