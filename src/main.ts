@@ -15,6 +15,7 @@ import { TopicService, EMPTY_TOPICS } from './topics/service.js';
 import { ItemService } from './topics/items.js';
 import { ComponentLink } from './xmpp/component.js';
 import { Router } from './xmpp/router.js';
+import { xmlCodec } from './xmpp/xml-codec.js';
 import { Disco, installPing } from './xmpp/handlers/disco.js';
 import { installRegister } from './xmpp/handlers/register.js';
 import { NS } from './xmpp/ns.js';
@@ -96,7 +97,7 @@ async function assemble(cfg: Config, log: Logger, cleanups: (() => Promise<void>
   };
   const topics = new TopicService({ store: topicStore, policy: () => policy.current(), subject: subjectOf, log: log.child({ mod: 'topics' }) });
   await topics.applyDeclaredTopics(policy.current().topics);
-  const items = new ItemService({ topics, items: itemStore, subject: subjectOf, payloadLimit: () => cfg.limits.payload_bytes, log: log.child({ mod: 'items' }) });
+  const items = new ItemService({ topics, items: itemStore, subject: subjectOf, payloadLimit: () => cfg.limits.payload_bytes, xml: xmlCodec, log: log.child({ mod: 'items' }) });
 
   setAnswerBudget(cfg.limits.stanza_bytes);
   const router = new Router(log.child({ mod: 'router' }));

@@ -40,3 +40,24 @@ export function childrenNamed(node: XmlNode, ancestors: readonly XmlNode[], ns: 
 export function textOf(node: XmlNode): string {
   return node.children.filter((c): c is string => typeof c === 'string').join('');
 }
+
+/**
+ * The value of the attribute `local` in namespace `ns` (prefixed attributes only: an
+ * unprefixed attribute is in no namespace), e.g. `xsi:type` under any prefix.
+ */
+export function attrNS(node: XmlNode, ancestors: readonly XmlNode[], ns: string, local: string): string | undefined {
+  for (const [k, v] of Object.entries(node.attrs)) {
+    const i = k.indexOf(':');
+    if (i < 0 || k.slice(i + 1) !== local || k.startsWith('xmlns:')) continue;
+    if (namespaceOf({ name: k, attrs: {}, children: [] }, [...ancestors, node]) === ns) return v;
+  }
+  return undefined;
+}
+
+/** A QName-valued attribute (`tlpMarking:TLPMarkingStructureType`) as {namespace, local name}. */
+export function resolveQName(value: string, node: XmlNode, ancestors: readonly XmlNode[]): { ns: string | undefined; local: string } {
+  const v = value.trim();
+  const i = v.indexOf(':');
+  const probe: XmlNode = { name: i < 0 ? 'x' : `${v.slice(0, i)}:x`, attrs: {}, children: [] };
+  return { ns: namespaceOf(probe, [...ancestors, node]), local: i < 0 ? v : v.slice(i + 1) };
+}
