@@ -4,7 +4,7 @@ import type { Tlp, TlpCap } from '../filters/types.js';
 import { TLP_ORDER } from '../filters/tlp.js';
 import type { XmlNode } from './types.js';
 import { IODEF_NS } from './xml.js';
-import { elementChildren, localName, namespaceOf } from './xml-ns.js';
+import { elementChildren, localName, namespaceOf, walkElements } from './xml-ns.js';
 import { released, stricter, withChildren, type XmlCutResult, type XmlMarking } from './xml-tlp.js';
 
 /**
@@ -36,19 +36,18 @@ export function restrictionTlp(el: XmlNode): Tlp | undefined {
   return IODEF_RESTRICTION_TLP[r] ?? 'red';
 }
 
-/** The strictest restriction on any IODEF element inside `el`. */
-function innerTlp(el: XmlNode, scope: XmlNode[]): Tlp | undefined {
+/** The strictest restriction on any IODEF element in `el` (itself included), however deep. */
+function innerTlp(el: XmlNode, ancestors: readonly XmlNode[]): Tlp | undefined {
   let tlp: Tlp | undefined;
-  const inner = [...scope, el];
-  for (const c of elementChildren(el)) {
-    if (namespaceOf(c, inner) === IODEF_NS) tlp = stricter(tlp, restrictionTlp(c));
-    tlp = stricter(tlp, innerTlp(c, inner));
-  }
+  walkElements(el, ancestors, (e, v) => {
+    if (v.ns === IODEF_NS) tlp = stricter(tlp, restrictionTlp(e));
+    return true;
+  });
   return tlp;
 }
 
 /** A child of the document (an Incident, AdditionalData): its own or the document's marking. */
-export function iodefPartMarking(part: XmlNode, scope: XmlNode[], docTlp: Tlp | undefined): XmlMarking {
+export function iodefPartMarking(part: XmlNode, scope: readonly XmlNode[], docTlp: Tlp | undefined): XmlMarking {
   const own = restrictionTlp(part) ?? docTlp;
   return { tlp: stricter(own, innerTlp(part, scope)), unmarked: own === undefined };
 }

@@ -3,7 +3,9 @@
 import type { Tlp, TlpCap } from '../filters/types.js';
 import type { XmlNode } from './types.js';
 import { STIX1_NS, TAXII11_NS } from './xml.js';
-import { attrNS, childrenNamed, elementChildren, localName, namespaceOf, resolveQName, textOf } from './xml-ns.js';
+import {
+  attrNS, childrenNamed, contextOf, elementChildren, localName, namespaceOf, nsOfName, textOf, walkElements, type NsContext,
+} from './xml-ns.js';
 import { released, stricter, withChildren, type XmlCutResult } from './xml-tlp.js';
 
 export const MARKING_NS = 'http://data-marking.mitre.org/Marking-1';
@@ -32,45 +34,44 @@ interface Found {
   local: Map<XmlNode, Tlp>;
 }
 
-/** The TLP colours one `marking:Marking` carries. */
-function markingTlps(marking: XmlNode, scope: XmlNode[]): Tlp[] {
-  const out: Tlp[] = [];
-  for (const ms of childrenNamed(marking, scope, MARKING_NS, 'Marking_Structure')) {
-    const type = attrNS(ms, [...scope, marking], XSI_NS, 'type');
-    if (type === undefined) continue;
-    const q = resolveQName(type, ms, [...scope, marking]);
-    if (q.ns !== TLP_MARKING_NS || q.local !== 'TLPMarkingStructureType') continue;
-    out.push(COLOR_TLP[(ms.attrs.color ?? '').trim().toUpperCase()] ?? 'red');
+/** The TLP colours one `marking:Marking` carries, and its Controlled_Structure XPath. */
+function readMarking(marking: XmlNode, ctx: NsContext): { tlps: Tlp[]; xpath: string | undefined } {
+  const tlps: Tlp[] = [];
+  let xpath: string | undefined;
+  for (const c of elementChildren(marking)) {
+    const cctx = contextOf(c, ctx);
+    if (nsOfName(c.name, cctx) !== MARKING_NS) continue;
+    if (localName(c) === 'Controlled_Structure') xpath ??= textOf(c);
+    if (localName(c) !== 'Marking_Structure') continue;
+    const type = attrNS(c, cctx, XSI_NS, 'type')?.trim();
+    if (type === undefined || nsOfName(type, cctx) !== TLP_MARKING_NS || type.slice(type.indexOf(':') + 1) !== 'TLPMarkingStructureType') continue;
+    tlps.push(COLOR_TLP[(c.attrs.color ?? '').trim().toUpperCase()] ?? 'red');
   }
-  return out;
+  return { tlps, xpath };
 }
 
 /**
- * Walks the package. `path` runs from the package root to `el`. A marking's scope is where
- * its Controlled_Structure points: the header's markings and absolute XPaths govern the
- * package; a relative one that stays inside an object (path depth ≥ 2) governs that object.
- * The XPath is not evaluated, only how far it climbs: when unsure, the wider scope wins.
+ * Finds every TLP marking in the package. A marking's scope is where its Controlled_Structure
+ * points: the header's markings and absolute XPaths govern the package; a relative one that
+ * stays inside an object (depth >= 2: root, list, object) governs that object. The XPath is
+ * not evaluated, only how far it climbs: when unsure, the wider scope wins.
  */
-function walk(el: XmlNode, ancestors: readonly XmlNode[], path: XmlNode[], found: Found): void {
-  const scope = [...ancestors, ...path];
-  for (const c of elementChildren(el)) {
-    const ns = namespaceOf(c, scope);
-    if (localName(c) === 'Marking' && ns === MARKING_NS) {
-      const tlps = markingTlps(c, scope);
-      if (tlps.length === 0) continue;
-      const cs = childrenNamed(c, scope, MARKING_NS, 'Controlled_Structure')[0];
-      // The XPath's context node is Controlled_Structure itself, one level below Marking.
-      const reach = path.length + 1 - (cs ? climb(textOf(cs)) : 0);
-      const inHeader = localName(path[1] ?? c) === 'STIX_Header';
-      const owner = !inHeader && path.length >= 3 && reach >= 2 ? path[2]! : undefined;
-      for (const t of tlps) {
-        if (owner) found.local.set(owner, stricter(found.local.get(owner), t)!);
-        else found.pkg = stricter(found.pkg, t);
-      }
-      continue;
+function findMarkings(root: XmlNode, ancestors: readonly XmlNode[]): Found {
+  const found: Found = { local: new Map() };
+  walkElements(root, ancestors, (el, v) => {
+    if (localName(el) !== 'Marking' || v.ns !== MARKING_NS) return true;
+    const { tlps, xpath } = readMarking(el, v.ctx);
+    // The XPath's context node is Controlled_Structure itself, one level below Marking.
+    const reach = v.depth + 1 - (xpath === undefined ? 0 : climb(xpath));
+    const inHeader = v.depth >= 2 && localName(v.head[1]!) === 'STIX_Header';
+    const owner = !inHeader && v.depth >= 3 && reach >= 2 ? v.head[2]! : undefined;
+    for (const t of tlps) {
+      if (owner) found.local.set(owner, stricter(found.local.get(owner), t)!);
+      else found.pkg = stricter(found.pkg, t);
     }
-    walk(c, ancestors, [...path, c], found);
-  }
+    return false;
+  });
+  return found;
 }
 
 /**
@@ -80,8 +81,7 @@ function walk(el: XmlNode, ancestors: readonly XmlNode[], path: XmlNode[], found
  * with no object left is withheld; one without objects is released or withheld whole.
  */
 export function cutStix1(root: XmlNode, ancestors: readonly XmlNode[], cap: TlpCap): XmlCutResult {
-  const found: Found = { local: new Map() };
-  walk(root, ancestors, [root], found);
+  const found = findMarkings(root, ancestors);
   const scope = [...ancestors, root];
   const lists = elementChildren(root).filter((c) => !(localName(c) === 'STIX_Header' && namespaceOf(c, scope) === STIX1_NS));
   const objects = lists.flatMap(elementChildren);

@@ -82,6 +82,14 @@ describe('IODEF 2.0 restriction', () => {
     assert.equal(new XmlPayload(text, xmlCodec).cut(IODEF, { maxTlp: 'red' }), text);
   });
 
+  test('a payload nested 30,000 deep is read without recursion: the red marking at the bottom still counts', () => {
+    const deep = `<AdditionalData dtype="xml">${'<x:a xmlns:x="urn:x">'.repeat(1)}${'<x:a>'.repeat(30_000)}<Contact restriction="red" role="creator" type="person"/>${'</x:a>'.repeat(30_001)}</AdditionalData>`;
+    const text = doc('', incident('deep', 'green').replace('</Incident>', `${deep}</Incident>`), incident('flat', 'green'));
+    const t0 = performance.now();
+    assert.deepEqual(incidentsFor(text, GREEN), ['flat']);
+    assert.ok(performance.now() - t0 < 2000, 'linear, not quadratic');
+  });
+
   test('text that does not parse is withheld from capped nodes', () => {
     assert.equal(new XmlPayload('<IODEF-Document', xmlCodec).cut(IODEF, GREEN), null);
   });
