@@ -16,6 +16,7 @@ import { TopicService, EMPTY_TOPICS } from './topics/service.js';
 import { ItemService } from './topics/items.js';
 import { ComponentLink } from './xmpp/component.js';
 import { Router } from './xmpp/router.js';
+import { xmlCodec } from './xmpp/xml-codec.js';
 import { Disco, installPing } from './xmpp/handlers/disco.js';
 import { installRegister } from './xmpp/handlers/register.js';
 import { NS } from './xmpp/ns.js';
@@ -102,7 +103,7 @@ async function assemble(cfg: Config, log: Logger, cleanups: (() => Promise<void>
     const a = accounts.get(bare);
     return a ? Date.parse(a.cert.notAfter) : 0;
   };
-  const items = new ItemService({ topics, items: itemStore, subject: subjectOf, approvedUntil, payloadLimit: () => cfg.limits.payload_bytes, log: log.child({ mod: 'items' }) });
+  const items = new ItemService({ topics, items: itemStore, subject: subjectOf, approvedUntil, payloadLimit: () => cfg.limits.payload_bytes, xml: xmlCodec, log: log.child({ mod: 'items' }) });
 
   setAnswerBudget(cfg.limits.stanza_bytes);
   const router = new Router(log.child({ mod: 'router' }));

@@ -210,6 +210,7 @@ export class GridClient {
     conn.on('stanza', (s: Element) => { for (const e of parseEvents(s, this.controller)) this.emit(e); });
     conn.on('status', (status: string) => {
       if (status === 'disconnect' && !this.closed && this.conn === conn && this.opts.reconnect !== false && !this.reconnecting) {
+        this.emit({ kind: 'disconnected' }); // what arrives from now on may follow a gap (catchup.ts)
         this.reconnecting = this.reconnect().finally(() => { this.reconnecting = undefined; });
       }
     });

@@ -97,7 +97,10 @@ export interface TopicGoneEvent { kind: 'purge' | 'delete'; topic: string }
 /** The connection was lost and restored; `resubscribed` lists subscriptions that were renewed. */
 export interface ReconnectedEvent { kind: 'reconnected'; resubscribed: Subscription[] }
 
-export type GridEvent = ItemEvent | RetractEvent | SubscriptionEndedEvent | AccountEvent | SubtopicEvent | TopicGoneEvent | ReconnectedEvent;
+/** The connection was lost; the client is reconnecting (a `reconnected` follows when it is back). */
+export interface DisconnectedEvent { kind: 'disconnected' }
+
+export type GridEvent = ItemEvent | RetractEvent | SubscriptionEndedEvent | AccountEvent | SubtopicEvent | TopicGoneEvent | ReconnectedEvent | DisconnectedEvent;
 
 export interface QueryOptions {
   filter?: Filter;

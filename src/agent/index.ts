@@ -9,3 +9,5 @@ export { parseEvents } from './events.js';
 export type * from './grid-types.js';
 export type { ConnectNodeOptions, NodeConnection } from './types.js';
 export type { ListedSubscription } from './pubsub.js';
+export { Follower, type FollowOptions, type FollowEvent, type FollowedItem, type FollowClient } from './catchup.js';
+export { StateFile, placeKey, type SubscriptionPlace } from './state-file.js';

@@ -10,6 +10,8 @@ export { parseStixPayload, stixObjectError } from './stix.js';
 export { isIdentifier, isStixType, isTimestamp, SCO_TYPES } from './stix-rules.js';
 export { validateXmlPayload, IODEF_NS, STIX1_NS, TAXII11_NS } from './xml.js';
 export { namespaceOf, localName, childrenNamed, textOf } from './xml-ns.js';
+export { XmlPayload } from './xml-cut.js';
+export { IODEF_RESTRICTION_TLP, restrictionTlp } from './iodef-tlp.js';
 
 export const STIX_CONTENT_TYPE = 'application/stix+json;version=2.1';
 /** XEP-0335 JSON container: the pubsub#type of STIX 2.1 topics. */

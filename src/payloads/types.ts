@@ -50,3 +50,13 @@ export interface ParsedStix {
 export type StixParseResult = ParsedStix | { ok: false; text: string };
 
 export type XmlValidation = { ok: true } | { ok: false; text: string };
+
+/**
+ * XML text ⇄ neutral tree, injected by the XMPP layer (the only one that holds an XML
+ * library): the payload layer cuts stored XML payloads without knowing the parser.
+ * `parse` returns null for text that is not one well-formed element.
+ */
+export interface XmlCodec {
+  parse(text: string): XmlNode | null;
+  serialise(node: XmlNode): string;
+}

@@ -7,8 +7,9 @@ import { audit } from '../log.js';
 import { fail, ok, type Result } from '../result.js';
 import type { ItemStore, StoredItem } from '../store/types.js';
 import type { PolicySubject } from '../policy/types.js';
-import type { ParsedStix } from '../payloads/types.js';
+import type { ParsedStix, XmlCodec } from '../payloads/types.js';
 import { parseStixPayload, validateItemPayload, checkPayloadSize, STIX_CONTENT_TYPE } from '../payloads/index.js';
+import { XmlPayload } from '../payloads/xml-cut.js';
 import { parseFilter } from '../filters/parse.js';
 import { cutStix, makePredicate } from '../filters/cut.js';
 import type { Filter } from '../filters/types.js';
@@ -22,6 +23,8 @@ export interface ItemServiceDeps {
   /** Until when (ms since epoch) an account may be delivered to: its certificate's notAfter. */
   approvedUntil?: (bareJid: string) => number;
   payloadLimit: () => number;
+  /** Parses and writes stored XML payloads for their TLP cut (the XMPP layer's ltx). */
+  xml: XmlCodec;
   log: Logger;
   now?: () => Date;
 }
@@ -96,6 +99,7 @@ export class ItemService {
     const perJid = new Map<string, number>();
     for (const s of all) perJid.set(s.jid, (perJid.get(s.jid) ?? 0) + 1);
     const cuts = new Map<string, string | null>();
+    const stored = this.payloadOf(topic, item.payload, stix);
     const out: Delivery[] = [];
     const now = this.d.now?.().getTime() ?? Date.now();
     for (const s of subs) {
@@ -107,7 +111,7 @@ export class ItemService {
       const cutKey = `${filter ? s.subtopic : '-'}|${cap.maxTlp ?? ''}|${cap.unmarked ?? ''}`;
       let payload = cuts.get(cutKey);
       if (payload === undefined) {
-        payload = this.cut(topic, item.payload, stix, filter, cap);
+        payload = this.cut(topic, stored, filter, cap);
         cuts.set(cutKey, payload);
       }
       if (payload === null) continue;
@@ -127,11 +131,20 @@ export class ItemService {
     return cap;
   }
 
-  /** The payload text for a filter and a cap; null when nothing is left. */
-  private cut(topic: Topic, stored: string, stix: ParsedStix | undefined, filter: Filter | null, cap: Cap): string | null {
-    if (topic.contentType !== STIX_CONTENT_TYPE) return stored; // nothing to cut in XML payloads
-    if (!filter && !cap.maxTlp && cap.unmarked !== 'deny') return stored;
-    const parsed = stix ?? parseStored(stored);
+  /** A stored payload as the cut needs it: the text, with whatever is already parsed. */
+  private payloadOf(topic: Topic, text: string, stix?: ParsedStix): StoredPayload {
+    return topic.contentType === STIX_CONTENT_TYPE ? { text, ...(stix ? { stix } : {}) } : { text, xml: new XmlPayload(text, this.d.xml) };
+  }
+
+  /**
+   * The payload text for a filter and a cap; null when nothing is left. The one place both
+   * notifications (plan) and answers (items, query) are cut: STIX 2.1 per object by filter
+   * and cap, XML payloads by cap per content type (payloads/xml-cut.ts).
+   */
+  private cut(topic: Topic, p: StoredPayload, filter: Filter | null, cap: Cap): string | null {
+    if (p.xml) return p.xml.cut(topic.contentType, cap);
+    if (!filter && !cap.maxTlp && cap.unmarked !== 'deny') return p.text;
+    const parsed = p.stix ?? parseStored(p.text);
     if (!parsed) return null;
     return cutStix(parsed, makePredicate(filter, cap, topic.filterFields))?.json ?? null;
   }
@@ -167,7 +180,7 @@ export class ItemService {
     else list = opts.max ? this.d.items.latest(node, opts.max) : this.d.items.list(node);
     const out = [];
     for (const item of list) {
-      const payload = this.cut(a.topic, item.payload, undefined, null, cap);
+      const payload = this.cut(a.topic, this.payloadOf(a.topic, item.payload), null, cap);
       if (payload !== null) out.push({ item, payload });
     }
     return ok({ topic: a.topic, items: out });
@@ -192,13 +205,19 @@ export class ItemService {
     let count = 0;
     for (const item of this.d.items.after(node, after, Number.MAX_SAFE_INTEGER)) {
       if (addedAfter !== undefined && !(Date.parse(item.published) > addedAfter)) continue;
-      const payload = this.cut(a.topic, item.payload, undefined, filter, cap);
+      const payload = this.cut(a.topic, this.payloadOf(a.topic, item.payload), filter, cap);
       if (payload === null) continue;
       count++;
       if (page.length < q.max) page.push({ item, payload });
     }
     return ok({ topic: a.topic, items: page, count, truncated });
   }
+}
+
+interface StoredPayload {
+  text: string;
+  stix?: ParsedStix;
+  xml?: XmlPayload;
 }
 
 function capOf(d: { maxTlp?: Cap['maxTlp']; unmarked?: Cap['unmarked'] }): Cap {

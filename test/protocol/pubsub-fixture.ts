@@ -21,6 +21,7 @@ import { Disco } from '../../src/xmpp/handlers/disco.js';
 import { installPubsub } from '../../src/xmpp/handlers/pubsub.js';
 import { discoProvider } from '../../src/xmpp/handlers/topics-disco.js';
 import { installGrid } from '../../src/xmpp/handlers/grid.js';
+import { xmlCodec } from '../../src/xmpp/xml-codec.js';
 
 export const DOMAIN = 'controller.grid.test';
 export const TOPIC = 'threat-intel/indicators';
@@ -131,7 +132,7 @@ export async function harness(policyText = POLICY): Promise<Harness> {
   const topics = new TopicService({ store: memoryControl(EMPTY_TOPICS), policy: () => policy, subject: subjectOf, log });
   await topics.applyDeclaredTopics(policy.topics);
   let limit = 262144;
-  const items = new ItemService({ topics, items: itemStore, subject: subjectOf, payloadLimit: () => limit, log });
+  const items = new ItemService({ topics, items: itemStore, subject: subjectOf, payloadLimit: () => limit, xml: xmlCodec, log });
   const router = new Router(log);
   router.setGate((bare) => (subjectOf(bare) ? null : fail('registration-required')));
   const disco = new Disco();

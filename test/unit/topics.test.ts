@@ -8,6 +8,7 @@ import type { NewItem, StoredItem, ItemStore } from '../../src/store/types.js';
 import type { Policy, PolicySubject } from '../../src/policy/types.js';
 import { silentLogger } from '../../src/log.js';
 import { memoryStore, policyOf } from '../helpers/fakes.js';
+import { xmlCodec } from '../../src/xmpp/xml-codec.js';
 
 const POLICY = `
 groups: { soc: SOC, partners: Partners, providers: Providers }
@@ -80,7 +81,7 @@ function setup() {
   const events: TopicEvent[] = [];
   const topics = new TopicService({ store: memoryStore(EMPTY_TOPICS), policy: () => policy, subject: (j) => subjects[j] ?? null, log: silentLogger() });
   topics.on('event', (e) => events.push(e));
-  const items = new ItemService({ topics, items: memoryItems(), subject: (j) => subjects[j] ?? null, payloadLimit: () => 262144, log: silentLogger() });
+  const items = new ItemService({ topics, items: memoryItems(), subject: (j) => subjects[j] ?? null, payloadLimit: () => 262144, xml: xmlCodec, log: silentLogger() });
   return { topics, items, events, subjects, setPolicy: (p: Policy) => (policy = p) };
 }
 

@@ -96,14 +96,15 @@ export async function subscribeCmd(topic: string, f: SubscribeFlags): Promise<vo
   });
 }
 
-function endsOurs(e: GridEvent, topic: string, subid: string): boolean {
+export function endsOurs(e: GridEvent, topic: string, subid: string): boolean {
   return (e.kind === 'subscription-ended' && e.topic === topic && (!e.subid || e.subid === subid)) || (e.kind === 'delete' && e.topic === topic);
 }
 
-function report(e: GridEvent): void {
+export function report(e: GridEvent): void {
   if (e.kind === 'retract') info(`item ${e.id} retracted from ${e.topic}`);
   else if (e.kind === 'account') info(`account is now ${e.status}${e.groups.length ? ` (groups: ${e.groups.join(', ')})` : ''}`);
   else if (e.kind === 'reconnected') info(`reconnected${e.resubscribed.length ? `; renewed ${e.resubscribed.length} subscription(s)` : ''}`);
+  else if (e.kind === 'disconnected') info('connection lost; reconnecting');
 }
 
 export interface QueryFlags extends ConnectionFlags { filter: string[]; addedAfter?: string; afterSeq?: string; limit?: string; pageSize?: string }

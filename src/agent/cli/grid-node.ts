@@ -3,7 +3,8 @@
 // stdout carries data only; progress and errors go to stderr; exit 0 on success, 1 on error.
 import { Command, Option } from 'commander';
 import { errorLine, setQuiet } from './output.js';
-import { provideCmd, publishCmd, queryCmd, registerCmd, statusCmd, subscribeCmd, topicsCmd } from './commands.js';
+import { provideCmd, publishCmd, queryCmd, registerCmd, statusCmd, subscribeCmd, topicsCmd, type SubscribeFlags } from './commands.js';
+import { followCmd } from './follow.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
@@ -71,8 +72,11 @@ connection(program.command('subscribe'))
   .argument('<topic>', 'topic name')
   .option('--filter <field=v1,v2>', 'filter field (repeatable): type, tlp, min_confidence, labels, …', collect, [] as string[])
   .option('--count <n>', 'exit after n items')
-  .option('--keep', 'keep the subscription when the command exits (catch up later with query --after-seq)')
-  .action(run(subscribeCmd));
+  .option('--keep', 'keep the subscription when the command exits (catch up later with query --after-seq, or --state)')
+  .option('--state <file>', 'keep the last seq handed on in this file; catch up from it on start and after every reconnect')
+  .option('--after-seq <n>', 'with --state: where to begin when the file has no place yet (default 0: all stored items)')
+  .action(run((topic: string, f: SubscribeFlags & { state?: string; afterSeq?: string }) =>
+    f.state ? followCmd(topic, { ...f, state: f.state }) : subscribeCmd(topic, f)));
 
 connection(program.command('query'))
   .description('print stored items (filtered) as JSON lines, oldest first')
