@@ -215,7 +215,7 @@ test('a notification goes only to an account approved at delivery time, cached d
   const subject = (j: string) => (j === 'soc1@grid.test' && now >= notAfter ? null : subjects[j] ?? null);
   const items = new ItemService({
     topics, items: memoryItems(), subject, approvedUntil: (j) => (j === 'soc1@grid.test' ? notAfter : Infinity),
-    payloadLimit: () => 262144, log: silentLogger(), now: () => new Date(now),
+    payloadLimit: () => 262144, xml: xmlCodec, log: silentLogger(), now: () => new Date(now),
   });
   await topics.subscribe(subjects['soc1@grid.test']!, 'threat-intel/indicators', 'soc1@grid.test', null);
   await topics.subscribe(subjects['soc2@grid.test']!, 'threat-intel/indicators', 'soc2@grid.test', null);
