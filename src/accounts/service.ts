@@ -59,6 +59,8 @@ export class AccountService extends EventEmitter {
         return null;
       case 'pending':
         return fail('account-pending', 'the account waits for approval');
+      case 'suspended':
+        return fail('account-suspended', 'the account is suspended for sustained abuse of the rate limits: an administrator may lift it');
       default:
         return fail('account-revoked', a.status === 'approved' ? 'the certificate has expired: register again' : `the account is ${a.status}`);
     }
@@ -106,8 +108,8 @@ export class AccountService extends EventEmitter {
     let groups: string[] = [];
     let decidedBy = 'registration';
     let reason: string;
-    if (prev && (prev.status === 'denied' || prev.status === 'revoked')) {
-      // An administrator's "no" is not undone by registering again.
+    if (prev && (prev.status === 'denied' || prev.status === 'revoked' || prev.status === 'suspended')) {
+      // An administrator's "no" (or a suspension) is not undone by registering again.
       status = prev.status;
       reason = `re-registration keeps the ${prev.status} state`;
       decidedBy = prev.decidedBy;
@@ -167,6 +169,21 @@ export class AccountService extends EventEmitter {
     });
   }
 
+  /**
+   * Disables an approved account (sustained abuse of the rate limits). Its groups are kept
+   * so that lifting the suspension gives them back; the gate answers it like a revoked one.
+   */
+  async suspend(jid: string, by: string, reason: string): Promise<Result<Account>> {
+    const r = await this.decide(jid, by, (a) => (a.status === 'approved' ? { status: 'suspended', groups: a.groups } : fail('not-acceptable', `the account is ${a.status}, not approved`)), reason);
+    if (!('fail' in r)) this.emit('suspended', r.value, reason);
+    return r;
+  }
+
+  /** Lifts a suspension: the account is approved again with the groups it had. */
+  unsuspend(jid: string, by: string): Promise<Result<Account>> {
+    return this.decide(jid, by, (a) => (a.status === 'suspended' ? { status: 'approved', groups: a.groups } : fail('not-acceptable', `the account is ${a.status}, not suspended`)), 'suspension lifted');
+  }
+
   async remove(jid: string, by: string): Promise<Result<null>> {
     const bare = norm(jid);
     const prev = this.get(bare);
@@ -179,7 +196,7 @@ export class AccountService extends EventEmitter {
     return ok(null);
   }
 
-  private async decide(jid: string, by: string, next: (a: Account) => { status: AccountStatus; groups: string[] } | Fail): Promise<Result<Account>> {
+  private async decide(jid: string, by: string, next: (a: Account) => { status: AccountStatus; groups: string[] } | Fail, reason = 'administrator decision'): Promise<Result<Account>> {
     const bare = norm(jid);
     const prev = this.get(bare);
     if (!prev) return fail('item-not-found', `no account ${bare}`);
@@ -190,8 +207,8 @@ export class AccountService extends EventEmitter {
     await this.d.store.update((s) => {
       s.accounts[bare] = account;
     });
-    audit(this.d.log, 'account-change', { jid: bare, from: prev.status, to: n.status, groups: n.groups, previous_groups: prev.groups, by });
-    this.announce(account, prev, by, 'administrator decision');
+    audit(this.d.log, 'account-change', { jid: bare, from: prev.status, to: n.status, groups: n.groups, previous_groups: prev.groups, by, reason });
+    this.announce(account, prev, by, reason);
     return ok(account);
   }
 
