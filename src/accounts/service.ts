@@ -111,6 +111,7 @@ export class AccountService extends EventEmitter {
     if (prev && (prev.status === 'denied' || prev.status === 'revoked' || prev.status === 'suspended')) {
       // An administrator's "no" (or a suspension) is not undone by registering again.
       status = prev.status;
+      if (prev.status === 'suspended') groups = prev.groups; // given back when the suspension is lifted
       reason = `re-registration keeps the ${prev.status} state`;
       decidedBy = prev.decidedBy;
     } else if (prev && prev.status === 'approved' && sameName(prev.cert, cert)) {
