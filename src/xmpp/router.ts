@@ -4,7 +4,7 @@
 // by errors.ts). A thrown exception becomes internal-server-error and is logged; nothing
 // here throws at the caller, and every get/set gets exactly one answer.
 //
-// Per-account limits (README "Rate limits") come first, before any work: a request over the
+// Per-account limits (README "Rate limits") come right after the gate, before any work: a request over the
 // account's rates is answered wait + policy-violation at once; one admitted waits for a slot
 // in its account's lane of the fair queue, so a flooding account's backlog delays only its own
 // requests (a full lane: wait + resource-constraint).
@@ -90,8 +90,6 @@ export class Router {
     const from = stanza.attrs.from;
     if (!from) return errorElement(fail('bad-request', 'stanza without from'));
     const req: IqRequest = { stanza, element, type, from, bare: bareJid(from), to: stanza.attrs.to ?? '' };
-    const limited = this.limits?.limiter.admit(req.bare, requestCost(type, element));
-    if (limited) return errorElement(limited);
     const route = this.routes.get(routeKey(type, element.getNS() ?? '', element.name));
     if (!route) {
       // RFC 6120 §8.4: an IQ whose payload namespace we do not serve.
@@ -102,6 +100,10 @@ export class Router {
         const denied = this.gate(req.bare);
         if (denied) return errorElement(denied);
       }
+      // Before any work, after the cheap answers: an unknown route or a JID the gate refuses
+      // (a suspended account, too) costs nothing worth limiting.
+      const limited = this.limits?.limiter.admit(req.bare, requestCost(type, element));
+      if (limited) return errorElement(limited);
       const reply = await this.run(req, route.handler);
       if (reply === true) return true; // the callee answers an empty result (undefined would be service-unavailable)
       if (isFail(reply)) return errorElement(reply);
