@@ -26,7 +26,14 @@ export type WorkerRequest =
   | { op: 'collect' }
   | { op: 'count' }
   | { op: 'publish'; spec: PublishSpec }
+  | { op: 'probe'; to: string; topic: string; seconds: number; intervalMs: number }
+  | { op: 'flood'; to: string; topic: string; seconds: number; window: number }
   | { op: 'close' };
 
 export interface Collected { count: number; bytes: number; first: number; last: number; hist: [number, number][] }
 export interface Published { t0: number; t1: number; errors: number; firstError?: string }
+
+/** The flood workload's victim: one request at a time, each timed. */
+export interface Probed { count: number; errors: number; firstError?: string; hist: [number, number][]; disco: [number, number][]; publish: [number, number][] }
+/** The flooder: how its requests were answered. */
+export interface Flooded { sent: number; answered: number; seconds: number; refused: Record<string, number> }

@@ -7,6 +7,11 @@ export const FANOUT_TOPIC = 'bench/fanout';
 export const FILTERED_TOPIC = 'bench/filtered';
 export const MOD_PUBSUB_NODE = 'bench-fanout';
 export const BENCH_OU = 'bench';
+export const FLOOD_TOPIC = 'bench/flood';
+/** The flood workload's victim publishes to a topic of its own, as an ordinary provider would. */
+export const VICTIM_TOPIC = 'bench/victim';
+/** The flooder's certificate OU: approved into bench-flood, a group with the default limits. */
+export const FLOOD_OU = 'bench-flood';
 
 /** A STIX 2.1 indicator of about 1.2 KB, as JSON text; `seq` makes its id unique. */
 export function indicatorJson(seq: number): string {
@@ -68,13 +73,31 @@ export function writeBenchPolicy(dir: string, maxItems: number): void {
   writeFileSync(join(dir, '90-bench.yaml'), `# Written by the benchmark (bench/payloads.ts).
 groups:
   bench: Benchmark nodes
+  bench-flood: The flood workload's flooder (default limits)
 registration:
   auto_approve:
     - id: bench-nodes
       issuer: { O: Grid Dev CA }
       subject: { OU: ${BENCH_OU} }
       groups: [bench]
+    - id: bench-flooder
+      issuer: { O: Grid Dev CA }
+      subject: { OU: ${FLOOD_OU} }
+      groups: [bench-flood]
+# The bench's own nodes measure throughput: their limits are raised out of the way (README
+# "Rate limits"). The flooder keeps the defaults.
+limits:
+  groups:
+    bench: { iq_per_s: 1000000, iq_burst: 1000000, publish_per_s: 1000000, publish_burst: 1000000, payload_bytes_per_s: 1000000000, payload_burst_bytes: 1000000000, inflight: 512, queue: 100000 }
 topics:
+  - name: ${FLOOD_TOPIC}
+    title: Bench flood (no subscribers)
+    content_type: application/stix+json;version=2.1
+    max_items: 1000
+  - name: ${VICTIM_TOPIC}
+    title: Bench flood's victim (no subscribers)
+    content_type: application/stix+json;version=2.1
+    max_items: 1000
   - name: ${FANOUT_TOPIC}
     title: Bench fan-out
     content_type: application/stix+json;version=2.1
@@ -90,7 +113,7 @@ rules:
   - id: bench-all
     effect: permit
     operations: [discover, publish, subscribe, query]
-    groups: [bench]
+    groups: [bench, bench-flood]
     topics: ["bench/**"]
 # end
 `);

@@ -11,7 +11,8 @@ import { parseArgs } from 'node:util';
 import { startDevGrid, SHIPPED_POLICIES, type DevGrid } from '../src/devgrid/devgrid.js';
 import { ATTACK_ICS_FILE } from '../src/devgrid/shared-data.js';
 import { Fleet } from './fleet.js';
-import { BENCH_OU, writeBenchPolicy } from './payloads.js';
+import { BENCH_OU, FLOOD_OU, writeBenchPolicy } from './payloads.js';
+import { floodWorkload } from './flood.js';
 import { Cleanup, procMemory, prosodyVersion, spawnController, type ControllerProc } from './procs.js';
 import { ratio } from './stats.js';
 import { topFunctions } from './profile.js';
@@ -25,8 +26,10 @@ function params(quick: boolean, workers: number): Params {
   const icsFile = ATTACK_ICS_FILE;
   return quick
     ? { subscribers: 50, workers, w0Rounds: 200, w1Items: 500, w2Items: 100, window: 50, icsFile, decisions: 200_000, registrations: 200,
+      flood: { seconds: 8, settleS: 15, window: 100, intervalMs: 20 },
       w3: { accounts: 1000, topics: 100, subtopics: 500, sequential: 30 }, pubsubPersistItems: 300 }
     : { subscribers: 100, workers, w0Rounds: 1000, w1Items: 10_000, w2Items: 1000, window: 50, icsFile, decisions: 1_000_000, registrations: 2000,
+      flood: { seconds: 30, settleS: 60, window: 100, intervalMs: 20 },
       w3: { accounts: 10_000, topics: 1000, subtopics: 5000, sequential: 200 }, pubsubPersistItems: 1000 };
 }
 
@@ -66,7 +69,7 @@ async function main(): Promise<void> {
     writeBenchPolicy(policies, 20_000);
     const subNames = Array.from({ length: p.subscribers }, (_, i) => `sub${String(i).padStart(3, '0')}`);
     log(`issuing ${subNames.length + 1} node certificates, starting Prosody`);
-    const grid = await startDevGrid({ nodes: [...subNames, 'pub'].map((name) => ({ name, OU: BENCH_OU, keyType: 'ec' as const })), controller: false, policiesDir: policies,
+    const grid = await startDevGrid({ nodes: [...[...subNames, 'pub'].map((name) => ({ name, OU: BENCH_OU, keyType: 'ec' as const })), { name: 'flood', OU: FLOOD_OU, keyType: 'ec' as const }], controller: false, policiesDir: policies,
       pubsubAdmins: [`pub@grid.test`] });
     cleanup.add('grid', () => grid.stop());
     const profDir = values.profile ? join(RESULTS, 'profile') : undefined;
@@ -92,6 +95,8 @@ async function main(): Promise<void> {
     const r1m = want('w1') || want('w1m') ? await w1ModPubsub(fleet, p, pids, pubsubJid, true) : undefined;
     const r1mem = want('w1') || want('w1mem') ? await w1ModPubsub(fleet, p, pids, pubsubJid, false) : undefined;
     const r2 = want('w2') ? await w2(fleet, p, pids, controller) : undefined;
+    const rf = want('flood') ? await floodWorkload({ fleet, files: files('flood'), service: `xmpps://127.0.0.1:${grid.prosody.ports.c2sTls}`, domain: grid.domain, caFile: grid.pki.ca.cert,
+      controller, ctlPid: ctl.pid, prosodyPid: grid.prosody.pid, adminSocket: grid.cfg.admin.socket, cleanup, p: p.flood, log }) : undefined;
     const ctlMem = procMemory(ctl.pid);
     const stats = await adminRequest(grid.cfg.admin.socket, 'stats', {});
     await ctl.stop();
@@ -107,6 +112,7 @@ async function main(): Promise<void> {
       // W2's notifications are ATT&CK cuts, many times W1's 1.2 KB: the same ratio in payload bytes.
       ratio_to_w1_payload_bytes: ratio(r2.payload_mb_per_s, r1c?.payload_mb_per_s),
     };
+    results.flood = rf;
     results.controller_process = { idle: idle, after_w2: ctlMem, stats: stats.ok ? stats.result : { error: stats.error } };
     if (profDir) {
       const prof = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));

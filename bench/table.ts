@@ -26,6 +26,13 @@ export function buildTable(r: any): string {
     const st = r.controller_process.stats;
     out.push(`Controller: ${num(st.sent)} stanzas written, ${num(st.multicast_messages)} of them XEP-0033 multicasts carrying ${num(st.multicast_copies)} deliveries; ${num(st.multicast_fallbacks)} re-sent one by one; ${num(st.bounced)} bounced`);
   }
+  if (r.flood) {
+    const f = r.flood;
+    out.push(`Flood: one node ${num(f.flooder.per_s)} requests/s (${num(f.flooder.sent)} in ${num(f.flooder.seconds, 1)} s, ${num(f.flooder.answered)} answered; refused: ${Object.entries(f.flooder.refused).map(([k, n]) => `${k} ${num(n)}`).join(', ') || 'none'})`);
+    out.push(`  victim p99 ${num(f.victim_during.p99_ms, 2)} ms during the flood, ${num(f.victim_alone.p99_ms, 2)} ms alone: ratio ${num(f.victim_p99_ratio, 2)} (target ≤ 2); ` +
+      `(disco#info ${num(f.victim_during.disco_info_p99_ms, 2)} / ${num(f.victim_alone.disco_info_p99_ms, 2)}, publish ${num(f.victim_during.publish_p99_ms, 2)} / ${num(f.victim_alone.publish_p99_ms, 2)}); ` +
+      `controller RSS ${num(f.rss_before_mb, 1)} MB before, ${num(f.rss_during_mb, 1)} during, ${num(f.rss_after_mb, 1)} after ${f.settle_s} s: recovered ${f.rss_recovered ? 'yes' : 'NO'} (within 10 %)`);
+  }
   out.push('', 'CPU seconds during each run (controller / Prosody / clients):');
   for (const [name, m] of [['W0', r.w0], ['W1 controller', r.w1?.controller], ['W1 mod_pubsub persist', r.w1?.mod_pubsub], ['W1 mod_pubsub memory', r.w1?.mod_pubsub_memory], ['W2', r.w2]] as [string, any][]) {
     if (m) out.push(`  ${name.padEnd(22)} ${num(m.controller_cpu_s, 1)} / ${num(m.prosody_cpu_s, 1)} / ${num(m.clients_cpu_s, 1)} over ${num(m.seconds, 1)} s; Prosody ${num((m.prosody_cpu_s * 1e6) / Math.max(1, m.deliveries), 0)} µs per delivery`);

@@ -12,6 +12,7 @@ import type { Filter } from '../src/agent/grid-types.js';
 import { Histogram, nowMs } from './stats.js';
 import { indicatorJson, icsBundles } from './payloads.js';
 import type { WorkerRequest, PublishSpec } from './fleet-types.js';
+import { flood, probe } from './flood-client.js';
 
 const NS_PUBSUB = 'http://jabber.org/protocol/pubsub';
 const NS_JSON = 'urn:xmpp:json:0';
@@ -151,6 +152,8 @@ async function handle(r: WorkerRequest): Promise<unknown> {
     }
     case 'count': return count;
     case 'publish': return publish(r.spec);
+    case 'probe': return probe(nodes[0]!.conn, r);
+    case 'flood': return flood(nodes[0]!.conn, r);
     case 'close':
       await Promise.all(nodes.map((n) => n.conn.close().catch(() => undefined)));
       setImmediate(() => process.exit(0));

@@ -15,6 +15,8 @@ export interface Params {
   subscribers: number; workers: number; w0Rounds: number; w1Items: number; w2Items: number; window: number;
   w3: { accounts: number; topics: number; subtopics: number; sequential: number }; decisions: number; registrations: number;
   icsFile: string;
+  /** The flood workload (bench/flood.ts). */
+  flood: { seconds: number; settleS: number; window: number; intervalMs: number };
   /** Items published to the mod_pubsub node with persist_items (Prosody's default). */
   pubsubPersistItems: number;
   only?: Set<string>;

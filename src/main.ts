@@ -26,6 +26,7 @@ import { xml } from '@xmpp/component';
 import { setAnswerBudget } from './xmpp/xmlnode.js';
 import { wireEvents } from './wiring.js';
 import { installProtocol, startAdmin } from './wiring-protocol.js';
+import { wireLimits } from './wiring-limits.js';
 
 export interface RunningController {
   readonly link: ComponentLink;
@@ -141,7 +142,10 @@ async function assemble(cfg: Config, log: Logger, cleanups: (() => Promise<void>
     const condition = st.getChild('error')?.getChildElements()[0]?.name;
     log.info({ to: from, id: st.attrs.id, condition, bounced: outbox.bounced }, 'message bounced; subscription kept (the node catches up with after_seq)');
   });
-  const protocol = installProtocol({ router, disco, accounts, topics, items, policy, subjectOf, domain: cfg.xmpp.domain, outbox, multicast, itemStore, log });
+  const limits = wireLimits({ router, accounts, policy, outbox, domain: cfg.xmpp.domain, log: log.child({ mod: 'limits' }) });
+  cleanups.push(() => limits.stop());
+  const limitStats = () => ({ ...limits.limiter.counters, requests_active: limits.queue.load.active, requests_queued: limits.queue.load.queued });
+  const protocol = installProtocol({ router, disco, accounts, topics, items, policy, subjectOf, domain: cfg.xmpp.domain, outbox, multicast, itemStore, limitStats, log });
   const sweep = new RevocationSweep({ accounts, trust: () => trustWatch.current(), log: log.child({ mod: 'revocation' }) });
   cleanups.push(() => sweep.stop());
   wireEvents({ accounts, topics, items, policy, trust: trustWatch, sweep, outbox, notifier: protocol.notifier, subjectOf, domain: cfg.xmpp.domain, log });
@@ -150,7 +154,7 @@ async function assemble(cfg: Config, log: Logger, cleanups: (() => Promise<void>
   // Certificates revoked or expired while the controller was stopped: their accounts go now.
   await sweep.sweep('start');
   cleanups.push(() => outbox.drain());
-  const admin = await startAdmin({ cfg, accounts, topics, policy, log, outbox, multicast });
+  const admin = await startAdmin({ cfg, accounts, topics, policy, log, outbox, multicast, limitStats });
   cleanups.push(() => admin.close());
 
   let stopped = false;

@@ -3,7 +3,9 @@
 
 export type ErrorCode =
   // PROTOCOL §1: the approval gate
-  | 'registration-required' | 'account-pending' | 'account-revoked'
+  | 'registration-required' | 'account-pending' | 'account-revoked' | 'account-suspended'
+  // per-account limits (README "Rate limits"): a rate exceeded, a queue full
+  | 'rate-limited' | 'queue-full'
   // §2: registration
   | 'challenge-invalid' | 'bad-certificate' | 'untrusted' | 'identity-mismatch' | 'bad-signature'
   // §4: authorization, without leaking what a node may not see

@@ -38,6 +38,8 @@ export interface ProtocolDeps {
   outbox: Outbox;
   multicast: Multicast;
   itemStore: ItemStore;
+  /** Rate-limit counters and the fair queue's load (README "Rate limits"). */
+  limitStats?: () => Record<string, number>;
   log: Logger;
 }
 
@@ -61,7 +63,7 @@ async function reloadPolicy(policy: PolicyWatcher): Promise<string> {
 export function installProtocol(d: ProtocolDeps): { notifier: EventStanzas } {
   const commands = installCommands(d.router, d.disco, d.accounts, {
     topics: async () => JSON.stringify(topicsSummary(d.topics), null, 2),
-    stats: async () => JSON.stringify({ sent: d.outbox.sent, failed: d.outbox.failed, bounced: d.outbox.bounced, ...multicastStats(d.multicast), accounts: d.accounts.list().length, topics: d.topics.allTopics().length }),
+    stats: async () => JSON.stringify({ sent: d.outbox.sent, failed: d.outbox.failed, bounced: d.outbox.bounced, ...multicastStats(d.multicast), ...d.limitStats?.(), accounts: d.accounts.list().length, topics: d.topics.allTopics().length }),
     reloadPolicy: () => reloadPolicy(d.policy),
     declaredGroups: () => Object.keys(d.policy.current().groups),
   });
@@ -87,7 +89,7 @@ export function installProtocol(d: ProtocolDeps): { notifier: EventStanzas } {
   return { notifier };
 }
 
-export async function startAdmin(d: { cfg: Config; accounts: AccountService; topics: TopicService; policy: PolicyWatcher; log: Logger; outbox: Outbox; multicast: Multicast }) {
+export async function startAdmin(d: { cfg: Config; accounts: AccountService; topics: TopicService; policy: PolicyWatcher; log: Logger; outbox: Outbox; multicast: Multicast; limitStats?: () => Record<string, number> }) {
   const ops: AdminOps = {
     ...accountOps(d.accounts, 'cli'),
     'topics.list': async () => ok(topicsSummary(d.topics)),
@@ -95,7 +97,7 @@ export async function startAdmin(d: { cfg: Config; accounts: AccountService; top
       const r = await d.policy.reloadNow();
       return r.ok ? ok({ files: r.policy.files, rules: r.policy.rules.length }) : fail('bad-request', r.errors.map((e) => `${e.file}:${e.line ?? '?'}: ${e.message}`).join('; '));
     },
-    stats: async () => ok({ sent: d.outbox.sent, failed: d.outbox.failed, bounced: d.outbox.bounced, ...multicastStats(d.multicast), accounts: d.accounts.list().length, topics: d.topics.allTopics().length }),
+    stats: async () => ok({ sent: d.outbox.sent, failed: d.outbox.failed, bounced: d.outbox.bounced, ...multicastStats(d.multicast), ...d.limitStats?.(), accounts: d.accounts.list().length, topics: d.topics.allTopics().length }),
   };
   return startAdminServer({ socketPath: d.cfg.admin.socket, ops, log: d.log.child({ mod: 'admin' }) });
 }

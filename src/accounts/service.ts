@@ -59,6 +59,8 @@ export class AccountService extends EventEmitter {
         return null;
       case 'pending':
         return fail('account-pending', 'the account waits for approval');
+      case 'suspended':
+        return fail('account-suspended', 'the account is suspended for sustained abuse of the rate limits: an administrator may lift it');
       default:
         return fail('account-revoked', a.status === 'approved' ? 'the certificate has expired: register again' : `the account is ${a.status}`);
     }
@@ -112,9 +114,10 @@ export class AccountService extends EventEmitter {
     // A revocation for the certificate's sake (CRL, expiry) ends with that certificate: a new
     // one that verifies is judged like a first registration.
     const certRevoked = prev?.status === 'revoked' && isSystemDecider(prev.decidedBy) && prev.cert.fingerprint !== cert.fingerprint;
-    if (prev && !certRevoked && (prev.status === 'denied' || prev.status === 'revoked')) {
-      // An administrator's "no" is not undone by registering again.
+    if (prev && !certRevoked && (prev.status === 'denied' || prev.status === 'revoked' || prev.status === 'suspended')) {
+      // An administrator's "no" (or a suspension) is not undone by registering again.
       status = prev.status;
+      if (prev.status === 'suspended') groups = prev.groups; // given back when the suspension is lifted
       reason = `re-registration keeps the ${prev.status} state`;
       decidedBy = prev.decidedBy;
     } else if (prev && !certRevoked && prev.status === 'approved' && sameName(prev.cert, cert)) {
@@ -178,6 +181,21 @@ export class AccountService extends EventEmitter {
       if (unknown.length) return fail('bad-request', `groups not declared in the policy: ${unknown.join(', ')}`);
       return { status: 'approved', groups: uniq(groups) };
     });
+  }
+
+  /**
+   * Disables an approved account (sustained abuse of the rate limits). Its groups are kept
+   * so that lifting the suspension gives them back; the gate answers it like a revoked one.
+   */
+  async suspend(jid: string, by: string, reason: string): Promise<Result<Account>> {
+    const r = await this.decide(jid, by, (a) => (a.status === 'approved' ? { status: 'suspended', groups: a.groups } : fail('not-acceptable', `the account is ${a.status}, not approved`)), reason);
+    if (!('fail' in r)) this.emit('suspended', r.value, reason);
+    return r;
+  }
+
+  /** Lifts a suspension: the account is approved again with the groups it had. */
+  unsuspend(jid: string, by: string): Promise<Result<Account>> {
+    return this.decide(jid, by, (a) => (a.status === 'suspended' ? { status: 'approved', groups: a.groups } : fail('not-acceptable', `the account is ${a.status}, not suspended`)), 'suspension lifted');
   }
 
   async remove(jid: string, by: string): Promise<Result<null>> {

@@ -1,8 +1,9 @@
 // The account registry's vocabulary (PROTOCOL §1, §2, §10).
 import type { CertInfo } from '../identity/types.js';
 
-export type AccountStatus = 'pending' | 'approved' | 'denied' | 'revoked';
-export const ACCOUNT_STATUSES: readonly AccountStatus[] = ['pending', 'approved', 'denied', 'revoked'];
+/** `suspended`: disabled for sustained abuse of the rate limits (README "Rate limits"); an administrator lifts it. */
+export type AccountStatus = 'pending' | 'approved' | 'denied' | 'revoked' | 'suspended';
+export const ACCOUNT_STATUSES: readonly AccountStatus[] = ['pending', 'approved', 'denied', 'revoked', 'suspended'];
 
 export interface Account {
   /** Bare JID, lower-cased. */

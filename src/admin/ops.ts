@@ -6,7 +6,7 @@ import { fail, ok, type Result } from '../result.js';
 import type { AdminOpArgs, AdminOpName, AdminOps, AdminReply } from './types.js';
 
 export const ADMIN_OP_NAMES: readonly AdminOpName[] = [
-  'accounts.list', 'accounts.approve', 'accounts.deny', 'accounts.revoke', 'accounts.set-groups', 'accounts.remove',
+  'accounts.list', 'accounts.approve', 'accounts.deny', 'accounts.revoke', 'accounts.set-groups', 'accounts.remove', 'accounts.unsuspend',
   'topics.list', 'policy.reload', 'stats',
 ];
 
@@ -23,6 +23,7 @@ export function accountOps(service: AccountService, by: string): Pick<AdminOps, 
     'accounts.revoke': ({ jid }) => service.revoke(jid, by),
     'accounts.set-groups': ({ jid, groups }) => service.setGroups(jid, by, groups),
     'accounts.remove': ({ jid }) => service.remove(jid, by),
+    'accounts.unsuspend': ({ jid }) => service.unsuspend(jid, by),
   };
 }
 
@@ -65,6 +66,7 @@ const ALLOWED: Record<AdminOpName, string[]> = {
   'accounts.revoke': ['jid'],
   'accounts.set-groups': ['jid', 'groups'],
   'accounts.remove': ['jid'],
+  'accounts.unsuspend': ['jid'],
   'topics.list': [],
   'policy.reload': [],
   stats: [],
@@ -77,6 +79,7 @@ const REQUIRED: Record<AdminOpName, string[]> = {
   'accounts.revoke': ['jid'],
   'accounts.set-groups': ['jid', 'groups'],
   'accounts.remove': ['jid'],
+  'accounts.unsuspend': ['jid'],
 } as Record<AdminOpName, string[]>;
 
 // A JID's parts are at most 1023 bytes each (RFC 7622 §3.1); whitespace and controls never occur.

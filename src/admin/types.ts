@@ -15,6 +15,7 @@ export interface AdminOpArgs {
   'accounts.revoke': { jid: string };
   'accounts.set-groups': { jid: string; groups: string[] };
   'accounts.remove': { jid: string };
+  'accounts.unsuspend': { jid: string };
   'topics.list': Record<string, never>;
   'policy.reload': Record<string, never>;
   stats: Record<string, never>;
@@ -27,6 +28,7 @@ export interface AdminOpResults {
   'accounts.revoke': Account;
   'accounts.set-groups': Account;
   'accounts.remove': null;
+  'accounts.unsuspend': Account;
   /** The hooks the lead wires later answer whatever JSON describes them best. */
   'topics.list': unknown;
   'policy.reload': unknown;

@@ -23,7 +23,7 @@ export function registerAccountsCommand(program: Command): void {
 
   accounts.command('list')
     .description('list accounts: jid, status, groups, device type, issuer O, notAfter, decided by')
-    .option('--status <status>', 'only accounts in this state: pending, approved, denied or revoked')
+    .option('--status <status>', 'only accounts in this state: pending, approved, denied, revoked or suspended')
     .option('--json', 'one JSON object per line instead of a table')
     .option('-c, --config <file>', CONFIG_HELP)
     .action((opts: { status?: string; json?: boolean; config?: string }, cmd: Command) =>
@@ -47,6 +47,11 @@ export function registerAccountsCommand(program: Command): void {
       .option('-c, --config <file>', CONFIG_HELP)
       .action((jid: string, _opts: unknown, cmd: Command) => execute(cmd, op, { jid }, (a) => [`${verb} ${a.jid}`]));
   }
+
+  accounts.command('unsuspend <jid>')
+    .description('lift the suspension of an account suspended for abusing the rate limits: it is approved again with its groups')
+    .option('-c, --config <file>', CONFIG_HELP)
+    .action((jid: string, _opts: unknown, cmd: Command) => execute(cmd, 'accounts.unsuspend', { jid }, (a) => [`unsuspended ${a.jid}; groups: ${groupList(a)}`]));
 
   accounts.command('set-groups <jid> <groups>')
     .description('replace the groups of an approved account (comma-separated; "" for none)')

@@ -5,6 +5,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parsePolicyFile, type PolicyPart } from './schema.js';
 import type { LoadResult, Policy, PolicyError } from './types.js';
+import { DEFAULT_LIMITS_POLICY, type LimitsPolicy } from '../limits/types.js';
 
 /** Which files of a folder are policy files, in the order their rules apply. */
 export function policyFileNames(dir: string): { names: string[]; errors: PolicyError[] } {
@@ -66,7 +67,7 @@ export function parsePolicyText(text: string, file = 'policy.yaml'): LoadResult 
 
 /** A policy that denies everything. */
 export function emptyPolicy(): Policy {
-  return freeze({ admins: [], groups: {}, autoApprove: [], topics: [], rules: [], files: [], loadedAt: new Date().toISOString() });
+  return freeze({ admins: [], groups: {}, autoApprove: [], topics: [], rules: [], limits: builtinLimits(), files: [], loadedAt: new Date().toISOString() });
 }
 
 function finish(parts: PolicyPart[], errors: PolicyError[], pathOf: (file: string) => string): LoadResult {
@@ -79,11 +80,11 @@ function finish(parts: PolicyPart[], errors: PolicyError[], pathOf: (file: strin
 
 function merge(parts: PolicyPart[], pathOf: (file: string) => string): { policy: Policy; errors: PolicyError[] } {
   const errors: PolicyError[] = [];
-  const policy: Policy = { admins: [], groups: {}, autoApprove: [], topics: [], rules: [], files: [], loadedAt: new Date().toISOString() };
+  const policy: Policy = { admins: [], groups: {}, autoApprove: [], topics: [], rules: [], limits: builtinLimits(), files: [], loadedAt: new Date().toISOString() };
   for (const p of parts) {
     for (const g of p.groups) if (!(g.name in policy.groups)) policy.groups[g.name] = g.description;
   }
-  const seen = { rule: new Map<string, string>(), entry: new Map<string, string>(), topic: new Map<string, string>() };
+  const seen = { rule: new Map<string, string>(), entry: new Map<string, string>(), topic: new Map<string, string>(), limits: new Map<string, string>() };
   const dup = (kind: keyof typeof seen, label: string, key: string, file: string, line?: number): boolean => {
     const first = seen[kind].get(key);
     if (first) {
@@ -105,8 +106,21 @@ function merge(parts: PolicyPart[], pathOf: (file: string) => string): { policy:
     for (const e of p.autoApprove) if (!dup('entry', 'auto_approve id', e.id, p.file, e.line)) policy.autoApprove.push(e);
     for (const t of p.topics) if (!dup('topic', 'topic', t.name, p.file, t.line)) policy.topics.push(t);
     for (const r of p.rules) if (!dup('rule', 'rule id', r.id, p.file, r.line)) policy.rules.push(r);
+    mergeLimits(policy.limits, p, (key, line) => dup('limits', 'limits', key, p.file, line));
   }
   return { policy, errors };
+}
+
+function builtinLimits(): LimitsPolicy {
+  return structuredClone(DEFAULT_LIMITS_POLICY);
+}
+
+/** Each of limits.defaults, limits.suspend and limits.groups.<g> may be said in one file only. */
+function mergeLimits(into: LimitsPolicy, p: PolicyPart, dup: (key: string, line?: number) => boolean): void {
+  const l = p.limits;
+  if (l.defaults && !dup('defaults', l.defaults.line)) Object.assign(into.defaults, l.defaults.values);
+  if (l.suspend && !dup('suspend', l.suspend.line)) into.suspend = l.suspend.rule;
+  for (const g of l.groups) if (!dup(`groups.${g.group}`, g.line)) into.groups[g.group] = g.values;
 }
 
 function sortErrors(errors: PolicyError[]): PolicyError[] {

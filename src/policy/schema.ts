@@ -5,6 +5,7 @@ import { LineCounter, parseDocument, type Node } from 'yaml';
 import { Reader } from './yaml-read.js';
 import { readRule, readCertAttrs, GROUP_NAME_RE, type GroupRef } from './schema-rule.js';
 import { readTopic } from './schema-topic.js';
+import { readLimits, type LimitsPart } from './schema-limits.js';
 import type { AutoApproveEntry, CompiledRule, PolicyError, TopicDecl } from './types.js';
 
 export interface PolicyPart {
@@ -17,17 +18,19 @@ export interface PolicyPart {
   rules: CompiledRule[];
   /** Every group named by a rule or auto-approval entry, to check against declared groups. */
   groupRefs: GroupRef[];
+  /** The file's `limits:` (README "Rate limits"). */
+  limits: LimitsPart;
   /** False when the file's groups could not all be read: then "group not declared" errors elsewhere would mislead. */
   groupsKnown: boolean;
 }
 
-const TOP_KEYS = ['admins', 'groups', 'registration', 'topics', 'rules'] as const;
+const TOP_KEYS = ['admins', 'groups', 'registration', 'topics', 'rules', 'limits'] as const;
 const BARE_JID_RE = /^[^@/\s]+@[^@/\s]+$/;
 const ENTRY_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /** Parses and checks one file. `path` is used in errors as given. */
 export function parsePolicyFile(path: string, text: string): { part: PolicyPart; errors: PolicyError[] } {
-  const part: PolicyPart = { file: basename(path), admins: [], groups: [], autoApprove: [], topics: [], rules: [], groupRefs: [], groupsKnown: false };
+  const part: PolicyPart = { file: basename(path), admins: [], groups: [], autoApprove: [], topics: [], rules: [], limits: { groups: [] }, groupRefs: [], groupsKnown: false };
   const errors: PolicyError[] = [];
   const cut = endMarkerProblem(text);
   if (cut) errors.push({ file: path, ...cut });
@@ -61,6 +64,8 @@ export function parsePolicyFile(path: string, text: string): { part: PolicyPart;
     const rule = readRule(r, node, i + 1, part.file, part.groupRefs);
     if (rule) part.rules.push(rule);
   }
+  const limits = top.get('limits');
+  if (limits !== undefined && !isNullScalar(limits)) part.limits = readLimits(r, limits, part.groupRefs);
   return { part, errors };
 }
 

@@ -1,4 +1,5 @@
 // The vocabulary of the policy engine (PROTOCOL §4, §12). Pure data: no XMPP, no I/O.
+import type { LimitsPolicy } from '../limits/types.js';
 
 export const OPERATIONS = ['discover', 'create', 'publish', 'subscribe', 'query', 'bulk'] as const;
 export type Operation = (typeof OPERATIONS)[number];
@@ -133,6 +134,8 @@ export interface Policy {
   topics: TopicDecl[];
   /** In decision order: file-name order, then order of appearance. */
   rules: CompiledRule[];
+  /** Per-account rate limits and the suspension rule (README "Rate limits"). */
+  limits: LimitsPolicy;
   /** File names (no folder) read, in order. */
   files: string[];
   loadedAt: string;

@@ -19,6 +19,10 @@ export const ERROR_MAP: Record<ErrorCode, Mapping> = {
   'registration-required': { type: 'auth', condition: 'registration-required' },
   'account-pending': { type: 'auth', condition: 'forbidden', app: grid('account-pending') },
   'account-revoked': { type: 'auth', condition: 'forbidden', app: grid('account-revoked') },
+  'account-suspended': { type: 'auth', condition: 'forbidden', app: grid('account-suspended') },
+  // RFC 6120 §8.3.3.12 (type wait: the policy is a rate) and §8.3.3.18.
+  'rate-limited': { type: 'wait', condition: 'policy-violation' },
+  'queue-full': { type: 'wait', condition: 'resource-constraint' },
   'challenge-invalid': { type: 'modify', condition: 'not-acceptable' },
   'bad-certificate': { type: 'modify', condition: 'bad-request' },
   untrusted: { type: 'auth', condition: 'not-authorized' },

@@ -3,11 +3,18 @@
 // returns the payload element, `true` for an empty result, or a Fail (mapped to <error/>
 // by errors.ts). A thrown exception becomes internal-server-error and is logged; nothing
 // here throws at the caller, and every get/set gets exactly one answer.
+//
+// Per-account limits (README "Rate limits") come right after the gate, before any work: a request over the
+// account's rates is answered wait + policy-violation at once; one admitted waits for a slot
+// in its account's lane of the fair queue, so a flooding account's backlog delays only its own
+// requests (a full lane: wait + resource-constraint).
 import type { Element } from '@xmpp/xml';
 import type { MiddlewareContext } from '@xmpp/xmpp-common';
 import type { Logger } from '../log.js';
 import { fail, isFail, type Fail } from '../result.js';
 import { errorElement } from './errors.js';
+import { NS } from './ns.js';
+import type { FairQueue, LaneLimits, RequestCost } from '../limits/index.js';
 
 export interface IqRequest {
   readonly stanza: Element;
@@ -24,6 +31,14 @@ export type IqReply = Element | true | Fail;
 export type IqHandler = (req: IqRequest) => IqReply | Promise<IqReply>;
 /** Answers null when the JID may use the grid, else the §1 error. */
 export type Gate = (bareJid: string) => Fail | null;
+/** What the router asks of the rate limiter (src/limits). */
+export interface RequestLimits {
+  /** null admits the request (its tokens are taken); else the refusal. */
+  admit(bareJid: string, cost: RequestCost): Fail | null;
+  /** Counts and words a refusal for a full lane. */
+  queueFull(bareJid: string): Fail;
+  limitsOf(bareJid: string): LaneLimits;
+}
 export type MessageHandler = (stanza: Element, from: string) => void | Promise<void>;
 
 interface Route {
@@ -36,11 +51,17 @@ export class Router {
   private readonly routes = new Map<string, Route>();
   private readonly messageHandlers: MessageHandler[] = [];
   private gate: Gate = () => null;
+  private limits: { limiter: RequestLimits; queue: FairQueue } | undefined;
 
   constructor(private readonly log: Logger) {}
 
   setGate(gate: Gate): void {
     this.gate = gate;
+  }
+
+  /** Without limits (protocol tests), every request runs at once. */
+  setLimits(limiter: RequestLimits, queue: FairQueue): void {
+    this.limits = { limiter, queue };
   }
 
   iq(type: 'get' | 'set', ns: string, name: string, handler: IqHandler, opts: { exempt?: boolean | ((req: IqRequest) => boolean) } = {}): void {
@@ -79,7 +100,11 @@ export class Router {
         const denied = this.gate(req.bare);
         if (denied) return errorElement(denied);
       }
-      const reply = await route.handler(req);
+      // Before any work, after the cheap answers: an unknown route or a JID the gate refuses
+      // (a suspended account, too) costs nothing worth limiting.
+      const limited = this.limits?.limiter.admit(req.bare, requestCost(type, element));
+      if (limited) return errorElement(limited);
+      const reply = await this.run(req, route.handler);
       if (reply === true) return true; // the callee answers an empty result (undefined would be service-unavailable)
       if (isFail(reply)) return errorElement(reply);
       return reply;
@@ -87,6 +112,12 @@ export class Router {
       this.log.error({ err, from, ns: element.getNS(), el: element.name, id: stanza.attrs.id }, 'iq handler failed');
       return errorElement(fail('internal'));
     }
+  }
+
+  private run(req: IqRequest, handler: IqHandler): Promise<IqReply> | IqReply {
+    if (!this.limits) return handler(req);
+    const { limiter, queue } = this.limits;
+    return queue.run(req.bare, limiter.limitsOf(req.bare), () => handler(req)) ?? limiter.queueFull(req.bare);
   }
 
   private async dispatchMessage(stanza: Element): Promise<void> {
@@ -100,6 +131,14 @@ export class Router {
       }
     }
   }
+}
+
+/** A publish costs a publish token and its payload's UTF-8 bytes besides the IQ token. */
+export function requestCost(type: 'get' | 'set', element: Element): RequestCost {
+  const publish = type === 'set' && element.name === 'pubsub' && element.getNS() === NS.PUBSUB ? element.getChild('publish') : undefined;
+  if (!publish) return { publish: false, payloadBytes: 0 };
+  const payload = publish.getChild('item')?.getChildElements()[0];
+  return { publish: true, payloadBytes: payload ? Buffer.byteLength(payload.toString(), 'utf8') : 0 };
 }
 
 export function routeKey(type: string, ns: string, name: string): string {

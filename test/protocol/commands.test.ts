@@ -96,7 +96,7 @@ test('the command list is empty for non-administrators and full for administrato
   assert.equal(q.getNS(), 'http://jabber.org/protocol/disco#items');
   assert.deepEqual(q.getChildren('item').map((i) => [i.attrs.jid, i.attrs.node]), [
     [CONTROLLER, 'urn:xmpp-grid:0#accounts'], [CONTROLLER, 'urn:xmpp-grid:0#approve'], [CONTROLLER, 'urn:xmpp-grid:0#deny'],
-    [CONTROLLER, 'urn:xmpp-grid:0#revoke'], [CONTROLLER, 'urn:xmpp-grid:0#remove'], [CONTROLLER, 'urn:xmpp-grid:0#set-groups'],
+    [CONTROLLER, 'urn:xmpp-grid:0#revoke'], [CONTROLLER, 'urn:xmpp-grid:0#remove'], [CONTROLLER, 'urn:xmpp-grid:0#set-groups'], [CONTROLLER, 'urn:xmpp-grid:0#unsuspend'],
     [CONTROLLER, 'urn:xmpp-grid:0#stats'],
   ]);
   assert.equal(commands.commandInfo('node2@grid.test', 'urn:xmpp-grid:0#approve'), undefined);

@@ -66,7 +66,7 @@ test('list: a readable table, a status filter, JSON lines', async () => {
     assert.deepEqual(rows.map((a) => [a.jid, a.effective]), [['node1@grid.test', 'pending']]);
     const bad = await cli(['accounts', 'list', '--status', 'asleep', '--config', t.config]);
     assert.equal(bad.code, 1);
-    assert.equal(bad.stderr, 'accounts.list: status must be one of pending, approved, denied, revoked\n');
+    assert.equal(bad.stderr, 'accounts.list: status must be one of pending, approved, denied, revoked, suspended\n');
   } finally {
     t.cleanup();
   }

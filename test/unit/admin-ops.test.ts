@@ -9,7 +9,7 @@ const cases: [AdminOpName, unknown, string | null][] = [
   ['accounts.list', undefined, null],
   ['accounts.list', {}, null],
   ['accounts.list', { status: 'pending' }, null],
-  ['accounts.list', { status: 'sleeping' }, 'status must be one of pending, approved, denied, revoked'],
+  ['accounts.list', { status: 'sleeping' }, 'status must be one of pending, approved, denied, revoked, suspended'],
   ['accounts.list', [], 'args must be a JSON object'],
   ['accounts.approve', { jid: 'node1@grid.test' }, null],
   ['accounts.approve', { jid: 'node1@grid.test/siem', groups: ['soc'] }, null],
@@ -45,7 +45,7 @@ test('splitGroups trims and drops empty names', () => {
 test('runOp: unknown op, missing hook, bad args, service failure, success', async () => {
   const { service, store } = makeService();
   const ops = accountOps(service, 'cli');
-  assert.deepEqual(await runOp(ops, 'accounts.drop', {}), { ok: false, error: { code: 'unknown-op', text: 'unknown op "accounts.drop" (known: accounts.list, accounts.approve, accounts.deny, accounts.revoke, accounts.set-groups, accounts.remove, topics.list, policy.reload, stats)' } });
+  assert.deepEqual(await runOp(ops, 'accounts.drop', {}), { ok: false, error: { code: 'unknown-op', text: 'unknown op "accounts.drop" (known: accounts.list, accounts.approve, accounts.deny, accounts.revoke, accounts.set-groups, accounts.remove, accounts.unsuspend, topics.list, policy.reload, stats)' } });
   const noHook = await runOp(ops, 'stats', {});
   assert.equal(noHook.ok, false);
   assert.equal(!noHook.ok && noHook.error.code, 'unavailable');

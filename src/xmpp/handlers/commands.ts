@@ -185,6 +185,14 @@ function commandDefs(extra: CommandHooks): CommandDef[] {
         return 'fail' in r ? r : accountNote('groups set', r.value);
       },
     },
+    {
+      node: CMD('unsuspend'), name: 'Lift the suspension of an account',
+      fields: () => [jidField],
+      run: async (ops, f) => {
+        const r = await call(ops, 'accounts.unsuspend', { jid: one(f, 'jid') });
+        return 'fail' in r ? r : accountNote('unsuspended', r.value);
+      },
+    },
   ];
   const hook = (node: string, name: string, fn?: () => Promise<string>): CommandDef[] =>
     fn ? [{ node: CMD(node), name, fields: () => [], run: async () => [xml('note', { type: 'info' }, await fn())] }] : [];

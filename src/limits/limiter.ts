@@ -1,0 +1,162 @@
+// Per-account rate limits (README "Rate limits"): token buckets for IQs, publishes and
+// payload bytes; refused requests counted and logged once per account per interval, never
+// per stanza; sustained refusals (a leaky bucket of the policy's `suspend` rule) reported
+// once, so the caller can suspend the account. Pure of XMPP; the clock is injected.
+import type { Logger } from '../log.js';
+import { audit } from '../log.js';
+import { fail, type Fail } from '../result.js';
+import { TokenBucket } from './bucket.js';
+import type { LimitCounters, LimitName, RateLimits, RequestCost, SuspendRule } from './types.js';
+
+/** Seconds between two log lines about one account. */
+export const LOG_INTERVAL_MS = 10_000;
+
+export interface LimiterDeps {
+  /** The limits and suspension rule that apply to a bare JID now. */
+  limitsOf: (bare: string) => { limits: Readonly<RateLimits>; suspend: Readonly<SuspendRule> | null };
+  /** Called once when an account's refusals exceed the suspension rule. */
+  onAbuse: (bare: string, summary: AbuseSummary) => void;
+  log: Logger;
+  now?: () => number;
+}
+
+export interface AbuseSummary {
+  refused: number;
+  within_s: number;
+  /** Which limits refused its requests since the last log line. */
+  by: Partial<Record<LimitName, number>>;
+}
+
+interface Lane {
+  limits: Readonly<RateLimits>;
+  iq: TokenBucket;
+  publish: TokenBucket;
+  bytes: TokenBucket;
+  suspend: Readonly<SuspendRule> | null;
+  abuse: TokenBucket | null;
+  /** Refusals not yet logged. */
+  pending: Partial<Record<LimitName, number>>;
+  pendingTotal: number;
+  lastLog: number;
+  reported: boolean;
+}
+
+export class RateLimiter {
+  private readonly lanes = new Map<string, Lane>();
+  private readonly now: () => number;
+  readonly counters: LimitCounters = { rate_limited: 0, queue_full: 0, suspensions: 0 };
+
+  constructor(private readonly d: LimiterDeps) {
+    this.now = d.now ?? (() => Date.now());
+  }
+
+  /** null: within the account's rates (the tokens are taken); else the refusal to answer. */
+  admit(bare: string, cost: RequestCost): Fail | null {
+    const lane = this.lane(bare);
+    const l = lane.limits;
+    let refused: LimitName | null = null;
+    let waitMs = 0;
+    // Check all before taking any: a refused request costs the account no tokens.
+    if (lane.iq.waitMs(1) > 0) [refused, waitMs] = ['iq', lane.iq.waitMs(1)];
+    else if (cost.publish && lane.publish.waitMs(1) > 0) [refused, waitMs] = ['publish', lane.publish.waitMs(1)];
+    else if (cost.publish && cost.payloadBytes > 0 && lane.bytes.waitMs(cost.payloadBytes) > 0) [refused, waitMs] = ['payload_bytes', lane.bytes.waitMs(cost.payloadBytes)];
+    if (!refused) {
+      lane.iq.take(1);
+      if (cost.publish) {
+        lane.publish.take(1);
+        if (cost.payloadBytes > 0) lane.bytes.take(cost.payloadBytes);
+      }
+      return null;
+    }
+    this.counters.rate_limited++;
+    this.refused(bare, lane, refused);
+    const text = refused === 'iq' ? `at most ${l.iq_per_s} requests a second (burst ${l.iq_burst})`
+      : refused === 'publish' ? `at most ${l.publish_per_s} publishes a second (burst ${l.publish_burst})`
+        : `at most ${l.payload_bytes_per_s} payload bytes a second (burst ${l.payload_burst_bytes})`;
+    const retry = Number.isFinite(waitMs) ? `; retry in ${waitMs} ms` : '';
+    return fail('rate-limited', `rate limit for ${bare}: ${text}${retry}`);
+  }
+
+  /** Counts a request refused because the account's queue (or the controller's) was full. */
+  queueFull(bare: string): Fail {
+    this.counters.queue_full++;
+    this.refused(bare, this.lane(bare), 'queue');
+    return fail('queue-full', `too many requests of ${bare} are waiting: retry when answers have come back`);
+  }
+
+  /** The account's current limits (the router's in-flight bound and queue length). */
+  limitsOf(bare: string): Readonly<RateLimits> {
+    return this.lane(bare).limits;
+  }
+
+  /** Forgets an account's state: after an administrator lifted its suspension, it starts afresh. */
+  forget(bare: string): void {
+    this.lanes.delete(bare);
+  }
+
+  /** Logs what is pending and drops lanes that hold nothing (full buckets): call every few seconds. */
+  sweep(): void {
+    const t = this.now();
+    for (const [bare, lane] of this.lanes) {
+      if (lane.pendingTotal && t - lane.lastLog >= LOG_INTERVAL_MS) this.flush(bare, lane, t);
+      if (!lane.pendingTotal && !lane.reported && lane.iq.full() && lane.publish.full() && lane.bytes.full() && (lane.abuse?.full() ?? true)) {
+        this.lanes.delete(bare);
+      }
+    }
+  }
+
+  get size(): number {
+    return this.lanes.size;
+  }
+
+  private refused(bare: string, lane: Lane, what: LimitName): void {
+    lane.pending[what] = (lane.pending[what] ?? 0) + 1;
+    lane.pendingTotal++;
+    const t = this.now();
+    if (t - lane.lastLog >= LOG_INTERVAL_MS) this.flush(bare, lane, t);
+    if (lane.abuse && !lane.reported && !lane.abuse.take(1)) {
+      lane.reported = true;
+      this.counters.suspensions++;
+      const s = lane.suspend!;
+      this.d.onAbuse(bare, { refused: s.violations, within_s: s.within_s, by: { ...lane.pending } });
+    }
+  }
+
+  private flush(bare: string, lane: Lane, t: number): void {
+    const since = Number.isFinite(lane.lastLog) ? Math.round((t - lane.lastLog) / 1000) : 0;
+    audit(this.d.log, 'rate-limit', { jid: bare, refused: lane.pendingTotal, by: lane.pending, since_s: since, limits: lane.limits }, 'warn');
+    lane.pending = {};
+    lane.pendingTotal = 0;
+    lane.lastLog = t;
+  }
+
+  private lane(bare: string): Lane {
+    const { limits, suspend } = this.d.limitsOf(bare);
+    let lane = this.lanes.get(bare);
+    if (!lane) {
+      lane = {
+        limits, suspend,
+        iq: new TokenBucket(limits.iq_per_s, limits.iq_burst, this.now),
+        publish: new TokenBucket(limits.publish_per_s, limits.publish_burst, this.now),
+        bytes: new TokenBucket(limits.payload_bytes_per_s, limits.payload_burst_bytes, this.now),
+        abuse: suspend ? new TokenBucket(suspend.violations / suspend.within_s, suspend.violations, this.now) : null,
+        pending: {}, pendingTotal: 0, lastLog: -Infinity, reported: false,
+      };
+      this.lanes.set(bare, lane);
+      return lane;
+    }
+    if (lane.limits !== limits) {
+      lane.iq.configure(limits.iq_per_s, limits.iq_burst);
+      lane.publish.configure(limits.publish_per_s, limits.publish_burst);
+      lane.bytes.configure(limits.payload_bytes_per_s, limits.payload_burst_bytes);
+      lane.limits = limits;
+    }
+    if (lane.suspend !== suspend) {
+      lane.suspend = suspend;
+      if (!suspend) lane.abuse = null;
+      else if (lane.abuse) lane.abuse.configure(suspend.violations / suspend.within_s, suspend.violations);
+      else lane.abuse = new TokenBucket(suspend.violations / suspend.within_s, suspend.violations, this.now);
+    }
+    return lane;
+  }
+}

@@ -1,0 +1,75 @@
+// The vocabulary of per-account limits (README "Rate limits"): what an account may send per
+// second, how much may wait for it, and when sustained abuse suspends it. Pure data.
+
+/** One account's limits; every rate is a token bucket of `burst` tokens refilled at `per_s`. */
+export interface RateLimits {
+  /** Every IQ the account sends to the controller (publishes included). */
+  iq_per_s: number;
+  iq_burst: number;
+  /** XEP-0060 publishes. */
+  publish_per_s: number;
+  publish_burst: number;
+  /** UTF-8 bytes of published payloads (as limits.payload_bytes counts them). */
+  payload_bytes_per_s: number;
+  payload_burst_bytes: number;
+  /** Requests of the account being worked on at once; more wait in its own queue. */
+  inflight: number;
+  /** Requests that may wait in that queue; beyond it: wait + resource-constraint. */
+  queue: number;
+}
+
+export const RATE_KEYS = [
+  'iq_per_s', 'iq_burst', 'publish_per_s', 'publish_burst', 'payload_bytes_per_s', 'payload_burst_bytes', 'inflight', 'queue',
+] as const satisfies readonly (keyof RateLimits)[];
+
+/** Sustained abuse: more than `violations` refused requests within `within_s` seconds (a leaky bucket). */
+export interface SuspendRule {
+  violations: number;
+  within_s: number;
+}
+
+export interface LimitsPolicy {
+  /** For every account (and every JID without one); groups raise or lower them key by key. */
+  defaults: RateLimits;
+  /** Group name → the keys it sets. */
+  groups: Record<string, Partial<RateLimits>>;
+  /** null: never suspend automatically. */
+  suspend: SuspendRule | null;
+}
+
+/**
+ * Built-in defaults: far above what an honest node sends (a node subscribes, queries and
+ * publishes now and then; a busy provider publishes tens of items a second), far below what
+ * one node flooding the controller sends (thousands a second).
+ */
+export const DEFAULT_RATE_LIMITS: Readonly<RateLimits> = Object.freeze({
+  iq_per_s: 200, iq_burst: 1000,
+  publish_per_s: 100, publish_burst: 500,
+  payload_bytes_per_s: 8 * 1024 * 1024, payload_burst_bytes: 32 * 1024 * 1024,
+  inflight: 8, queue: 256,
+});
+
+/** Refused requests: about 50 a second kept up for a minute suspends the account. */
+export const DEFAULT_SUSPEND: Readonly<SuspendRule> = Object.freeze({ violations: 3000, within_s: 60 });
+
+export const DEFAULT_LIMITS_POLICY: LimitsPolicy = { defaults: { ...DEFAULT_RATE_LIMITS }, groups: {}, suspend: { ...DEFAULT_SUSPEND } };
+
+/** What one request asks of the account's buckets. */
+export interface RequestCost {
+  publish: boolean;
+  /** Payload bytes of a publish; 0 otherwise. */
+  payloadBytes: number;
+}
+
+/** Which limit refused a request. */
+export type LimitName = 'iq' | 'publish' | 'payload_bytes' | 'queue';
+
+/** What the controller counts (the `stats` command). */
+export interface LimitCounters {
+  /** Requests refused by a rate (policy-violation). */
+  rate_limited: number;
+  /** Requests refused because a queue was full (resource-constraint). */
+  queue_full: number;
+  /** Accounts suspended for sustained abuse. */
+  suspensions: number;
+}

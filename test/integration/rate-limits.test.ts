@@ -1,0 +1,99 @@
+// Per-account rate limits on a real Prosody (README "Rate limits"): a flooding node gets
+// wait + policy-violation while another node's requests keep being answered; sustained abuse
+// suspends the account (the node and the administrator are told, the gate answers
+// forbidden + account-suspended); an administrator lifts it with XEP-0050.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { xml } from '@xmpp/client';
+import type { Element } from '@xmpp/xml';
+import { startDevGrid, SHIPPED_POLICIES, type DevGrid } from '../../src/devgrid/devgrid.js';
+import type { NodeConnection } from '../../src/agent/types.js';
+import { StanzaError } from '../../src/agent/connection.js';
+import { CTL, NS_DATA, NS_GRID, id, isAccountMessage, register, refusal } from '../helpers/grid-client.js';
+
+const DISCO_ITEMS = 'http://jabber.org/protocol/disco#items';
+const COMMANDS = 'http://jabber.org/protocol/commands';
+const LIMITS = `limits:
+  defaults: { iq_per_s: 20, iq_burst: 20 }
+  suspend: { violations: 60, within_s: 60 }
+`;
+let grid: DevGrid;
+let policies: string;
+let flood: NodeConnection;
+let victim: NodeConnection;
+let admin: NodeConnection;
+
+const items = () => xml('iq', { type: 'get', to: CTL, id: id('ri') }, xml('query', { xmlns: DISCO_ITEMS }));
+
+/** Sends `n` requests at once; the conditions of those refused, and how many were answered. */
+async function burst(c: NodeConnection, n: number): Promise<{ ok: number; refused: string[] }> {
+  const out = await Promise.all(Array.from({ length: n }, () => c.iq(items()).then(() => null, (e: unknown) => {
+    if (e instanceof StanzaError) return `${e.type} ${e.condition}${e.appCondition ? ` ${e.appCondition.name}` : ''}`;
+    throw e;
+  })));
+  return { ok: out.filter((x) => x === null).length, refused: out.filter((x): x is string => x !== null) };
+}
+
+before(async () => {
+  policies = mkdtempSync(join(tmpdir(), 'rate-policies-'));
+  cpSync(SHIPPED_POLICIES, policies, { recursive: true });
+  writeFileSync(join(policies, '50-limits.yaml'), LIMITS);
+  grid = await startDevGrid({ nodes: [{ name: 'flood', OU: 'soc' }, { name: 'victim', OU: 'soc' }, { name: 'admin', OU: 'ops' }], policiesDir: policies });
+  flood = await grid.connect('flood');
+  victim = await grid.connect('victim');
+  admin = await grid.connect('admin');
+  await register(flood, grid.pki.nodes.flood!);
+  await register(victim, grid.pki.nodes.victim!);
+});
+after(async () => {
+  for (const c of [flood, victim, admin]) await c?.close().catch(() => {});
+  await grid?.stop();
+  rmSync(policies, { recursive: true, force: true });
+});
+
+test('a flooding node gets wait + policy-violation; another node is answered meanwhile', async () => {
+  const flooding = burst(flood, 45);
+  const answered: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const q = await victim.iq(items());
+    answered.push(q.getChild('query', DISCO_ITEMS) ? 1 : 0);
+  }
+  const f = await flooding;
+  assert.deepEqual(answered, [1, 1, 1, 1, 1], 'every request of the other node answered');
+  assert.ok(f.ok >= 20 && f.ok < 45, `the burst of 20 passes, not all 45 (${f.ok} answered)`);
+  assert.ok(f.refused.length >= 1 && f.refused.every((r) => r === 'wait policy-violation'), f.refused.join('; '));
+  assert.ok(grid.controller!.link.online);
+});
+
+test('sustained abuse suspends the account: node and administrator are told; the gate answers account-suspended', async () => {
+  const told = flood.waitFor(isAccountMessage('suspended'), 30_000);
+  const adminTold = admin.waitFor((s) => s.name === 'message' && /flood@grid\.test was suspended/.test(s.getChildText('body') ?? ''), 30_000);
+  // Keep flooding until the controller says so (each round is answered before the next).
+  let msg: Element | undefined;
+  void told.then((m) => (msg = m));
+  for (let round = 0; round < 20 && !msg; round++) await burst(flood, 40);
+  const m = await told;
+  assert.deepEqual(m.getChild('account', NS_GRID)!.getChildren('group').map((g) => g.getText()), ['soc'], 'the groups are kept');
+  assert.match((await adminTold).getChildText('body')!, /grid-controller accounts unsuspend flood@grid\.test/);
+  const e = await refusal(flood.iq(items()));
+  assert.deepEqual([e.type, e.condition, e.appCondition?.name], ['auth', 'forbidden', 'account-suspended']);
+  assert.equal(grid.controller!.accounts.get('flood@grid.test')?.status, 'suspended');
+  assert.ok((await victim.iq(items())).getChild('query', DISCO_ITEMS), 'the other node is not affected');
+});
+
+test('an administrator lifts the suspension with XEP-0050; the node is told and may use the grid again', async () => {
+  const approved = flood.waitFor(isAccountMessage('approved'), 30_000);
+  const node = `${NS_GRID}#unsuspend`;
+  const form = await admin.iq(xml('iq', { type: 'set', to: CTL, id: id('c') }, xml('command', { xmlns: COMMANDS, node, action: 'execute' })));
+  const sessionid = form.getChild('command', COMMANDS)!.attrs.sessionid!;
+  const done = await admin.iq(xml('iq', { type: 'set', to: CTL, id: id('c') }, xml('command', { xmlns: COMMANDS, node, sessionid, action: 'complete' },
+    xml('x', { xmlns: NS_DATA, type: 'submit' }, xml('field', { var: 'jid' }, xml('value', {}, 'flood@grid.test'))))));
+  assert.match(done.getChild('command', COMMANDS)!.getChildText('note')!, /unsuspended flood@grid\.test: approved; groups: soc/);
+  const m = await approved;
+  assert.deepEqual(m.getChild('account', NS_GRID)!.getChildren('group').map((g) => g.getText()), ['soc']);
+  const again = await burst(flood, 20);
+  assert.deepEqual(again, { ok: 20, refused: [] }, 'a clean record: the whole burst is there again');
+});

@@ -1,0 +1,86 @@
+// The router's limits, stanza in → stanza out (README "Rate limits"): a request over the
+// account's rate gets wait + policy-violation before any handler runs; a full lane gets
+// wait + resource-constraint; a suspended account gets forbidden + account-suspended.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { xml } from '@xmpp/component';
+import type { Element } from '@xmpp/xml';
+import { Router, requestCost } from '../../src/xmpp/router.js';
+import { errorElement } from '../../src/xmpp/errors.js';
+import { fail } from '../../src/result.js';
+import { silentLogger } from '../../src/log.js';
+import { FairQueue, RateLimiter, limitsFor, DEFAULT_LIMITS_POLICY, type LimitsPolicy } from '../../src/limits/index.js';
+
+const STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
+const NS_TEST = 'urn:example:work';
+const policy: LimitsPolicy = { ...DEFAULT_LIMITS_POLICY, defaults: { ...DEFAULT_LIMITS_POLICY.defaults, iq_per_s: 5, iq_burst: 5, inflight: 1, queue: 2 }, suspend: null };
+
+function setup() {
+  let t = 0;
+  const router = new Router(silentLogger());
+  const limiter = new RateLimiter({ log: silentLogger(), now: () => t, onAbuse: () => {}, limitsOf: () => ({ limits: limitsFor(policy, []), suspend: null }) });
+  router.setLimits(limiter, new FairQueue({ total: 10, maxQueuedTotal: 100 }));
+  let calls = 0;
+  const holds: (() => void)[] = [];
+  router.iq('get', NS_TEST, 'work', () => {
+    calls++;
+    return new Promise<true>((r) => holds.push(() => r(true)));
+  });
+  router.iq('get', NS_TEST, 'quick', () => {
+    calls++;
+    return true;
+  });
+  const send = (name: string, from = 'node1@grid.test/x') => {
+    const st = xml('iq', { type: 'get', id: 'i', from, to: 'controller.grid.test' }, xml(name, { xmlns: NS_TEST }));
+    return router.dispatchIq('get', st, st.getChildElements()[0]!);
+  };
+  return { router, limiter, send, calls: () => calls, release: () => holds.splice(0).forEach((h) => h()), advance: (ms: number) => (t += ms) };
+}
+
+function condition(r: Element | true): [string, string, string | undefined] {
+  assert.ok(r !== true && r.name === 'error', 'expected an error');
+  const el = r.getChildElements().find((c) => c.getNS() === STANZAS && c.name !== 'text')!;
+  return [r.attrs.type, el.name, r.getChildText('text', STANZAS) ?? undefined];
+}
+
+test('over the rate: wait + policy-violation with the limit in the text, and the handler never runs', async () => {
+  const { send, calls, advance } = setup();
+  for (let i = 0; i < 5; i++) assert.equal(await send('quick'), true);
+  const [type, cond, text] = condition(await send('quick'));
+  assert.deepEqual([type, cond], ['wait', 'policy-violation']);
+  assert.match(text!, /rate limit for node1@grid\.test: at most 5 requests a second \(burst 5\); retry in 200 ms/);
+  assert.equal(calls(), 5);
+  assert.equal(await send('quick', 'node2@grid.test/y'), true, 'another account is not limited by it');
+  advance(200);
+  assert.equal(await send('quick'), true);
+});
+
+test('a full lane: wait + resource-constraint; another account still runs at once', async () => {
+  const { send, calls, release } = setup();
+  const first = send('work'); // in flight (inflight 1)
+  const queued = [send('work'), send('work')]; // the lane's queue of 2
+  assert.deepEqual(condition(await send('work')).slice(0, 2), ['wait', 'resource-constraint']);
+  assert.equal(await send('quick', 'node2@grid.test/y'), true);
+  assert.equal(calls(), 2, 'one of node1 and node2\'s');
+  release();
+  assert.equal(await first, true);
+  while (calls() < 4) {
+    await new Promise((r) => setImmediate(r));
+    release();
+  }
+  assert.deepEqual(await Promise.all(queued), [true, true]);
+});
+
+test('the suspended and rate-limit conditions on the wire', () => {
+  const s = errorElement(fail('account-suspended', 'why'));
+  assert.equal(s.toString(), "<error type=\"auth\"><forbidden xmlns=\"urn:ietf:params:xml:ns:xmpp-stanzas\"/><text xmlns=\"urn:ietf:params:xml:ns:xmpp-stanzas\">why</text><account-suspended xmlns=\"urn:xmpp-grid:0\"/></error>");
+  assert.equal(errorElement(fail('rate-limited')).toString(), '<error type="wait"><policy-violation xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"/></error>');
+  assert.equal(errorElement(fail('queue-full')).toString(), '<error type="wait"><resource-constraint xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"/></error>');
+});
+
+test('a publish costs its payload bytes; other IQs cost none', () => {
+  const payload = xml('json', { xmlns: 'urn:xmpp:json:0' }, '{"é":1}');
+  const pub = xml('pubsub', { xmlns: 'http://jabber.org/protocol/pubsub' }, xml('publish', { node: 't' }, xml('item', {}, payload)));
+  assert.deepEqual(requestCost('set', pub), { publish: true, payloadBytes: Buffer.byteLength(payload.toString()) });
+  assert.deepEqual(requestCost('get', xml('pubsub', { xmlns: 'http://jabber.org/protocol/pubsub' }, xml('items', { node: 't' }))), { publish: false, payloadBytes: 0 });
+});
