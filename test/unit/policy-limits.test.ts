@@ -14,7 +14,7 @@ after(() => rmSync(root, { recursive: true, force: true }));
 const G = 'groups: { soc: S, providers: P }\n';
 
 test('without limits: the built-in defaults and suspension rule', () => {
-  const r = parsePolicyText(G);
+  const r = parsePolicyText(`${G}# end\n`);
   assert.ok(r.ok);
   assert.deepEqual(r.policy.limits, { defaults: DEFAULT_RATE_LIMITS, groups: {}, suspend: DEFAULT_SUSPEND });
   assert.deepEqual(emptyPolicy().limits.defaults, DEFAULT_RATE_LIMITS);
@@ -26,12 +26,13 @@ test('defaults override the built-in key by key; groups set their own keys; susp
   groups:
     providers: { publish_per_s: 400, publish_burst: 800, inflight: 64 }
   suspend: off
+# end
 `);
   assert.ok(r.ok, JSON.stringify(!r.ok && r.errors));
   assert.deepEqual(r.policy.limits.defaults, { ...DEFAULT_RATE_LIMITS, iq_per_s: 50, iq_burst: 100 });
   assert.deepEqual(r.policy.limits.groups, { providers: { publish_per_s: 400, publish_burst: 800, inflight: 64 } });
   assert.equal(r.policy.limits.suspend, null);
-  const s = parsePolicyText(`limits:\n  suspend: { violations: 10, within_s: 5 }\n`);
+  const s = parsePolicyText(`limits:\n  suspend: { violations: 10, within_s: 5 }\n# end\n`);
   assert.ok(s.ok);
   assert.deepEqual(s.policy.limits.suspend, { violations: 10, within_s: 5 });
 });
@@ -60,8 +61,8 @@ test('each mistake in limits names its line and reason', () => {
 test('a part of limits said in two files is an error naming the first', () => {
   const dir = join(root, 'two');
   mkdirSync(dir);
-  writeFileSync(join(dir, '00.yaml'), `${G}limits:\n  defaults: { iq_per_s: 5, iq_burst: 5 }\n  groups:\n    soc: { iq_per_s: 9, iq_burst: 9 }\n`);
-  writeFileSync(join(dir, '10.yaml'), 'limits:\n  groups:\n    soc: { iq_per_s: 7, iq_burst: 7 }\n  defaults: { iq_per_s: 6, iq_burst: 6 }\n');
+  writeFileSync(join(dir, '00.yaml'), `${G}limits:\n  defaults: { iq_per_s: 5, iq_burst: 5 }\n  groups:\n    soc: { iq_per_s: 9, iq_burst: 9 }\n# end\n`);
+  writeFileSync(join(dir, '10.yaml'), 'limits:\n  groups:\n    soc: { iq_per_s: 7, iq_burst: 7 }\n  defaults: { iq_per_s: 6, iq_burst: 6 }\n# end\n');
   const r = loadPolicyDir(dir);
   assert.equal(r.ok, false);
   if (r.ok) return;
