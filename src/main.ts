@@ -108,7 +108,7 @@ async function assemble(cfg: Config, log: Logger, cleanups: (() => Promise<void>
   disco.addFeature(NS.GRID);
 
   const link = new ComponentLink(
-    { service: cfg.xmpp.service, domain: cfg.xmpp.domain, secret: cfg.xmpp.secret, reconnectMaxMs: cfg.xmpp.reconnect_max_ms, log: log.child({ mod: 'link' }) },
+    { service: cfg.xmpp.service, domain: cfg.xmpp.domain, secret: cfg.xmpp.secret, reconnectMaxMs: cfg.xmpp.reconnect_max_ms, stanzaBytes: cfg.limits.stanza_bytes, log: log.child({ mod: 'link' }) },
     router,
   );
   const outbox = new Outbox(link, log.child({ mod: 'outbox' }));
