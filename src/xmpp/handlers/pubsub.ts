@@ -13,6 +13,7 @@ import { NS } from '../ns.js';
 import { findForm } from '../forms.js';
 import type { IqReply, IqRequest, Router } from '../router.js';
 import type { Disco } from './disco.js';
+import { listPage } from '../paging.js';
 import { ancestorsOf, asXmlNode, fitAnswer, pageOf, parseRsm, rsmSet, standaloneString } from '../xmlnode.js';
 import { completeConfig, DEFAULT_CONFIG, installPubsubOwner, NODE_CONFIG, parseNodeConfig } from './pubsub-owner.js';
 import { defaultOptions, options, optionsSet, subscribe, subscriptions, unsubscribe } from './pubsub-subscribe.js';
@@ -201,7 +202,9 @@ function items(d: PubsubDeps, s: PolicySubject, req: IqRequest, op: Element): Iq
 }
 
 /** XEP-0060 §5.7: owner for the creator, publisher for registered publishers (§6). */
-function affiliations(d: PubsubDeps, s: PolicySubject, _req: IqRequest, op: Element): IqReply {
+function affiliations(d: PubsubDeps, s: PolicySubject, req: IqRequest, op: Element): IqReply {
+  const rsm = parseRsm(req.element);
+  if (isFail(rsm)) return rsm;
   const node = op.attrs.node;
   let topics: Topic[];
   if (node) {
@@ -209,10 +212,12 @@ function affiliations(d: PubsubDeps, s: PolicySubject, _req: IqRequest, op: Elem
     if ('fail' in a) return a;
     topics = [a.topic];
   } else topics = d.topics.list(s);
-  const out: Element[] = [];
+  const out: { node: string; affiliation: string }[] = [];
   for (const t of topics) {
     const aff = t.owner === s.jid ? 'owner' : t.publishers.includes(s.jid) ? 'publisher' : null;
-    if (aff) out.push(xml('affiliation', { node: t.name, affiliation: aff }));
+    if (aff) out.push({ node: t.name, affiliation: aff });
   }
-  return reply(xml('affiliations', node ? { node } : {}, ...out));
+  const p = listPage(out, (x) => x.node, rsm, (x) => xml('affiliation', x));
+  if (isFail(p)) return p;
+  return reply(xml('affiliations', node ? { node } : {}, ...p.entries), p.set);
 }
