@@ -94,7 +94,14 @@ async function assemble(cfg: Config, log: Logger, cleanups: (() => Promise<void>
     const a = accounts.get(bare)!;
     return { jid: a.jid, groups: a.groups, ...(a.deviceType ? { deviceType: a.deviceType } : {}), cert: { subject: a.cert.subject, issuer: a.cert.issuer } };
   };
-  const topics = new TopicService({ store: topicStore, policy: () => policy.current(), subject: subjectOf, log: log.child({ mod: 'topics' }) });
+  const l = cfg.limits;
+  const topics = new TopicService({
+    store: topicStore, policy: () => policy.current(), subject: subjectOf, log: log.child({ mod: 'topics' }),
+    limits: {
+      subscriptionsPerAccount: l.subscriptions_per_account, subtopicsPerTopic: l.subtopics_per_topic, topicsPerAccount: l.topics_per_account,
+      maxItems: l.max_items, filter: { values: l.filter_values, bytes: l.filter_bytes },
+    },
+  });
   await topics.applyDeclaredTopics(policy.current().topics);
   const items = new ItemService({ topics, items: itemStore, subject: subjectOf, payloadLimit: () => cfg.limits.payload_bytes, log: log.child({ mod: 'items' }) });
 

@@ -171,7 +171,7 @@ export class ItemService {
     if ('fail' in a) return a;
     let filter: Filter | null = null;
     if (Object.keys(q.filter).length) {
-      const p = parseFilter(q.filter, a.topic);
+      const p = parseFilter(q.filter, a.topic, this.d.topics.limits.filter);
       if (!p.ok) return fail('invalid-options', p.text);
       filter = p.filter;
     }

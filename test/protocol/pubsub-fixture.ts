@@ -13,9 +13,9 @@ import { parsePolicyText } from '../../src/policy/load.js';
 import type { PolicySubject } from '../../src/policy/types.js';
 import { openItemStore } from '../../src/store/index.js';
 import type { ControlStore, ItemStore } from '../../src/store/types.js';
-import { EMPTY_TOPICS, TopicService } from '../../src/topics/service.js';
+import { DEFAULT_TOPIC_LIMITS, EMPTY_TOPICS, TopicService } from '../../src/topics/service.js';
 import { ItemService, type Published } from '../../src/topics/items.js';
-import type { Subscription, TopicEvent, TopicsState } from '../../src/topics/types.js';
+import type { Subscription, TopicEvent, TopicLimits, TopicsState } from '../../src/topics/types.js';
 import { Router } from '../../src/xmpp/router.js';
 import { Disco } from '../../src/xmpp/handlers/disco.js';
 import { installPubsub } from '../../src/xmpp/handlers/pubsub.js';
@@ -117,7 +117,8 @@ export interface Harness {
 }
 
 /** `policyText` defaults to POLICY; the fuzz test passes one with a catch-all rule. */
-export async function harness(policyText = POLICY): Promise<Harness> {
+/** `limits`: the topic caps (default the config's defaults, DEFAULT_TOPIC_LIMITS). */
+export async function harness(policyText = POLICY, limits?: Partial<TopicLimits>): Promise<Harness> {
   const log = silentLogger();
   const loaded = parsePolicyText(policyText);
   assert.ok(loaded.ok, loaded.ok ? '' : JSON.stringify(loaded.errors));
@@ -125,7 +126,7 @@ export async function harness(policyText = POLICY): Promise<Harness> {
   const subjectOf = (bare: string) => ACCOUNTS[bare] ?? null;
   const dir = mkdtempSync(join(tmpdir(), 'pubsub-proto-'));
   const itemStore = await openItemStore(dir);
-  const topics = new TopicService({ store: memoryControl(EMPTY_TOPICS), policy: () => policy, subject: subjectOf, log });
+  const topics = new TopicService({ store: memoryControl(EMPTY_TOPICS), policy: () => policy, subject: subjectOf, log, limits: { ...DEFAULT_TOPIC_LIMITS, ...limits } });
   await topics.applyDeclaredTopics(policy.topics);
   let limit = 262144;
   const items = new ItemService({ topics, items: itemStore, subject: subjectOf, payloadLimit: () => limit, log });

@@ -128,7 +128,7 @@ export function optionsSet(d: PubsubDeps, s: PolicySubject, _req: IqRequest, op:
   if (isFail(fields)) return fields;
   let filter: Filter | null = null;
   if (Object.keys(fields).length) {
-    const p = parseFilter(fields, f.topic);
+    const p = parseFilter(fields, f.topic, d.topics.limits.filter);
     if (!p.ok) return fail('invalid-options', p.text);
     filter = p.filter;
   }

@@ -86,7 +86,7 @@ async function create(d: PubsubDeps, s: PolicySubject, req: IqRequest, op: Eleme
   if (configure?.getChild('x', NS.DATA)) {
     const form = findForm(configure, NODE_CONFIG);
     if (!form) return fail('not-acceptable', `the configure form's FORM_TYPE must be ${NODE_CONFIG}`);
-    const p = parseNodeConfig(form.fields);
+    const p = parseNodeConfig(form.fields, d.topics.limits.maxItems);
     if (!('ok' in p)) return p;
     patch = p.value;
   }
