@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
 import { audit } from '../log.js';
+import { Slice } from './slice.js';
 import { fail, ok, type Result } from '../result.js';
 import type { ItemStore, StoredItem } from '../store/types.js';
 import type { PolicySubject } from '../policy/types.js';
@@ -41,11 +42,29 @@ export class ItemService {
   /** owner \0 topic → cap of the rule that permits the subscription; cleared on any change. */
   private readonly capCache = new Map<string, Cap | null>();
 
+  /** topic → the tail of its planning chain (see publish). */
+  private readonly planning = new Map<string, Promise<unknown>>();
+
   constructor(private readonly d: ItemServiceDeps) {}
+
+  private inOrder<T>(topic: string, fn: () => Promise<T>): Promise<T> {
+    const run = (this.planning.get(topic) ?? Promise.resolve()).then(fn);
+    const tail = run.catch(() => undefined);
+    this.planning.set(topic, tail);
+    void tail.then(() => {
+      if (this.planning.get(topic) === tail) this.planning.delete(topic);
+    });
+    return run;
+  }
 
   /** Policy or account changed: decisions must be taken again. */
   invalidate(): void {
     this.capCache.clear();
+  }
+
+  /** limits.payload_bytes: a door may refuse a payload whose text alone is larger before serialising it. */
+  payloadLimit(): number {
+    return this.d.payloadLimit();
   }
 
   async publish(subject: PolicySubject, node: string, itemId: string | undefined, payload: IncomingPayload): Promise<Result<Published>> {
@@ -75,7 +94,9 @@ export class ItemService {
       await this.d.items.retract(node, id);
       return fail('item-not-found', `topic ${a.topic.name} was deleted`);
     }
-    const deliveries = this.plan(a.topic, node, stored, v.stix);
+    // Planned in publish order per topic: planning yields to the event loop, and the
+    // notifications of a later item must not overtake those of an earlier one.
+    const deliveries = await this.inOrder(a.topic.name, () => this.plan(a.topic, node, stored, v.stix));
     this.d.log.debug({ jid: subject.jid, topic: node, item: id, seq: stored.seq, deliveries: deliveries.length }, 'published');
     return ok({ topic: a.topic, node, item: stored, deliveries });
   }
@@ -84,7 +105,7 @@ export class ItemService {
    * Who receives what. One cut per distinct (subtopic, cap): recipients that share a cutKey
    * share the payload string, so a fan-out to N subscribers costs one cut per group.
    */
-  plan(topic: Topic, node: string, item: StoredItem, stix?: ParsedStix): Delivery[] {
+  async plan(topic: Topic, node: string, item: StoredItem, stix?: ParsedStix): Promise<Delivery[]> {
     const isSub = node !== topic.name;
     const all = this.d.topics.subscriptionsOf(topic.name);
     const subs = all.filter((s) => isSub ? s.subtopic === node : s.subtopic === null || topic.filtering === 'controller');
@@ -92,7 +113,10 @@ export class ItemService {
     for (const s of all) perJid.set(s.jid, (perJid.get(s.jid) ?? 0) + 1);
     const cuts = new Map<string, string | null>();
     const out: Delivery[] = [];
+    // Objects × subtopics cuts: a large bundle on a topic with many subtopics takes seconds.
+    const slice = new Slice();
     for (const s of subs) {
+      await slice.turn();
       const cap = this.capFor(s);
       if (cap === null) continue; // no longer permitted: recheck ends it
       const filter = isSub ? null : s.filter;

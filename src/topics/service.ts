@@ -42,6 +42,7 @@ export class TopicService extends EventEmitter {
   private readonly topicSubtopics = new Map<string, Set<string>>();
   /** account → subids, so the per-account cap and lists never scan the grid. */
   private readonly ownerIndex = new Map<string, Set<string>>();
+  private readonly sortedCache = new Map<string, string[]>();
   readonly limits: TopicLimits;
 
   /**
@@ -265,13 +266,23 @@ export class TopicService extends EventEmitter {
   /** §6: the current subtopics of a topic. */
   subtopics(topic: string): SubtopicView[] {
     const out: SubtopicView[] = [];
-    for (const node of this.topicSubtopics.get(topic) ?? []) {
+    for (const node of this.sortedSubtopics(topic)) {
       const ids = this.subtopicIndex.get(node);
       if (!ids?.size) continue;
       const first = this.state.subscriptions[ids.values().next().value as string];
       if (first?.filter) out.push({ node, parent: topic, filter: first.filter, subscribers: ids.size });
     }
-    return out.sort((a, b) => (a.node < b.node ? -1 : 1));
+    return out;
+  }
+
+  /** A topic's subtopic nodes in order, sorted once per change (a §6 list is paged often). */
+  private sortedSubtopics(topic: string): string[] {
+    let list = this.sortedCache.get(topic);
+    if (!list) {
+      list = [...(this.topicSubtopics.get(topic) ?? [])].sort();
+      this.sortedCache.set(topic, list);
+    }
+    return list;
   }
 
   /** §6: register as publisher (checks `publish`). */
@@ -370,6 +381,7 @@ export class TopicService extends EventEmitter {
       st.add(s.subid);
       let ts = this.topicSubtopics.get(s.topic);
       if (!ts) this.topicSubtopics.set(s.topic, (ts = new Set()));
+      if (!ts.has(s.subtopic)) this.sortedCache.delete(s.topic);
       ts.add(s.subtopic);
     }
   }
@@ -384,6 +396,7 @@ export class TopicService extends EventEmitter {
     if (st && st.size === 0) {
       this.subtopicIndex.delete(s.subtopic);
       this.topicSubtopics.get(s.topic)?.delete(s.subtopic);
+      this.sortedCache.delete(s.topic);
       return true;
     }
     return false;

@@ -3,10 +3,11 @@
 // (clamped to `maxPage`), then cut where the serialised entries would exceed the answer
 // budget (limits.stanza_bytes less the envelope), so a list of any length answers; the
 // `<set/>` says where the page starts and ends and how many there are. Each entry is
-// serialised once (RawElement), when measured.
+// serialised once (RawElement), when measured, and the loop gets a turn every few ms.
 import type { Element } from '@xmpp/xml';
 import { isFail, type Fail } from '../result.js';
 import { answerBudgetBytes, pageOf, RawElement, rsmSet, type RsmRequest } from './xmlnode.js';
+import { Slice } from '../topics/slice.js';
 
 export interface ListPaging {
   /** Entries in a page when the request gives no <max/>. */
@@ -15,7 +16,7 @@ export interface ListPaging {
   maxPage: number;
 }
 
-export const LIST_PAGING: ListPaging = { defaultPage: 500, maxPage: 1000 };
+export const LIST_PAGING: ListPaging = { defaultPage: 100, maxPage: 1000 };
 
 export interface Page {
   entries: Element[];
@@ -28,7 +29,7 @@ export interface Page {
  * request the whole list is answered when it fits, else its first page with a <set/>
  * (XEP-0059 §2.1: a responder limiting a result says so).
  */
-export function listPage<T>(list: readonly T[], key: (t: T) => string, rsm: RsmRequest | undefined, build: (t: T) => Element, paging: ListPaging = LIST_PAGING): Page | Fail {
+export async function listPage<T>(list: readonly T[], key: (t: T) => string, rsm: RsmRequest | undefined, build: (t: T) => Element, paging: ListPaging = LIST_PAGING): Promise<Page | Fail> {
   const asked = rsm ?? {};
   const range = pageOf(list, key, { ...asked, max: Math.min(asked.max ?? paging.defaultPage, paging.maxPage) }, paging.defaultPage);
   if (isFail(range)) return range;
@@ -37,7 +38,9 @@ export function listPage<T>(list: readonly T[], key: (t: T) => string, rsm: RsmR
   const n = range.page.length;
   const entries: Element[] = [];
   let bytes = 0;
+  const slice = new Slice(); // a page of 1,000 forms is built in turns, not in one stretch
   for (let k = 0; k < n; k++) {
+    await slice.turn();
     const t = range.page[backwards ? n - 1 - k : k]!;
     const el = RawElement.of(build(t));
     bytes += Buffer.byteLength(el.raw);

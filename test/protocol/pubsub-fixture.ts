@@ -117,8 +117,12 @@ export interface Harness {
 }
 
 /** `policyText` defaults to POLICY; the fuzz test passes one with a catch-all rule. */
-/** `limits`: the topic caps (default the config's defaults, DEFAULT_TOPIC_LIMITS). */
-export async function harness(policyText = POLICY, limits?: Partial<TopicLimits>): Promise<Harness> {
+/**
+ * `limits`: the topic caps (default the config's defaults, DEFAULT_TOPIC_LIMITS);
+ * `subscriptions`: stored before start (the memory store copies its state on every write,
+ * so thousands of subscribes one by one would take a minute).
+ */
+export async function harness(policyText = POLICY, limits?: Partial<TopicLimits>, subscriptions: Subscription[] = []): Promise<Harness> {
   const log = silentLogger();
   const loaded = parsePolicyText(policyText);
   assert.ok(loaded.ok, loaded.ok ? '' : JSON.stringify(loaded.errors));
@@ -126,7 +130,9 @@ export async function harness(policyText = POLICY, limits?: Partial<TopicLimits>
   const subjectOf = (bare: string) => ACCOUNTS[bare] ?? null;
   const dir = mkdtempSync(join(tmpdir(), 'pubsub-proto-'));
   const itemStore = await openItemStore(dir);
-  const topics = new TopicService({ store: memoryControl(EMPTY_TOPICS), policy: () => policy, subject: subjectOf, log, limits: { ...DEFAULT_TOPIC_LIMITS, ...limits } });
+  const initial = structuredClone(EMPTY_TOPICS);
+  for (const sub of subscriptions) initial.subscriptions[sub.subid] = sub;
+  const topics = new TopicService({ store: memoryControl(initial), policy: () => policy, subject: subjectOf, log, limits: { ...DEFAULT_TOPIC_LIMITS, ...limits } });
   await topics.applyDeclaredTopics(policy.topics);
   let limit = 262144;
   const items = new ItemService({ topics, items: itemStore, subject: subjectOf, payloadLimit: () => limit, log });

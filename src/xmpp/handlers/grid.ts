@@ -60,14 +60,14 @@ async function publisher(d: GridDeps, s: PolicySubject, req: IqRequest): Promise
 }
 
 /** The §6 list, XEP-0059 paged by subtopic node id so that it always fits one stanza. */
-function subtopicList(name: 'publisher' | 'subtopics', node: string, list: SubtopicView[], rsm: RsmRequest | undefined): IqReply {
-  const p = listPage(list, (v) => v.node, rsm, subtopicEl);
+async function subtopicList(name: 'publisher' | 'subtopics', node: string, list: SubtopicView[], rsm: RsmRequest | undefined): Promise<IqReply> {
+  const p = await listPage(list, (v) => v.node, rsm, subtopicEl);
   if (isFail(p)) return p;
   return xml(name, { xmlns: NS.GRID, node }, ...p.entries, p.set);
 }
 
 /** §6: the same list without registering (operation `discover`). */
-function subtopics(d: GridDeps, s: PolicySubject, req: IqRequest): IqReply {
+function subtopics(d: GridDeps, s: PolicySubject, req: IqRequest): IqReply | Promise<IqReply> {
   const node = req.element.attrs.node;
   if (!node) return fail('nodeid-required');
   const rsm = parseRsm(req.element);

@@ -147,7 +147,7 @@ export function defaultOptions(d: PubsubDeps, s: PolicySubject, _req: IqRequest,
 }
 
 /** XEP-0060 §5.6: the requester's subscriptions, all or on one node. */
-export function subscriptions(d: PubsubDeps, s: PolicySubject, req: IqRequest, op: Element): IqReply {
+export async function subscriptions(d: PubsubDeps, s: PolicySubject, req: IqRequest, op: Element): Promise<IqReply> {
   const node = op.attrs.node;
   const rsm = parseRsm(req.element);
   if (isFail(rsm)) return rsm;
@@ -158,7 +158,7 @@ export function subscriptions(d: PubsubDeps, s: PolicySubject, req: IqRequest, o
     list = d.topics.subscriptionsOfOwner(s.jid, a.topic.name);
   } else list = d.topics.subscriptionsOfOwner(s.jid);
   // XEP-0059 paged by subid, so 1,000 subscriptions always answer within one stanza.
-  const p = listPage(list, (x) => x.subid, rsm, subscriptionEl);
+  const p = await listPage(list, (x) => x.subid, rsm, subscriptionEl);
   if (isFail(p)) return p;
   return reply(xml('subscriptions', node ? { node } : {}, ...p.entries), p.set);
 }

@@ -84,13 +84,13 @@ export function topicInfo(topics: TopicService, topic: Topic, node: string, subt
 }
 
 /** disco#items of the controller: the topics this node may discover, XEP-0059 paged. */
-function topicList(d: TopicsDiscoDeps, s: PolicySubject, req: IqRequest): IqReply {
+async function topicList(d: TopicsDiscoDeps, s: PolicySubject, req: IqRequest): Promise<IqReply> {
   const all = d.topics.list(s);
   const rsm = parseRsm(req.element);
   if (isFail(rsm)) return rsm;
   const item = (t: Topic) => xml('item', { jid: d.domain, node: t.name, ...(t.title ? { name: t.title } : {}) });
   // <max>0</max> asks for the count only (XEP-0059 §2.6).
-  const p = listPage(all, (t) => t.name, rsm, item, PAGING);
+  const p = await listPage(all, (t) => t.name, rsm, item, PAGING);
   if (isFail(p)) return p;
   return xml('query', { xmlns: NS.DISCO_ITEMS }, ...p.entries, p.set);
 }
@@ -100,14 +100,14 @@ function topicList(d: TopicsDiscoDeps, s: PolicySubject, req: IqRequest): IqRepl
  * `discover`; its item ids are listed only to nodes that may also query it (and only those
  * items their TLP cap lets through), so discovery never leaks what an item is.
  */
-function nodeItems(d: TopicsDiscoDeps, s: PolicySubject, req: IqRequest, node: string): IqReply {
+async function nodeItems(d: TopicsDiscoDeps, s: PolicySubject, req: IqRequest, node: string): Promise<IqReply> {
   const a = d.topics.check(s, 'discover', node);
   if ('fail' in a) return a;
   const rsm = parseRsm(req.element);
   if (isFail(rsm)) return rsm;
   const r = d.items.items(s, node, {});
   const ids = 'fail' in r ? [] : r.value.items.map((x) => x.item.id);
-  const p = listPage(ids, (id) => id, rsm, (id) => xml('item', { jid: d.domain, name: id }));
+  const p = await listPage(ids, (id) => id, rsm, (id) => xml('item', { jid: d.domain, name: id }));
   if (isFail(p)) return p;
   return xml('query', { xmlns: NS.DISCO_ITEMS, node }, ...p.entries, p.set);
 }
