@@ -12,6 +12,14 @@ import { canonicalise, filterHash, subtopicNode } from '../../src/filters/index.
 import type { Subscription } from '../../src/topics/types.js';
 import { answerBudgetBytes } from '../../src/xmpp/xmlnode.js';
 import { longestBlock, MAX_BLOCK_MS } from '../helpers/loop-probe.js';
+import { AccountService, EMPTY_ACCOUNTS } from '../../src/accounts/service.js';
+import { verifyRegistration } from '../../src/identity/index.js';
+import { installRegister } from '../../src/xmpp/handlers/register.js';
+import { Router } from '../../src/xmpp/router.js';
+import { Disco } from '../../src/xmpp/handlers/disco.js';
+import { memoryStore } from '../helpers/fakes.js';
+import { testPki, trustFor } from '../helpers/pki.js';
+import { silentLogger } from '../../src/log.js';
 
 const PROV = 'provider@grid.test/tip';
 const SOC = 'node2@grid.test/siem';
@@ -196,4 +204,25 @@ describe('one stanza cannot hold the event loop', () => {
       assert.ok(probe.blockedMs < MAX_BLOCK_MS, `${st.name}: event loop held ${probe.blockedMs.toFixed(1)} ms`);
     }
   });
+});
+
+test('a registration form with a 1 MB certificate field is refused (bad-certificate) without holding the loop', async () => {
+  const trust = trustFor(testPki().ca);
+  const accounts = new AccountService({
+    store: memoryStore(EMPTY_ACCOUNTS), trust: () => trust, verify: verifyRegistration, log: silentLogger(),
+    policy: { autoApprove: () => null, declaredGroups: () => [], admins: () => [] },
+  });
+  const router = new Router(silentLogger());
+  installRegister(router, new Disco(), accounts);
+  const from = 'newcomer@grid.test/r';
+  const challenge = accounts.challenge('newcomer@grid.test');
+  const pemLines = Array.from({ length: 16_000 }, () => 'A'.repeat(64));
+  const query = xml('query', { xmlns: 'jabber:iq:register' }, form('submit', 'urn:xmpp-grid:0#register', {
+    challenge: [challenge], certificate: ['-----BEGIN CERTIFICATE-----', ...pemLines, '-----END CERTIFICATE-----'], signature: ['AAAA'],
+  }));
+  const probe = await longestBlock(() => router.dispatchIq('set', xml('iq', { type: 'set', id: 'r1', from, to: 'controller.grid.test' }, query), query));
+  const e = assertError(probe.value, 'modify', 'bad-request');
+  assert.match(e.getChildText('text', NS.STANZAS) ?? '', /at most 65536/);
+  assert.ok(probe.blockedMs < MAX_BLOCK_MS, `event loop held ${probe.blockedMs.toFixed(1)} ms`);
+  assert.equal(accounts.get('newcomer@grid.test'), undefined);
 });
