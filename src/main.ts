@@ -98,7 +98,14 @@ async function assemble(cfg: Config, log: Logger, cleanups: (() => Promise<void>
     const a = accounts.get(bare)!;
     return { jid: a.jid, groups: a.groups, ...(a.deviceType ? { deviceType: a.deviceType } : {}), cert: { subject: a.cert.subject, issuer: a.cert.issuer } };
   };
-  const topics = new TopicService({ store: topicStore, policy: () => policy.current(), subject: subjectOf, log: log.child({ mod: 'topics' }) });
+  const l = cfg.limits;
+  const topics = new TopicService({
+    store: topicStore, policy: () => policy.current(), subject: subjectOf, log: log.child({ mod: 'topics' }),
+    limits: {
+      subscriptionsPerAccount: l.subscriptions_per_account, subtopicsPerTopic: l.subtopics_per_topic, topicsPerAccount: l.topics_per_account,
+      maxItems: l.max_items, filter: { values: l.filter_values, bytes: l.filter_bytes },
+    },
+  });
   await topics.applyDeclaredTopics(policy.current().topics);
   const approvedUntil = (bare: string): number => {
     const a = accounts.get(bare);
@@ -116,7 +123,7 @@ async function assemble(cfg: Config, log: Logger, cleanups: (() => Promise<void>
   disco.addFeature(NS.GRID);
 
   const link = new ComponentLink(
-    { service: cfg.xmpp.service, domain: cfg.xmpp.domain, secret: cfg.xmpp.secret, reconnectMaxMs: cfg.xmpp.reconnect_max_ms, log: log.child({ mod: 'link' }) },
+    { service: cfg.xmpp.service, domain: cfg.xmpp.domain, secret: cfg.xmpp.secret, reconnectMaxMs: cfg.xmpp.reconnect_max_ms, stanzaBytes: cfg.limits.stanza_bytes, log: log.child({ mod: 'link' }) },
     router,
   );
   const outbox = new Outbox(link, log.child({ mod: 'outbox' }));

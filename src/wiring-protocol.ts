@@ -63,7 +63,7 @@ async function reloadPolicy(policy: PolicyWatcher): Promise<string> {
 export function installProtocol(d: ProtocolDeps): { notifier: EventStanzas } {
   const commands = installCommands(d.router, d.disco, d.accounts, {
     topics: async () => JSON.stringify(topicsSummary(d.topics), null, 2),
-    stats: async () => JSON.stringify({ sent: d.outbox.sent, failed: d.outbox.failed, bounced: d.outbox.bounced, ...multicastStats(d.multicast), ...d.limitStats?.(), accounts: d.accounts.list().length, topics: d.topics.allTopics().length }),
+    stats: async () => JSON.stringify({ sent: d.outbox.sent, failed: d.outbox.failed, bounced: d.outbox.bounced, oversized: d.outbox.oversized, ...multicastStats(d.multicast), ...d.limitStats?.(), accounts: d.accounts.list().length, topics: d.topics.allTopics().length }),
     reloadPolicy: () => reloadPolicy(d.policy),
     declaredGroups: () => Object.keys(d.policy.current().groups),
   });
@@ -97,7 +97,7 @@ export async function startAdmin(d: { cfg: Config; accounts: AccountService; top
       const r = await d.policy.reloadNow();
       return r.ok ? ok({ files: r.policy.files, rules: r.policy.rules.length }) : fail('bad-request', r.errors.map((e) => `${e.file}:${e.line ?? '?'}: ${e.message}`).join('; '));
     },
-    stats: async () => ok({ sent: d.outbox.sent, failed: d.outbox.failed, bounced: d.outbox.bounced, ...multicastStats(d.multicast), ...d.limitStats?.(), accounts: d.accounts.list().length, topics: d.topics.allTopics().length }),
+    stats: async () => ok({ sent: d.outbox.sent, failed: d.outbox.failed, bounced: d.outbox.bounced, oversized: d.outbox.oversized, ...multicastStats(d.multicast), ...d.limitStats?.(), accounts: d.accounts.list().length, topics: d.topics.allTopics().length }),
   };
   return startAdminServer({ socketPath: d.cfg.admin.socket, ops, log: d.log.child({ mod: 'admin' }) });
 }

@@ -10,7 +10,10 @@ export const DEFAULTS: Config = {
   trust: { ca: ['certs-dev/out/ca.crt'], crl: [], identity: 'xmppaddr' },
   policies: 'policies/',
   data: 'var/',
-  limits: { payload_bytes: 262144, stanza_bytes: 491520 },
+  limits: {
+    payload_bytes: 262144, stanza_bytes: 491520, subscriptions_per_account: 1000, subtopics_per_topic: 1000,
+    topics_per_account: 100, max_items: 10000, filter_values: 256, filter_bytes: 16384,
+  },
   log: { level: 'info' },
   admin: { socket: '' },
 };
@@ -21,7 +24,10 @@ const SCHEMA: Record<string, Record<string, Kind> | Kind> = {
   trust: { ca: 'pathlist', crl: 'pathlist', identity: 'identity' },
   policies: 'path',
   data: 'path',
-  limits: { payload_bytes: 'int', stanza_bytes: 'int' },
+  limits: {
+    payload_bytes: 'int', stanza_bytes: 'int', subscriptions_per_account: 'int', subtopics_per_topic: 'int',
+    topics_per_account: 'int', max_items: 'int', filter_values: 'int', filter_bytes: 'int',
+  },
   log: { level: 'level' },
   admin: { socket: 'path' },
 };
@@ -70,6 +76,10 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   const cfg = out as unknown as Config;
   if (cfg.limits.stanza_bytes < cfg.limits.payload_bytes + 16384) {
     throw new ConfigError('limits.stanza_bytes', `must be at least limits.payload_bytes + 16384 (${cfg.limits.payload_bytes + 16384}) so one item always fits an answer`);
+  }
+  // A subtopic (its filter form) must fit one §6 answer and one subtopic message.
+  if (cfg.limits.filter_bytes > cfg.limits.stanza_bytes / 4) {
+    throw new ConfigError('limits.filter_bytes', `must be at most a quarter of limits.stanza_bytes (${Math.floor(cfg.limits.stanza_bytes / 4)}) so that a subtopic's filter always fits an answer`);
   }
   if (!cfg.admin.socket) cfg.admin.socket = resolve(cfg.data, 'admin.sock');
   return cfg;

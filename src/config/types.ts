@@ -32,6 +32,18 @@ export interface Config {
      * closes the whole component stream when exceeded. Pages are cut to fit and say so (RSM).
      */
     stanza_bytes: number;
+    /** Subscriptions one account may hold (all topics). */
+    subscriptions_per_account: number;
+    /** Distinct filters (subtopics) one topic may have: each costs every publish a match. */
+    subtopics_per_topic: number;
+    /** Topics one account may create with XEP-0060 create (policy topics do not count). */
+    topics_per_account: number;
+    /** Largest pubsub#max_items a created or configured topic may have (policy topics are the administrator's). */
+    max_items: number;
+    /** Filter values one subscription may declare, over all its fields. */
+    filter_values: number;
+    /** UTF-8 bytes of one subscription's filter values together. */
+    filter_bytes: number;
   };
   log: {
     level: string;

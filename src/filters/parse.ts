@@ -1,6 +1,6 @@
 // Turns submitted filter fields (form values, names without `filter.`) into a canonical
 // filter, or an error that names the field (→ <invalid-options/>, PROTOCOL.md §5).
-import type { FieldSpec, FilterParseResult, TopicFilterFields } from './types.js';
+import type { FieldSpec, FilterCaps, FilterParseResult, TopicFilterFields } from './types.js';
 import { BUILTIN_FIELDS, TLP_FILTER_VALUES } from './fields.js';
 import { asciiLower, canonicalise } from './canonical.js';
 import { builtinFilterFields } from '../payloads/index.js';
@@ -9,6 +9,23 @@ import { isIdentifier, isStixType } from '../payloads/stix-rules.js';
 /** Bounds that keep one subscription from costing every publish much (hot path). */
 export const MAX_VALUES_PER_FIELD = 256;
 export const MAX_VALUE_LENGTH = 1024;
+
+export const DEFAULT_FILTER_CAPS: FilterCaps = { values: 256, bytes: 16384 };
+
+/** Why the filter as submitted is over a cap (a text naming it), or null. Stops at the cap. */
+export function filterSizeProblem(fields: Readonly<Record<string, readonly string[]>>, caps: FilterCaps): string | null {
+  let values = 0;
+  let bytes = 0;
+  for (const name of Object.keys(fields)) {
+    const list = fields[name]!;
+    values += list.length;
+    if (values > caps.values) return `the filter has more than ${caps.values} values: at most ${caps.values} per subscription (limits.filter_values)`;
+    bytes += Buffer.byteLength(name);
+    for (const v of list) bytes += typeof v === 'string' ? Buffer.byteLength(v) : 0;
+    if (bytes > caps.bytes) return `the filter takes more than ${caps.bytes} bytes: at most ${caps.bytes} per subscription (limits.filter_bytes)`;
+  }
+  return null;
+}
 
 const CONTROL_RE = /[\u0000-\u001f\u007f]/;
 const TOKEN_RE = /^[\x21-\x7e]+$/;
@@ -68,8 +85,11 @@ function specFor(name: string, filterFields: TopicFilterFields): FieldSpec | und
 export function parseFilter(
   fields: Readonly<Record<string, readonly string[]>>,
   topic: { contentType: string; filterFields: TopicFilterFields },
+  caps: FilterCaps = DEFAULT_FILTER_CAPS,
 ): FilterParseResult {
   const names = Object.keys(fields);
+  const size = filterSizeProblem(fields, caps);
+  if (size) return { ok: false, field: names[0] ?? '', text: size };
   const supported = builtinFilterFields(topic.contentType);
   if (supported.length === 0 && names.length > 0) {
     return { ok: false, field: names[0]!, text: `filter field '${names[0]}': topics of content type ${topic.contentType} cannot be filtered` };

@@ -36,6 +36,16 @@ export interface FieldSpec {
   path?: string;
 }
 
+/**
+ * The size of one filter, all fields together (config `limits.filter_values`,
+ * `limits.filter_bytes`): a filter is stored, hashed, matched on every publish and listed to
+ * publishers in its subtopic's form, so its size bounds all of those.
+ */
+export interface FilterCaps {
+  values: number;
+  bytes: number;
+}
+
 export type FilterParseResult =
   | { ok: true; filter: Filter }
   | { ok: false; field: string; text: string };

@@ -141,6 +141,29 @@ function objectsError(objects: unknown, container: string): string | null {
   return null;
 }
 
+/**
+ * STIX objects are shallow; JSON nested thousands deep costs JSON.parse (and every walk of
+ * the result) far more than its size suggests (100,000 levels: ~30 ms of parse, then
+ * recursion limits). One linear scan, outside strings, refuses it before parsing.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+function nestingProblem(text: string): string | null {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > MAX_JSON_DEPTH) return `payload JSON is nested deeper than ${MAX_JSON_DEPTH} levels`;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return null;
+}
+
 function fail(text: string): StixParseResult {
   return { ok: false, text };
 }
@@ -150,6 +173,8 @@ function fail(text: string): StixParseResult {
  * optional `more`/`next`) or a single object. Errors name the object's index, id and property.
  */
 export function parseStixPayload(jsonText: string): StixParseResult {
+  const depth = nestingProblem(jsonText);
+  if (depth) return fail(depth);
   let doc: unknown;
   try {
     doc = JSON.parse(jsonText);

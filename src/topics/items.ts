@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
 import { audit } from '../log.js';
+import { Slice } from './slice.js';
 import { fail, ok, type Result } from '../result.js';
 import type { ItemStore, StoredItem } from '../store/types.js';
 import type { PolicySubject } from '../policy/types.js';
@@ -49,11 +50,29 @@ export class ItemService {
    */
   private readonly capCache = new Map<string, { cap: Cap | null; until: number }>();
 
+  /** topic → the tail of its planning chain (see publish). */
+  private readonly planning = new Map<string, Promise<unknown>>();
+
   constructor(private readonly d: ItemServiceDeps) {}
+
+  private inOrder<T>(topic: string, fn: () => Promise<T>): Promise<T> {
+    const run = (this.planning.get(topic) ?? Promise.resolve()).then(fn);
+    const tail = run.catch(() => undefined);
+    this.planning.set(topic, tail);
+    void tail.then(() => {
+      if (this.planning.get(topic) === tail) this.planning.delete(topic);
+    });
+    return run;
+  }
 
   /** Policy or account changed: decisions must be taken again. */
   invalidate(): void {
     this.capCache.clear();
+  }
+
+  /** limits.payload_bytes: a door may refuse a payload whose text alone is larger before serialising it. */
+  payloadLimit(): number {
+    return this.d.payloadLimit();
   }
 
   async publish(subject: PolicySubject, node: string, itemId: string | undefined, payload: IncomingPayload): Promise<Result<Published>> {
@@ -83,7 +102,9 @@ export class ItemService {
       await this.d.items.retract(node, id);
       return fail('item-not-found', `topic ${a.topic.name} was deleted`);
     }
-    const deliveries = this.plan(a.topic, node, stored, v.stix);
+    // Planned in publish order per topic: planning yields to the event loop, and the
+    // notifications of a later item must not overtake those of an earlier one.
+    const deliveries = await this.inOrder(a.topic.name, () => this.plan(a.topic, node, stored, v.stix));
     this.d.log.debug({ jid: subject.jid, topic: node, item: id, seq: stored.seq, deliveries: deliveries.length }, 'published');
     return ok({ topic: a.topic, node, item: stored, deliveries });
   }
@@ -92,7 +113,7 @@ export class ItemService {
    * Who receives what. One cut per distinct (subtopic, cap): recipients that share a cutKey
    * share the payload string, so a fan-out to N subscribers costs one cut per group.
    */
-  plan(topic: Topic, node: string, item: StoredItem, stix?: ParsedStix): Delivery[] {
+  async plan(topic: Topic, node: string, item: StoredItem, stix?: ParsedStix): Promise<Delivery[]> {
     const isSub = node !== topic.name;
     const all = this.d.topics.subscriptionsOf(topic.name);
     const subs = all.filter((s) => isSub ? s.subtopic === node : s.subtopic === null || topic.filtering === 'controller');
@@ -102,7 +123,10 @@ export class ItemService {
     const stored = this.payloadOf(topic, item.payload, stix);
     const out: Delivery[] = [];
     const now = this.d.now?.().getTime() ?? Date.now();
+    // Objects × subtopics cuts: a large bundle on a topic with many subtopics takes seconds.
+    const slice = new Slice();
     for (const s of subs) {
+      await slice.turn();
       // Defence in depth: only an account approved now is delivered to, whatever the
       // subscription table still says (the re-check that ends it may not have run yet).
       const cap = this.capFor(s, now);
@@ -192,7 +216,7 @@ export class ItemService {
     if ('fail' in a) return a;
     let filter: Filter | null = null;
     if (Object.keys(q.filter).length) {
-      const p = parseFilter(q.filter, a.topic);
+      const p = parseFilter(q.filter, a.topic, this.d.topics.limits.filter);
       if (!p.ok) return fail('invalid-options', p.text);
       filter = p.filter;
     }

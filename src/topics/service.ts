@@ -10,12 +10,15 @@ import type { ControlStore } from '../store/types.js';
 import type { Policy, PolicySubject, TopicDecl } from '../policy/types.js';
 import { topicNameProblem } from '../policy/glob.js';
 import { topicToFileName } from '../store/names.js';
-import { parseFilter } from '../filters/parse.js';
+import { DEFAULT_FILTER_CAPS, parseFilter } from '../filters/parse.js';
 import { filterHash, subtopicNode } from '../filters/canonical.js';
 import { Authorizer, type Access } from './access.js';
-import type { Subscription, SubtopicView, Topic, TopicConfig, TopicEvent, TopicsState } from './types.js';
+import type { Subscription, SubtopicView, Topic, TopicConfig, TopicEvent, TopicLimits, TopicsState } from './types.js';
 
 export const MAX_SUBSCRIPTIONS_PER_ACCOUNT = 1000;
+export const DEFAULT_TOPIC_LIMITS: TopicLimits = {
+  subscriptionsPerAccount: MAX_SUBSCRIPTIONS_PER_ACCOUNT, subtopicsPerTopic: 1000, topicsPerAccount: 100, maxItems: 10000, filter: DEFAULT_FILTER_CAPS,
+};
 export const EMPTY_TOPICS: TopicsState = { version: 1, topics: {}, subscriptions: {} };
 
 export interface TopicServiceDeps {
@@ -25,6 +28,8 @@ export interface TopicServiceDeps {
   subject: (bareJid: string) => PolicySubject | null;
   log: Logger;
   now?: () => Date;
+  /** Default DEFAULT_TOPIC_LIMITS (the config's defaults). */
+  limits?: TopicLimits;
 }
 
 export class TopicService extends EventEmitter {
@@ -33,6 +38,12 @@ export class TopicService extends EventEmitter {
   private readonly subtopicIndex = new Map<string, Set<string>>();
   /** topic → subids, so delivery never scans every subscription of the grid. */
   private readonly topicIndex = new Map<string, Set<string>>();
+  /** topic → its subtopic nodes, so §6 lists and the subtopic cap never scan the grid. */
+  private readonly topicSubtopics = new Map<string, Set<string>>();
+  /** account → subids, so the per-account cap and lists never scan the grid. */
+  private readonly ownerIndex = new Map<string, Set<string>>();
+  private readonly sortedCache = new Map<string, string[]>();
+  readonly limits: TopicLimits;
 
   /**
    * Mutations run one at a time. Each checks the state, awaits the store, then updates the
@@ -50,6 +61,7 @@ export class TopicService extends EventEmitter {
   constructor(private readonly d: TopicServiceDeps) {
     super();
     this.auth = new Authorizer(d.policy, d.log.child({ mod: 'policy' }));
+    this.limits = d.limits ?? DEFAULT_TOPIC_LIMITS;
     for (const s of Object.values(d.store.data.subscriptions)) this.index(s);
   }
 
@@ -108,6 +120,12 @@ export class TopicService extends EventEmitter {
       if (problem) return fail('not-acceptable', problem);
       if (this.auth.decide(subject, 'create', name).effect !== 'permit') return fail('forbidden', `policy does not allow create on ${name}`);
       if (this.topic(name)) return fail('conflict', `topic ${name} exists`);
+      const capped = this.maxItemsProblem(config.maxItems);
+      if (capped) return capped;
+      const cap = this.limits.topicsPerAccount;
+      if (this.topicsCreatedBy(subject.jid) >= cap) {
+        return fail('not-allowed', `at most ${cap} created topics per account (limits.topics_per_account): delete some first`);
+      }
       const topic: Topic = { name, ...config, source: 'create', owner: subject.jid, publishers: [], createdAt: this.now() };
       await this.d.store.update((s) => {
         s.topics[name] = topic;
@@ -123,6 +141,8 @@ export class TopicService extends EventEmitter {
       if ('fail' in a) return a;
       if (a.subtopic) return fail('not-allowed', 'subtopics take their configuration from the parent topic');
       if (a.topic.source === 'policy') return fail('not-allowed', `topic ${a.topic.name} is declared in the policy files: configure it there`);
+      const capped = patch.maxItems === undefined ? null : this.maxItemsProblem(patch.maxItems);
+      if (capped) return capped;
       const next: Topic = { ...a.topic, ...patch };
       await this.d.store.update((s) => {
         s.topics[a.topic.name] = next;
@@ -162,7 +182,24 @@ export class TopicService extends EventEmitter {
   }
 
   subscriptionsOfOwner(owner: string, topic?: string): Subscription[] {
-    return Object.values(this.state.subscriptions).filter((s) => s.owner === owner && (!topic || s.topic === topic));
+    const out: Subscription[] = [];
+    for (const id of this.ownerIndex.get(owner) ?? []) {
+      const s = this.state.subscriptions[id];
+      if (s && (!topic || s.topic === topic)) out.push(s);
+    }
+    return out;
+  }
+
+  /** Topics `owner` created (XEP-0060 create), counted against limits.topics_per_account. */
+  topicsCreatedBy(owner: string): number {
+    let n = 0;
+    for (const t of Object.values(this.state.topics)) if (t.source === 'create' && t.owner === owner) n++;
+    return n;
+  }
+
+  private maxItemsProblem(maxItems: number): Fail | null {
+    const cap = this.limits.maxItems;
+    return maxItems > cap ? fail('not-acceptable', `pubsub#max_items ${maxItems} is above the cap of ${cap} (limits.max_items)`) : null;
   }
 
   /** XEP-0060 §6.1 / §6.3.7: subscribe, with an optional filter (names without the prefix). */
@@ -174,7 +211,7 @@ export class TopicService extends EventEmitter {
       if (bare(jid) !== subject.jid) return fail('invalid-jid', 'the jid must be your own (bare or full)');
       let filter = null;
       if (filterFields && Object.keys(filterFields).length) {
-        const p = parseFilter(filterFields, a.topic);
+        const p = parseFilter(filterFields, a.topic, this.limits.filter);
         if (!p.ok) return fail('invalid-options', p.text);
         filter = p.filter;
       }
@@ -183,8 +220,13 @@ export class TopicService extends EventEmitter {
       if (same) return ok({ subscription: same, created: false });
       // Each subscription (and each distinct filter) costs every publish and every store write:
       // a node must not create them without bound (resource exhaustion from remote input).
-      if (this.subscriptionsOfOwner(subject.jid).length >= MAX_SUBSCRIPTIONS_PER_ACCOUNT) {
-        return fail('not-allowed', `at most ${MAX_SUBSCRIPTIONS_PER_ACCOUNT} subscriptions per account: unsubscribe some first`);
+      const subCap = this.limits.subscriptionsPerAccount;
+      if ((this.ownerIndex.get(subject.jid)?.size ?? 0) >= subCap) {
+        return fail('not-allowed', `at most ${subCap} subscriptions per account (limits.subscriptions_per_account): unsubscribe some first`);
+      }
+      const stCap = this.limits.subtopicsPerTopic;
+      if (subtopic && !this.subtopicExists(subtopic) && (this.topicSubtopics.get(a.topic.name)?.size ?? 0) >= stCap) {
+        return fail('not-allowed', `topic ${a.topic.name} has ${stCap} subtopics, the cap (limits.subtopics_per_topic): subscribe with a filter already in use, or without one`);
       }
       const sub: Subscription = { subid: randomUUID(), topic: a.topic.name, jid, owner: subject.jid, filter, subtopic, createdAt: this.now() };
       await this.d.store.update((s) => {
@@ -224,12 +266,23 @@ export class TopicService extends EventEmitter {
   /** §6: the current subtopics of a topic. */
   subtopics(topic: string): SubtopicView[] {
     const out: SubtopicView[] = [];
-    for (const [node, ids] of this.subtopicIndex) {
-      if (!ids.size || !node.startsWith(`${topic}~`)) continue;
+    for (const node of this.sortedSubtopics(topic)) {
+      const ids = this.subtopicIndex.get(node);
+      if (!ids?.size) continue;
       const first = this.state.subscriptions[ids.values().next().value as string];
       if (first?.filter) out.push({ node, parent: topic, filter: first.filter, subscribers: ids.size });
     }
-    return out.sort((a, b) => (a.node < b.node ? -1 : 1));
+    return out;
+  }
+
+  /** A topic's subtopic nodes in order, sorted once per change (a §6 list is paged often). */
+  private sortedSubtopics(topic: string): string[] {
+    let list = this.sortedCache.get(topic);
+    if (!list) {
+      list = [...(this.topicSubtopics.get(topic) ?? [])].sort();
+      this.sortedCache.set(topic, list);
+    }
+    return list;
   }
 
   /** §6: register as publisher (checks `publish`). */
@@ -319,21 +372,31 @@ export class TopicService extends EventEmitter {
     let t = this.topicIndex.get(s.topic);
     if (!t) this.topicIndex.set(s.topic, (t = new Set()));
     t.add(s.subid);
+    let o = this.ownerIndex.get(s.owner);
+    if (!o) this.ownerIndex.set(s.owner, (o = new Set()));
+    o.add(s.subid);
     if (s.subtopic) {
       let st = this.subtopicIndex.get(s.subtopic);
       if (!st) this.subtopicIndex.set(s.subtopic, (st = new Set()));
       st.add(s.subid);
+      let ts = this.topicSubtopics.get(s.topic);
+      if (!ts) this.topicSubtopics.set(s.topic, (ts = new Set()));
+      if (!ts.has(s.subtopic)) this.sortedCache.delete(s.topic);
+      ts.add(s.subtopic);
     }
   }
 
   /** Returns true when this was the subtopic's last subscription. */
   private unindex(s: Subscription): boolean {
     this.topicIndex.get(s.topic)?.delete(s.subid);
+    this.ownerIndex.get(s.owner)?.delete(s.subid);
     if (!s.subtopic) return false;
     const st = this.subtopicIndex.get(s.subtopic);
     st?.delete(s.subid);
     if (st && st.size === 0) {
       this.subtopicIndex.delete(s.subtopic);
+      this.topicSubtopics.get(s.topic)?.delete(s.subtopic);
+      this.sortedCache.delete(s.topic);
       return true;
     }
     return false;

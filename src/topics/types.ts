@@ -1,6 +1,6 @@
 // The topic service's vocabulary (PROTOCOL §3, §5, §6, §7).
 import type { XmlNode } from '../payloads/types.js';
-import type { Filter } from '../filters/types.js';
+import type { Filter, FilterCaps } from '../filters/types.js';
 import type { Decision, PolicySubject, Tlp, TopicDecl } from '../policy/types.js';
 
 export type { PolicySubject, Decision };
@@ -37,6 +37,17 @@ export interface TopicsState {
   version: 1;
   topics: Record<string, Topic>;
   subscriptions: Record<string, Subscription>;
+}
+
+/** What one account or topic may hold (config `limits.*`); each refusal names its cap. */
+export interface TopicLimits {
+  subscriptionsPerAccount: number;
+  subtopicsPerTopic: number;
+  /** Topics created with XEP-0060 create; policy topics do not count. */
+  topicsPerAccount: number;
+  /** Largest pubsub#max_items of a created or configured topic. */
+  maxItems: number;
+  filter: FilterCaps;
 }
 
 export interface SubtopicView {

@@ -6,12 +6,15 @@ import type { Element } from '@xmpp/xml';
 import type { Component } from '@xmpp/component';
 import type { Logger } from '../log.js';
 import type { Router } from './router.js';
+import { Egress, isOurs } from './egress.js';
 
 export interface LinkOptions {
   service: string;
   domain: string;
   secret: string;
   reconnectMaxMs: number;
+  /** limits.stanza_bytes: nothing larger is ever written (egress.ts). */
+  stanzaBytes: number;
   log: Logger;
 }
 
@@ -22,12 +25,26 @@ export class ComponentLink extends EventEmitter {
   private timer: NodeJS.Timeout | undefined;
   private reconnecting = false;
   private lastError: (Error & { condition?: string }) | undefined;
-  /** Stanzas dropped because their from was outside our domain (a bug if ever non-zero). */
-  dropped = 0;
+  readonly egress: Egress;
 
   constructor(private readonly opts: LinkOptions, router: Router) {
     super();
     this.xmpp = component({ service: opts.service, domain: opts.domain, password: opts.secret });
+    this.egress = new Egress(opts.domain, opts.stanzaBytes, opts.log);
+    // Every stanza the library sends (IQ answers from the callee, IQ requests from the caller,
+    // ours) goes through the egress check; the outbox calls it for what it batches. Nonzas
+    // (handshake, stream errors) pass as they are.
+    const libSend = this.xmpp.send.bind(this.xmpp);
+    this.xmpp.send = async (el: Element): Promise<void> => {
+      if (el.name !== 'iq' && el.name !== 'message' && el.name !== 'presence') return libSend(el);
+      const text = this.egress.serialise(el);
+      if (text === null) {
+        // A request of ours must fail at its caller, not wait for a timeout.
+        if (el.name === 'iq' && (el.attrs.type === 'get' || el.attrs.type === 'set')) throw new Error('stanza not sent: outside our domain or over limits.stanza_bytes');
+        return;
+      }
+      await this.xmpp.write(text);
+    };
     // We schedule reconnects ourselves (with backoff); the library's fixed 1 s retry is off.
     this.xmpp.reconnect.stop();
     this.xmpp.middleware.use(router.middleware);
@@ -73,38 +90,36 @@ export class ComponentLink extends EventEmitter {
 
   /**
    * Sends a stanza. Resolves when the socket took it, so awaiting sends is backpressure.
-   * A stanza whose from is outside our domain would make the server close the whole
-   * component stream: it is dropped and logged instead.
+   * A stanza from outside our domain or over limits.stanza_bytes would make the server close
+   * the whole component stream: the egress check drops it (an IQ answer becomes an error).
    */
   async send(el: Element): Promise<void> {
-    if (!this.accept(el)) return;
     if (!this.online) throw new Error('component link is offline');
     await this.xmpp.send(el);
   }
 
-  /**
-   * Stamps our domain as `from` where none is set; false (and logged) when the stanza's
-   * `from` is outside our domain and must not leave.
-   */
-  accept(el: Element): boolean {
-    const from = el.attrs.from ?? this.opts.domain;
-    if (!isOurs(from, this.opts.domain)) {
-      this.dropped++;
-      this.opts.log.error({ from, to: el.attrs.to, name: el.name }, 'refusing to send a stanza from outside our domain');
-      return false;
-    }
-    el.attrs.from = from;
-    return true;
+  /** The egress check (egress.ts): the text to write for `el`, or null when it must not leave. */
+  serialise(el: Element): string | null {
+    return this.egress.serialise(el);
+  }
+
+  /** Stanzas dropped because their from was outside our domain (a bug if ever non-zero). */
+  get dropped(): number {
+    return this.egress.foreign;
+  }
+
+  /** Stanzas not written because they exceeded limits.stanza_bytes. */
+  get oversized(): number {
+    return this.egress.oversized;
   }
 
   /** Sends an IQ get/set and resolves with the result (rejects on an error or after `timeoutMs`). */
   async request(iq: Element, timeoutMs = 10_000): Promise<Element> {
-    if (!this.accept(iq)) throw new Error('iq from outside our domain');
     if (!this.online) throw new Error('component link is offline');
     return this.xmpp.iqCaller.request(iq, timeoutMs);
   }
 
-  /** Writes stanzas already serialised (each passed `accept` first): one write for many. */
+  /** Writes stanzas already through `serialise`: one write for many. */
   async writeRaw(serialised: string): Promise<void> {
     if (!this.online) throw new Error('component link is offline');
     await this.xmpp.write(serialised);
@@ -173,11 +188,6 @@ export class ComponentLink extends EventEmitter {
   }
 }
 
-export function isOurs(jid: string, domain: string): boolean {
-  const at = jid.indexOf('@');
-  const rest = at === -1 ? jid : jid.slice(at + 1);
-  const slash = rest.indexOf('/');
-  return (slash === -1 ? rest : rest.slice(0, slash)).toLowerCase() === domain.toLowerCase();
-}
+export { isOurs };
 
 export { xml };

@@ -61,6 +61,11 @@ export class Outbox {
     for (const f of w) f();
   }
 
+  /** Stanzas the egress check kept back for their size (see egress.ts). */
+  get oversized(): number {
+    return this.link.oversized;
+  }
+
   drain(): Promise<void> {
     return this.tail;
   }
@@ -70,8 +75,9 @@ export class Outbox {
     let chars = 0;
     let count = 0;
     for (const el of list) {
-      if (!this.link.accept(el)) continue;
-      const s = el.toString();
+      // The egress check (domain, limits.stanza_bytes): what would not fit is never written.
+      const s = this.link.serialise(el);
+      if (s === null) continue;
       chunk.push(s);
       chars += s.length;
       count++;

@@ -144,6 +144,11 @@ export function setAnswerBudget(stanzaBytes: number): void {
   answerBudget = stanzaBytes - ENVELOPE_BYTES;
 }
 
+/** Bytes the entries of one answer may take (limits.stanza_bytes less the envelope). */
+export function answerBudgetBytes(): number {
+  return answerBudget;
+}
+
 /**
  * The longest run of `list` (from the start, or from the end with `fromEnd`) whose payloads
  * fit one answer; never empty when `list` is not (one item always fits: payload_bytes is

@@ -62,7 +62,8 @@ interface Rig {
 }
 
 async function rig(): Promise<Rig> {
-  const h = await harness(FUZZ_POLICY);
+  // One account's 1,000 distinct filters on one topic: room for them under the subtopic cap.
+  const h = await harness(FUZZ_POLICY, { subtopicsPerTopic: 5000 });
   const pki = testPki();
   const trust = trustFor(pki.ca);
   const policy: AccountPolicy = {

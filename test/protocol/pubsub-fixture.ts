@@ -13,9 +13,9 @@ import { parsePolicyText } from '../../src/policy/load.js';
 import type { PolicySubject } from '../../src/policy/types.js';
 import { openItemStore } from '../../src/store/index.js';
 import type { ControlStore, ItemStore } from '../../src/store/types.js';
-import { EMPTY_TOPICS, TopicService } from '../../src/topics/service.js';
+import { DEFAULT_TOPIC_LIMITS, EMPTY_TOPICS, TopicService } from '../../src/topics/service.js';
 import { ItemService, type Published } from '../../src/topics/items.js';
-import type { Subscription, TopicEvent, TopicsState } from '../../src/topics/types.js';
+import type { Subscription, TopicEvent, TopicLimits, TopicsState } from '../../src/topics/types.js';
 import { Router } from '../../src/xmpp/router.js';
 import { Disco } from '../../src/xmpp/handlers/disco.js';
 import { installPubsub } from '../../src/xmpp/handlers/pubsub.js';
@@ -120,8 +120,11 @@ export interface Harness {
 /**
  * `policyText` defaults to POLICY; the fuzz test passes one with a catch-all rule. It is the
  * file without its end line, which is appended here (schema.ts endMarkerProblem).
+ * `limits`: the topic caps (default the config's defaults, DEFAULT_TOPIC_LIMITS);
+ * `subscriptions`: stored before start (the memory store copies its state on every write,
+ * so thousands of subscribes one by one would take a minute).
  */
-export async function harness(policyText = POLICY): Promise<Harness> {
+export async function harness(policyText = POLICY, limits?: Partial<TopicLimits>, subscriptions: Subscription[] = []): Promise<Harness> {
   const log = silentLogger();
   const loaded = parsePolicyText(policyText + '# end\n');
   assert.ok(loaded.ok, loaded.ok ? '' : JSON.stringify(loaded.errors));
@@ -129,7 +132,9 @@ export async function harness(policyText = POLICY): Promise<Harness> {
   const subjectOf = (bare: string) => ACCOUNTS[bare] ?? null;
   const dir = mkdtempSync(join(tmpdir(), 'pubsub-proto-'));
   const itemStore = await openItemStore(dir);
-  const topics = new TopicService({ store: memoryControl(EMPTY_TOPICS), policy: () => policy, subject: subjectOf, log });
+  const initial = structuredClone(EMPTY_TOPICS);
+  for (const sub of subscriptions) initial.subscriptions[sub.subid] = sub;
+  const topics = new TopicService({ store: memoryControl(initial), policy: () => policy, subject: subjectOf, log, limits: { ...DEFAULT_TOPIC_LIMITS, ...limits } });
   await topics.applyDeclaredTopics(policy.topics);
   let limit = 262144;
   const items = new ItemService({ topics, items: itemStore, subject: subjectOf, payloadLimit: () => limit, xml: xmlCodec, log });

@@ -63,3 +63,14 @@ test('a bad environment value names the key too', () => {
 test('the controller refuses to start without a secret', () => {
   assert.throws(() => requireSecret(loadConfig({ env: {} })), /xmpp\.secret: is empty: set GRID_XMPP_SECRET/);
 });
+
+test('limits.*: the caps have defaults, take GRID_LIMITS_* and refuse a filter cap that could not fit an answer', () => {
+  const cfg = loadConfig({ env: {} });
+  assert.deepEqual(
+    [cfg.limits.subscriptions_per_account, cfg.limits.subtopics_per_topic, cfg.limits.topics_per_account, cfg.limits.max_items, cfg.limits.filter_values, cfg.limits.filter_bytes],
+    [1000, 1000, 100, 10000, 256, 16384],
+  );
+  assert.equal(loadConfig({ env: { GRID_LIMITS_SUBTOPICS_PER_TOPIC: '3000' } }).limits.subtopics_per_topic, 3000);
+  assert.throws(() => loadConfig({ env: { GRID_LIMITS_FILTER_BYTES: '200000' } }), /config limits\.filter_bytes: must be at most a quarter of limits\.stanza_bytes \(122880\)/);
+  assert.throws(() => loadConfig({ env: { GRID_LIMITS_MAX_ITEMS: '0' } }), /limits\.max_items: must be a positive integer/);
+});

@@ -19,6 +19,9 @@ function fakeLink(opts: { failWrites?: boolean } = {}) {
       el.attrs.from = from;
       return true;
     },
+    serialise(el: { attrs: Record<string, string>; toString(): string }) {
+      return this.accept(el) ? el.toString() : null;
+    },
     async writeRaw(s: string) {
       if (opts.failWrites) throw new Error('component link is offline');
       writes.push(s);
@@ -55,7 +58,7 @@ test('a stanza from outside our domain never leaves; a failed write is counted, 
 test('publish backpressure: above the high-water mark, belowHighWater waits until the queue drains', async () => {
   let open!: () => void;
   const gate = new Promise<void>((r) => (open = r));
-  const link = { accept: () => true, writeRaw: async () => { await gate; } };
+  const link = { serialise: (el: { toString(): string }) => el.toString(), writeRaw: async () => { await gate; } };
   const box = new Outbox(link as unknown as ComponentLink, silentLogger());
   await box.belowHighWater(); // an empty queue never holds a publisher
   const sent = box.send(Array.from({ length: HIGH_WATER + 1 }, (_, i) => xml('message', { to: `n${i}@grid.test` })));

@@ -12,8 +12,9 @@ import { NS } from '../ns.js';
 import { findForm } from '../forms.js';
 import type { IqReply, IqRequest, Router } from '../router.js';
 import type { Disco } from './disco.js';
-import { fitAnswer, parseRsm, rsmSet } from '../xmlnode.js';
+import { fitAnswer, parseRsm, rsmSet, type RsmRequest } from '../xmlnode.js';
 import { filterForm, payloadElement } from './notify.js';
+import { listPage } from '../paging.js';
 
 export const QUERY_FORM_TYPE = 'urn:xmpp-grid:0#query';
 export const QUERY_DEFAULT_MAX = 100;
@@ -51,18 +52,29 @@ export function subtopicEl(v: SubtopicView): Element {
 async function publisher(d: GridDeps, s: PolicySubject, req: IqRequest): Promise<IqReply> {
   const node = req.element.attrs.node;
   if (!node) return fail('nodeid-required');
+  const rsm = parseRsm(req.element);
+  if (isFail(rsm)) return rsm;
   const r = await d.topics.registerPublisher(s, node);
   if ('fail' in r) return r;
-  return xml('publisher', { xmlns: NS.GRID, node }, ...r.value.map(subtopicEl));
+  return subtopicList('publisher', node, r.value, rsm);
+}
+
+/** The §6 list, XEP-0059 paged by subtopic node id so that it always fits one stanza. */
+async function subtopicList(name: 'publisher' | 'subtopics', node: string, list: SubtopicView[], rsm: RsmRequest | undefined): Promise<IqReply> {
+  const p = await listPage(list, (v) => v.node, rsm, subtopicEl);
+  if (isFail(p)) return p;
+  return xml(name, { xmlns: NS.GRID, node }, ...p.entries, p.set);
 }
 
 /** §6: the same list without registering (operation `discover`). */
-function subtopics(d: GridDeps, s: PolicySubject, req: IqRequest): IqReply {
+function subtopics(d: GridDeps, s: PolicySubject, req: IqRequest): IqReply | Promise<IqReply> {
   const node = req.element.attrs.node;
   if (!node) return fail('nodeid-required');
+  const rsm = parseRsm(req.element);
+  if (isFail(rsm)) return rsm;
   const a = d.topics.check(s, 'discover', node);
   if ('fail' in a) return a;
-  return xml('subtopics', { xmlns: NS.GRID, node }, ...d.topics.subtopics(a.topic.name).map(subtopicEl));
+  return subtopicList('subtopics', node, d.topics.subtopics(a.topic.name), rsm);
 }
 
 interface QueryRequest {

@@ -43,7 +43,7 @@ function single(fields: Map<string, string[]>, v: string): string | undefined | 
  * are ignored (XEP-0004 §3.1), except unknown or malformed grid fields (PROTOCOL preamble).
  * XEP-0060 §8.2.5: a form that cannot be processed is `not-acceptable`.
  */
-export function parseNodeConfig(fields: Map<string, string[]>): Result<Partial<TopicConfig>> {
+export function parseNodeConfig(fields: Map<string, string[]>, maxItemsCap = MAX_MAX_ITEMS): Result<Partial<TopicConfig>> {
   const patch: Partial<TopicConfig> = {};
   for (const v of fields.keys()) {
     if (v.startsWith(`{${NS.GRID}}`) && !GRID_FIELDS.has(v)) return bad(v, 'is not a grid node configuration field (content_type, filtering, filter_fields, payload_namespace)');
@@ -60,8 +60,8 @@ export function parseNodeConfig(fields: Map<string, string[]>): Result<Partial<T
   if (description !== undefined) patch.description = description;
   const max = vals.get('pubsub#max_items');
   if (max !== undefined) {
-    const n = max === 'max' ? MAX_MAX_ITEMS : /^\d{1,7}$/.test(max) ? Number(max) : NaN;
-    if (!(n >= 1 && n <= MAX_MAX_ITEMS)) return bad('pubsub#max_items', `must be an integer from 1 to ${MAX_MAX_ITEMS}, or max`);
+    const n = max === 'max' ? maxItemsCap : /^\d{1,7}$/.test(max) ? Number(max) : NaN;
+    if (!(n >= 1 && n <= maxItemsCap)) return bad('pubsub#max_items', `must be an integer from 1 to ${maxItemsCap} (the cap, limits.max_items), or max`);
     patch.maxItems = n;
   }
   const nt = vals.get('pubsub#notification_type');
@@ -186,7 +186,7 @@ async function configure(d: PubsubDeps, req: IqRequest, op: Element, node: strin
   if (x.attrs.type === 'cancel') return true; // XEP-0060 §8.2.4
   const form = findForm(op, NODE_CONFIG);
   if (!form) return fail('not-acceptable', `the form's FORM_TYPE must be ${NODE_CONFIG}`);
-  const patch = parseNodeConfig(form.fields);
+  const patch = parseNodeConfig(form.fields, d.topics.limits.maxItems);
   if (!('ok' in patch)) return patch;
   if (patch.value.contentType && patch.value.contentType !== a.topic.contentType) {
     return bad(grid('content_type'), 'the content type of an existing topic cannot change: create a new topic');

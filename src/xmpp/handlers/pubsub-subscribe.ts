@@ -11,7 +11,8 @@ import { canonicalJson, filterFieldSpecs, parseFilter } from '../../filters/inde
 import { NS } from '../ns.js';
 import { buildForm, findForm, type FieldSpec } from '../forms.js';
 import type { IqReply, IqRequest } from '../router.js';
-import { grid } from '../xmlnode.js';
+import { grid, parseRsm } from '../xmlnode.js';
+import { listPage } from '../paging.js';
 import type { PubsubDeps } from './pubsub.js';
 
 export const SUBSCRIBE_OPTIONS = 'http://jabber.org/protocol/pubsub#subscribe_options';
@@ -127,7 +128,7 @@ export function optionsSet(d: PubsubDeps, s: PolicySubject, _req: IqRequest, op:
   if (isFail(fields)) return fields;
   let filter: Filter | null = null;
   if (Object.keys(fields).length) {
-    const p = parseFilter(fields, f.topic);
+    const p = parseFilter(fields, f.topic, d.topics.limits.filter);
     if (!p.ok) return fail('invalid-options', p.text);
     filter = p.filter;
   }
@@ -146,13 +147,18 @@ export function defaultOptions(d: PubsubDeps, s: PolicySubject, _req: IqRequest,
 }
 
 /** XEP-0060 §5.6: the requester's subscriptions, all or on one node. */
-export function subscriptions(d: PubsubDeps, s: PolicySubject, _req: IqRequest, op: Element): IqReply {
+export async function subscriptions(d: PubsubDeps, s: PolicySubject, req: IqRequest, op: Element): Promise<IqReply> {
   const node = op.attrs.node;
+  const rsm = parseRsm(req.element);
+  if (isFail(rsm)) return rsm;
   let list: Subscription[];
   if (node) {
     const a = d.topics.check(s, 'discover', node);
     if ('fail' in a) return a;
     list = d.topics.subscriptionsOfOwner(s.jid, a.topic.name);
   } else list = d.topics.subscriptionsOfOwner(s.jid);
-  return reply(xml('subscriptions', node ? { node } : {}, ...list.map(subscriptionEl)));
+  // XEP-0059 paged by subid, so 1,000 subscriptions always answer within one stanza.
+  const p = await listPage(list, (x) => x.subid, rsm, subscriptionEl);
+  if (isFail(p)) return p;
+  return reply(xml('subscriptions', node ? { node } : {}, ...p.entries), p.set);
 }

@@ -13,6 +13,7 @@ import { NS } from '../ns.js';
 import { findForm } from '../forms.js';
 import type { IqReply, IqRequest, Router } from '../router.js';
 import type { Disco } from './disco.js';
+import { listPage } from '../paging.js';
 import { ancestorsOf, asXmlNode, fitAnswer, pageOf, parseRsm, rsmSet, standaloneString } from '../xmlnode.js';
 import { completeConfig, DEFAULT_CONFIG, installPubsubOwner, NODE_CONFIG, parseNodeConfig } from './pubsub-owner.js';
 import { defaultOptions, options, optionsSet, subscribe, subscriptions, unsubscribe } from './pubsub-subscribe.js';
@@ -85,11 +86,12 @@ async function create(d: PubsubDeps, s: PolicySubject, req: IqRequest, op: Eleme
   if (configure?.getChild('x', NS.DATA)) {
     const form = findForm(configure, NODE_CONFIG);
     if (!form) return fail('not-acceptable', `the configure form's FORM_TYPE must be ${NODE_CONFIG}`);
-    const p = parseNodeConfig(form.fields);
+    const p = parseNodeConfig(form.fields, d.topics.limits.maxItems);
     if (!('ok' in p)) return p;
     patch = p.value;
   }
-  const cfg = completeConfig(DEFAULT_CONFIG, patch);
+  // The default max_items never exceeds the cap (limits.max_items).
+  const cfg = completeConfig({ ...DEFAULT_CONFIG, maxItems: Math.min(DEFAULT_CONFIG.maxItems, d.topics.limits.maxItems) }, patch);
   if (!('ok' in cfg)) return cfg;
   const r = await d.topics.create(s, node, cfg.value);
   return 'fail' in r ? r : true;
@@ -112,12 +114,29 @@ async function publish(d: PubsubDeps, s: PolicySubject, req: IqRequest, op: Elem
   // too, so a publisher's window bounds the backlog instead of the controller's memory.
   await d.notificationsDrained?.();
   const root = payloads[0]!;
+  // Serialising (escaping) a payload costs time in its size: one whose text alone is over
+  // limits.payload_bytes is refused before (its serialisation is at least as long).
+  const chars = textChars(root, d.items.payloadLimit());
+  if (chars > d.items.payloadLimit()) return fail('payload-too-big', `payload holds more than ${d.items.payloadLimit()} characters of text; this service accepts at most ${d.items.payloadLimit()} bytes`);
   const r = await d.items.publish(s, node, item.attrs.id || undefined, {
     root: asXmlNode(root), ancestors: ancestorsOf(root).map(asXmlNode), serialised: standaloneString(root),
   });
   if ('fail' in r) return r;
   d.onPublished?.(r.value);
   return reply(xml('publish', { node }, xml('item', { id: r.value.item.id })));
+}
+
+/** Characters of text under `el`, counted until `stop` is passed. */
+function textChars(el: Element, stop: number): number {
+  let n = 0;
+  const stack: Element[] = [el]; // no recursion: a payload may nest deep
+  while (stack.length && n <= stop) {
+    for (const c of stack.pop()!.children) {
+      if (typeof c === 'string') n += c.length;
+      else stack.push(c);
+    }
+  }
+  return n;
 }
 
 /**
@@ -201,7 +220,9 @@ function items(d: PubsubDeps, s: PolicySubject, req: IqRequest, op: Element): Iq
 }
 
 /** XEP-0060 §5.7: owner for the creator, publisher for registered publishers (§6). */
-function affiliations(d: PubsubDeps, s: PolicySubject, _req: IqRequest, op: Element): IqReply {
+async function affiliations(d: PubsubDeps, s: PolicySubject, req: IqRequest, op: Element): Promise<IqReply> {
+  const rsm = parseRsm(req.element);
+  if (isFail(rsm)) return rsm;
   const node = op.attrs.node;
   let topics: Topic[];
   if (node) {
@@ -209,10 +230,12 @@ function affiliations(d: PubsubDeps, s: PolicySubject, _req: IqRequest, op: Elem
     if ('fail' in a) return a;
     topics = [a.topic];
   } else topics = d.topics.list(s);
-  const out: Element[] = [];
+  const out: { node: string; affiliation: string }[] = [];
   for (const t of topics) {
     const aff = t.owner === s.jid ? 'owner' : t.publishers.includes(s.jid) ? 'publisher' : null;
-    if (aff) out.push(xml('affiliation', { node: t.name, affiliation: aff }));
+    if (aff) out.push({ node: t.name, affiliation: aff });
   }
-  return reply(xml('affiliations', node ? { node } : {}, ...out));
+  const p = await listPage(out, (x) => x.node, rsm, (x) => xml('affiliation', x));
+  if (isFail(p)) return p;
+  return reply(xml('affiliations', node ? { node } : {}, ...p.entries), p.set);
 }

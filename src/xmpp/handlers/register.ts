@@ -10,6 +10,8 @@ import type { Router } from '../router.js';
 import type { Disco } from './disco.js';
 
 export const REGISTER_FORM_TYPE = 'urn:xmpp-grid:0#register';
+/** Characters a registration's certificate field may hold (PEM of a leaf and its chain). */
+export const MAX_CERTIFICATE_CHARS = 65536;
 
 const INSTRUCTIONS =
   'Sign the challenge with your certificate key (RSA PKCS#1 v1.5 SHA-256, or ECDSA P-256 SHA-256 DER), ' +
@@ -44,11 +46,17 @@ export function installRegister(router: Router, disco: Disco, accounts: AccountS
     }
     const form = findForm(req.element, REGISTER_FORM_TYPE);
     if (!form || form.type !== 'submit') return fail('bad-request', `submit the ${REGISTER_FORM_TYPE} form`);
+    // A chain of a few certificates is a few KB: anything far larger is refused before the
+    // certificate code parses it (a 1 MB field costs tens of ms of PEM and ASN.1 work).
+    const certificatePem = (form.fields.get('certificate') ?? []).join('\n');
+    if (certificatePem.length > MAX_CERTIFICATE_CHARS) {
+      return fail('bad-certificate', `the certificate field holds ${certificatePem.length} characters; at most ${MAX_CERTIFICATE_CHARS} (the leaf and its chain as PEM)`);
+    }
     const one = (v: string) => form.fields.get(v)?.join('\n').trim() ?? '';
     const groups = (form.fields.get('groups') ?? []).flatMap((g) => g.split(',')).map((g) => g.trim()).filter(Boolean);
     const r = await accounts.register(req.bare, {
       challenge: one('challenge'),
-      certificatePem: (form.fields.get('certificate') ?? []).join('\n'),
+      certificatePem,
       signature: one('signature'),
       groups,
       deviceType: one('device-type') || undefined,

@@ -15,13 +15,13 @@ import { buildForm } from '../forms.js';
 import type { IqReply, IqRequest } from '../router.js';
 import type { DiscoProvider } from './disco.js';
 import type { AdHocCommands } from './commands.js';
-import { pageOf, parseRsm, rsmSet } from '../xmlnode.js';
+import { parseRsm } from '../xmlnode.js';
+import { listPage } from '../paging.js';
 
 export const META_DATA = 'http://jabber.org/protocol/pubsub#meta-data';
 export const TOPIC_FORM_TYPE = 'urn:xmpp-grid:0#topic';
-/** Page size when a <set/> gives no <max/>; also the cap on <max/>. */
-const DEFAULT_PAGE = 100;
-const MAX_PAGE = 1000;
+/** Topics in a page when a <set/> gives no <max/> (100), and the cap on <max/>; cut to fit. */
+const PAGING = { defaultPage: 100, maxPage: 1000 };
 
 export interface TopicsDiscoDeps {
   topics: TopicService;
@@ -50,7 +50,7 @@ export function discoProvider(d: TopicsDiscoDeps): DiscoProvider {
       if (node === NS.COMMANDS) return d.commands ? d.commands.commandItems(req.bare, d.domain) : xml('query', { xmlns: NS.DISCO_ITEMS, node });
       const s = subjectOr(req.bare);
       if (isFail(s)) return s;
-      return node ? nodeItems(d, s, node) : topicList(d, s, req);
+      return node ? nodeItems(d, s, req, node) : topicList(d, s, req);
     },
   };
 }
@@ -84,18 +84,15 @@ export function topicInfo(topics: TopicService, topic: Topic, node: string, subt
 }
 
 /** disco#items of the controller: the topics this node may discover, XEP-0059 paged. */
-function topicList(d: TopicsDiscoDeps, s: PolicySubject, req: IqRequest): IqReply {
+async function topicList(d: TopicsDiscoDeps, s: PolicySubject, req: IqRequest): Promise<IqReply> {
   const all = d.topics.list(s);
   const rsm = parseRsm(req.element);
   if (isFail(rsm)) return rsm;
   const item = (t: Topic) => xml('item', { jid: d.domain, node: t.name, ...(t.title ? { name: t.title } : {}) });
-  if (!rsm) return xml('query', { xmlns: NS.DISCO_ITEMS }, ...all.map(item));
   // <max>0</max> asks for the count only (XEP-0059 §2.6).
-  const page = pageOf(all, (t) => t.name, { ...rsm, max: Math.min(rsm.max ?? DEFAULT_PAGE, MAX_PAGE) }, DEFAULT_PAGE);
-  if (isFail(page)) return page;
-  const first = page.page[0];
-  const last = page.page[page.page.length - 1];
-  return xml('query', { xmlns: NS.DISCO_ITEMS }, ...page.page.map(item), rsmSet(first?.name, last?.name, all.length, first ? page.first : undefined));
+  const p = await listPage(all, (t) => t.name, rsm, item, PAGING);
+  if (isFail(p)) return p;
+  return xml('query', { xmlns: NS.DISCO_ITEMS }, ...p.entries, p.set);
 }
 
 /**
@@ -103,10 +100,14 @@ function topicList(d: TopicsDiscoDeps, s: PolicySubject, req: IqRequest): IqRepl
  * `discover`; its item ids are listed only to nodes that may also query it (and only those
  * items their TLP cap lets through), so discovery never leaks what an item is.
  */
-function nodeItems(d: TopicsDiscoDeps, s: PolicySubject, node: string): IqReply {
+async function nodeItems(d: TopicsDiscoDeps, s: PolicySubject, req: IqRequest, node: string): Promise<IqReply> {
   const a = d.topics.check(s, 'discover', node);
   if ('fail' in a) return a;
+  const rsm = parseRsm(req.element);
+  if (isFail(rsm)) return rsm;
   const r = d.items.items(s, node, {});
   const ids = 'fail' in r ? [] : r.value.items.map((x) => x.item.id);
-  return xml('query', { xmlns: NS.DISCO_ITEMS, node }, ...ids.map((id) => xml('item', { jid: d.domain, name: id })));
+  const p = await listPage(ids, (id) => id, rsm, (id) => xml('item', { jid: d.domain, name: id }));
+  if (isFail(p)) return p;
+  return xml('query', { xmlns: NS.DISCO_ITEMS, node }, ...p.entries, p.set);
 }
