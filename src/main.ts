@@ -79,11 +79,11 @@ async function assemble(cfg: Config, log: Logger, cleanups: (() => Promise<void>
   }
   for (const w of trust.warnings) log.warn({ trust: w }, 'trust warning');
 
-  const accountStore = await openControlStore(join(cfg.data, 'accounts.json'), EMPTY_ACCOUNTS, { log });
+  const accountStore = await openControlStore(join(cfg.data, 'accounts.json'), EMPTY_ACCOUNTS, { log, onCorrupt: cfg.store.control_on_corrupt });
   cleanups.push(() => accountStore.close());
-  const topicStore = await openControlStore(join(cfg.data, 'topics.json'), EMPTY_TOPICS, { log });
+  const topicStore = await openControlStore(join(cfg.data, 'topics.json'), EMPTY_TOPICS, { log, onCorrupt: cfg.store.control_on_corrupt });
   cleanups.push(() => topicStore.close());
-  const itemStore = await openItemStore(join(cfg.data, 'items'), { log });
+  const itemStore = await openItemStore(join(cfg.data, 'items'), { log, cacheBytes: cfg.store.cache_bytes });
   cleanups.push(() => itemStore.close());
 
   const accounts = new AccountService({
@@ -139,7 +139,7 @@ async function assemble(cfg: Config, log: Logger, cleanups: (() => Promise<void>
   await link.start();
   cleanups.push(() => link.stop());
   cleanups.push(() => outbox.drain());
-  const admin = await startAdmin({ cfg, accounts, topics, policy, log, outbox, multicast });
+  const admin = await startAdmin({ cfg, accounts, topics, policy, log, outbox, multicast, itemStore });
   cleanups.push(() => admin.close());
 
   let stopped = false;

@@ -37,24 +37,29 @@ const CHUNK = 1 << 20;
 
 class Window {
   private start = 0;
+  private filled = 0;
   private buf = Buffer.alloc(0);
 
   constructor(private readonly fh: FileHandle, readonly size: number) {}
 
-  /** Bytes [pos, pos+len) of the file; len must not reach past its end. */
+  /**
+   * Bytes [pos, pos+len) of the file; len must not reach past its end. The answer is valid
+   * until the next call: one buffer is reused, so the allocator is not left holding a heap of
+   * freed chunks after a large log was read.
+   */
   async get(pos: number, len: number): Promise<Buffer> {
-    if (pos >= this.start && pos + len <= this.start + this.buf.length) return this.buf.subarray(pos - this.start, pos - this.start + len);
+    if (pos >= this.start && pos + len <= this.start + this.filled) return this.buf.subarray(pos - this.start, pos - this.start + len);
     const want = Math.min(Math.max(len, CHUNK), this.size - pos);
-    const b = Buffer.allocUnsafe(want);
+    if (want > this.buf.length) this.buf = Buffer.allocUnsafe(want);
     let got = 0;
     while (got < want) {
-      const { bytesRead } = await this.fh.read(b, got, want - got, pos + got);
+      const { bytesRead } = await this.fh.read(this.buf, got, want - got, pos + got);
       if (bytesRead === 0) throw new Error(`log shrank while being read (at byte ${pos + got})`);
       got += bytesRead;
     }
     this.start = pos;
-    this.buf = b;
-    return b.subarray(0, len);
+    this.filled = want;
+    return this.buf.subarray(0, len);
   }
 
   /** The next offset ≥ `from` where a frame header holds, if any. */

@@ -52,10 +52,16 @@ export class PayloadCache<K> {
 /** Read descriptors by path, at most `max` open (LRU). */
 export class SyncReader {
   private readonly fds = new Map<string, number>();
+  /** Reused for every read (see read()). */
+  private scratch = Buffer.alloc(0);
   reads = 0;
 
   constructor(private readonly max: number) {}
 
+  /**
+   * Bytes [pos, pos+len) of `path` (fewer at its end). The answer is valid until the next read:
+   * one buffer is reused, so reading payloads back leaves no trail of freed chunks.
+   */
   read(path: string, pos: number, len: number): Buffer {
     let fd = this.fds.get(path);
     if (fd === undefined) fd = openSync(path, 'r');
@@ -66,7 +72,8 @@ export class SyncReader {
       this.fds.delete(p);
       closeSync(f);
     }
-    const buf = Buffer.allocUnsafe(len);
+    if (this.scratch.length < len) this.scratch = Buffer.allocUnsafe(Math.max(len, 2 * this.scratch.length));
+    const buf = this.scratch.subarray(0, len);
     let got = 0;
     while (got < len) {
       const n = readSync(fd, buf, got, len - got, pos + got);

@@ -19,19 +19,32 @@ export interface ControlStore<T> {
 
 export type ControlSource = 'file' | 'backup' | 'defaults';
 
+/**
+ * What opening does when the file does not parse (a corrupt byte, an edit gone wrong) while its
+ * `.bak` does. `refuse` (the default): throw ControlStoreCorruptError naming both files and how
+ * to restore, changing nothing. `backup`: use the `.bak` (one write older), logged at error.
+ * Refusing is the safe choice for authorization state: the lost write may be a revocation.
+ */
+export type ControlOnCorrupt = 'refuse' | 'backup';
+
 export interface ControlStoreOptions {
-  /** Receives the warnings a person must see (fallback to `.bak`, corrupt file set aside). */
+  /** Receives what a person must see (fallback to `.bak`, corrupt file set aside). */
   log?: Logger;
   /** Counts durable writes; for tests of write coalescing. */
   onWrite?: () => void;
+  onCorrupt?: ControlOnCorrupt;
 }
 
-/** Raised at open when neither the file nor its `.bak` parses: never start silently empty. */
+/** Raised at open when the file does not parse and the store may not (or cannot) use `.bak`. */
 export class ControlStoreCorruptError extends Error {
-  constructor(readonly file: string, readonly reason: string) {
+  constructor(readonly file: string, readonly reason: string, readonly backup?: { path: string; writtenAt: string }) {
     super(
-      `control store ${file} is unreadable (${reason}) and no usable ${file}.bak exists; ` +
-        'restore it from a backup or move it away to start with empty state',
+      backup
+        ? `control store ${file} is unreadable (${reason}); nothing was changed. Its previous version ${backup.path} ` +
+            `(written ${backup.writtenAt}) reads well: restoring it loses the last change made before the damage, so check ` +
+            `accounts and subscriptions afterwards. To restore: cp -p ${backup.path} ${file}`
+        : `control store ${file} is unreadable (${reason}) and no usable ${file}.bak exists; ` +
+            'restore it from a backup or move it away to start with empty state',
     );
     this.name = 'ControlStoreCorruptError';
   }

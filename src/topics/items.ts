@@ -99,7 +99,7 @@ export class ItemService {
       const cutKey = `${filter ? s.subtopic : '-'}|${cap.maxTlp ?? ''}|${cap.unmarked ?? ''}`;
       let payload = cuts.get(cutKey);
       if (payload === undefined) {
-        payload = this.cut(topic, item.payload, stix, filter, cap);
+        payload = this.cut(topic, () => item.payload, stix, filter, cap);
         cuts.set(cutKey, payload);
       }
       if (payload === null) continue;
@@ -119,11 +119,19 @@ export class ItemService {
     return cap;
   }
 
-  /** The payload text for a filter and a cap; null when nothing is left. */
-  private cut(topic: Topic, stored: string, stix: ParsedStix | undefined, filter: Filter | null, cap: Cap): string | null {
-    if (topic.contentType !== STIX_CONTENT_TYPE) return stored; // nothing to cut in XML payloads
-    if (!filter && !cap.maxTlp && cap.unmarked !== 'deny') return stored;
-    const parsed = stix ?? parseStored(stored);
+  /** True when the cut for a filter and a cap is the stored payload itself. */
+  private uncut(topic: Topic, filter: Filter | null, cap: Cap): boolean {
+    if (topic.contentType !== STIX_CONTENT_TYPE) return true; // nothing to cut in XML payloads
+    return !filter && !cap.maxTlp && cap.unmarked !== 'deny';
+  }
+
+  /**
+   * The payload text for a filter and a cap; null when nothing is left. `stored` reads the
+   * payload (the item store may read it from disk): called only when it is needed.
+   */
+  private cut(topic: Topic, stored: () => string, stix: ParsedStix | undefined, filter: Filter | null, cap: Cap): string | null {
+    if (this.uncut(topic, filter, cap)) return stored();
+    const parsed = stix ?? parseStored(stored());
     if (!parsed) return null;
     return cutStix(parsed, makePredicate(filter, cap, topic.filterFields))?.json ?? null;
   }
@@ -157,9 +165,10 @@ export class ItemService {
     let list: StoredItem[];
     if (opts.ids?.length) list = opts.ids.map((id) => this.d.items.get(node, id)).filter((x): x is StoredItem => !!x);
     else list = opts.max ? this.d.items.latest(node, opts.max) : this.d.items.list(node);
+    if (this.uncut(a.topic, null, cap)) return ok({ topic: a.topic, items: list.map(lazy) });
     const out = [];
     for (const item of list) {
-      const payload = this.cut(a.topic, item.payload, undefined, null, cap);
+      const payload = this.cut(a.topic, () => item.payload, undefined, null, cap);
       if (payload !== null) out.push({ item, payload });
     }
     return ok({ topic: a.topic, items: out });
@@ -182,9 +191,16 @@ export class ItemService {
     const truncated = q.afterSeq !== undefined && oldest !== undefined && after < oldest - 1;
     const page: QueryPage['items'] = [];
     let count = 0;
+    const uncut = this.uncut(a.topic, filter, cap);
     for (const item of this.d.items.after(node, after, Number.MAX_SAFE_INTEGER)) {
       if (addedAfter !== undefined && !(Date.parse(item.published) > addedAfter)) continue;
-      const payload = this.cut(a.topic, item.payload, undefined, filter, cap);
+      if (uncut) {
+        // Counted without reading the payload; only the page's are read, when answered.
+        count++;
+        if (page.length < q.max) page.push(lazy(item));
+        continue;
+      }
+      const payload = this.cut(a.topic, () => item.payload, undefined, filter, cap);
       if (payload === null) continue;
       count++;
       if (page.length < q.max) page.push({ item, payload });
@@ -195,6 +211,11 @@ export class ItemService {
 
 function capOf(d: { maxTlp?: Cap['maxTlp']; unmarked?: Cap['unmarked'] }): Cap {
   return { ...(d.maxTlp ? { maxTlp: d.maxTlp } : {}), ...(d.unmarked ? { unmarked: d.unmarked } : {}) };
+}
+
+/** An answer entry whose payload is read from the store only when the answer uses it. */
+function lazy(item: StoredItem): { item: StoredItem; payload: string } {
+  return { item, get payload() { return item.payload; } };
 }
 
 function parseStored(text: string): ParsedStix | null {
