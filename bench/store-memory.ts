@@ -71,6 +71,9 @@ async function phase(mode: string, dir: string, items: number, bytes: number, ca
   out.read_newest_ms_p50 = pct(warm, 50);
   out.rss_after_reads_mb = rss();
   out.held_after_reads_mb = held();
+  // V8 and the allocator give freed pages back lazily: the same after a few idle seconds.
+  await new Promise((r) => setTimeout(r, 3000));
+  out.rss_idle_mb = rss();
   out.cache = s.stats().cache;
   await s.close();
   process.stdout.write(JSON.stringify(out) + '\n');

@@ -98,7 +98,7 @@ class LogItemStore implements ItemStore {
   }
 
   private async migrate(topic: string, path: string): Promise<void> {
-    const keepAs = `${path}.format1-${Date.now()}`;
+    const keepAs = `${path}.v1-${Date.now()}`;
     let f;
     try {
       f = await migrateFormat1(path, keepAs);

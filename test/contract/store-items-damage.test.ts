@@ -146,7 +146,7 @@ describe('item log damage', () => {
     assert.equal(errors(c).length, 1);
     assert.equal((await s.append(TOPIC, item('i4'), 10)).seq, 4);
     assert.ok((await readFile(file)).subarray(0, 4).equals(MAGIC), 'rewritten in format 2');
-    assert.ok((await readdir(dir)).some((n) => n.includes('.format1-')), 'the damaged format-1 log is kept');
+    assert.ok((await readdir(dir)).some((n) => n.includes('.v1-')), 'the damaged format-1 log is kept');
     await s.close();
     s = await openItemStore(dir);
     assert.deepEqual(ids(s), ['i1', 'i3', 'i4']);
