@@ -10,13 +10,13 @@ import { mkdir, open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
 import { FdCache } from './fd-cache.js';
-import { unlinkIfExists, writeSynced } from './fsutil.js';
+import { fsyncDir, unlinkIfExists, writeSynced } from './fsutil.js';
 import { fileNameToTopic, topicToFileName } from './names.js';
 import { LogFormatError, type LogRecord } from './record.js';
 import { scanLog, type Region, type Scan } from './log-scan.js';
 import { isFormat1, migrateFormat1 } from './legacy-log.js';
 import { PayloadCache, SyncReader } from './payload-cache.js';
-import { readSeqFile } from './seq-file.js';
+import { readSeqFile, SEQ_SUFFIX } from './seq-file.js';
 import { TopicLog, type Entry, type TopicLogEnv } from './topic-log.js';
 import { DEFAULT_CACHE_BYTES, type ItemDamage, type ItemStore, type ItemStoreOptions, type ItemStoreStats, type NewItem, type StoredItem } from './types.js';
 
@@ -46,6 +46,16 @@ class LogItemStore implements ItemStore {
     for (const name of await readdir(this.dir)) {
       // An unfinished compaction: the log it was replacing is still whole.
       if (name.endsWith('.compact-tmp')) await unlinkIfExists(join(this.dir, name));
+    }
+    const names = await readdir(this.dir);
+    for (const name of names) {
+      // A seq file whose log is gone (removed, lost): recreate the log empty, so the topic keeps
+      // its high-water mark, and replay reports the loss.
+      const log = name.endsWith(SEQ_SUFFIX) ? name.slice(0, -SEQ_SUFFIX.length) : undefined;
+      if (log && fileNameToTopic(log) !== undefined && !names.includes(log)) {
+        await writeSynced(join(this.dir, log), '');
+        await fsyncDir(this.dir);
+      }
     }
     for (const name of (await readdir(this.dir)).sort()) {
       const topic = fileNameToTopic(name);

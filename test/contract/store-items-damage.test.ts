@@ -133,6 +133,17 @@ describe('item log damage', () => {
     assert.equal((await s.append(TOPIC, item('b'), 10)).seq, 5);
   });
 
+  test('a log removed beside its seq file: the high-water mark stays, the loss is reported', async () => {
+    await fill(3);
+    await unlink(file);
+    const c = capture();
+    s = await openItemStore(dir, { log: c.log });
+    assert.deepEqual(ids(s), []);
+    assert.equal(s.highSeq(TOPIC), 3);
+    assert.equal(errors(c).length, 1, JSON.stringify(c.lines()));
+    assert.equal((await s.append(TOPIC, item('a'), 10)).seq, 4);
+  });
+
   test('a format-1 log is migrated; a damaged format-1 frame costs that frame only', async () => {
     const recs: LogRecord[] = [1, 2, 3].map((n) => ({ k: 'put', s: n, id: `i${n}`, pub: 'p@grid.test', ts: '2026-01-01T00:00:00Z', p: `<p n="${n}"/>` }));
     const frames = recs.map(encodeRecord);
