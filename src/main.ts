@@ -83,11 +83,11 @@ async function assemble(cfg: Config, log: Logger, cleanups: (() => Promise<void>
   cleanups.push(() => trustWatch.stop());
   for (const w of trustWatch.current().warnings) log.warn({ trust: w }, 'trust warning');
 
-  const accountStore = await openControlStore(join(cfg.data, 'accounts.json'), EMPTY_ACCOUNTS, { log });
+  const accountStore = await openControlStore(join(cfg.data, 'accounts.json'), EMPTY_ACCOUNTS, { log, onCorrupt: cfg.store.control_on_corrupt });
   cleanups.push(() => accountStore.close());
-  const topicStore = await openControlStore(join(cfg.data, 'topics.json'), EMPTY_TOPICS, { log });
+  const topicStore = await openControlStore(join(cfg.data, 'topics.json'), EMPTY_TOPICS, { log, onCorrupt: cfg.store.control_on_corrupt });
   cleanups.push(() => topicStore.close());
-  const itemStore = await openItemStore(join(cfg.data, 'items'), { log });
+  const itemStore = await openItemStore(join(cfg.data, 'items'), { log, cacheBytes: cfg.store.cache_bytes });
   cleanups.push(() => itemStore.close());
 
   const accounts = new AccountService({
@@ -161,7 +161,7 @@ async function assemble(cfg: Config, log: Logger, cleanups: (() => Promise<void>
   // Certificates revoked or expired while the controller was stopped: their accounts go now.
   await sweep.sweep('start');
   cleanups.push(() => outbox.drain());
-  const admin = await startAdmin({ cfg, accounts, topics, policy, log, outbox, multicast, limitStats });
+  const admin = await startAdmin({ cfg, accounts, topics, policy, log, outbox, multicast, limitStats, itemStore });
   cleanups.push(() => admin.close());
 
   let stopped = false;

@@ -47,6 +47,20 @@ function multicastStats(m: Multicast) {
   return { multicast_messages: m.messages, multicast_copies: m.copies, multicast_fallbacks: m.fallbacks };
 }
 
+/** What the item store has to tell an operator: damage found (loudly), torn tails cut, the cache. */
+function storeStats(items: ItemStore) {
+  const st = items.stats();
+  return { items_damaged: st.damage?.length ?? 0, damage: st.damage ?? [], torn_tails: st.truncated, cache: st.cache };
+}
+
+/** One statistics document for XEP-0050 #stats and the admin socket. */
+function controllerStats(d: { outbox: Outbox; multicast: Multicast; accounts: AccountService; topics: TopicService; itemStore: ItemStore; limitStats?: () => Record<string, number> }) {
+  return {
+    sent: d.outbox.sent, failed: d.outbox.failed, bounced: d.outbox.bounced, oversized: d.outbox.oversized, ...multicastStats(d.multicast), ...d.limitStats?.(),
+    accounts: d.accounts.list().length, topics: d.topics.allTopics().length, store: storeStats(d.itemStore),
+  };
+}
+
 export function topicsSummary(topics: TopicService) {
   return topics.allTopics().map((t) => ({
     name: t.name, content_type: t.contentType, filtering: t.filtering, source: t.source,
@@ -63,7 +77,7 @@ async function reloadPolicy(policy: PolicyWatcher): Promise<string> {
 export function installProtocol(d: ProtocolDeps): { notifier: EventStanzas } {
   const commands = installCommands(d.router, d.disco, d.accounts, {
     topics: async () => JSON.stringify(topicsSummary(d.topics), null, 2),
-    stats: async () => JSON.stringify({ sent: d.outbox.sent, failed: d.outbox.failed, bounced: d.outbox.bounced, oversized: d.outbox.oversized, ...multicastStats(d.multicast), ...d.limitStats?.(), accounts: d.accounts.list().length, topics: d.topics.allTopics().length }),
+    stats: async () => JSON.stringify(controllerStats(d)),
     reloadPolicy: () => reloadPolicy(d.policy),
     declaredGroups: () => Object.keys(d.policy.current().groups),
   });
@@ -89,7 +103,7 @@ export function installProtocol(d: ProtocolDeps): { notifier: EventStanzas } {
   return { notifier };
 }
 
-export async function startAdmin(d: { cfg: Config; accounts: AccountService; topics: TopicService; policy: PolicyWatcher; log: Logger; outbox: Outbox; multicast: Multicast; limitStats?: () => Record<string, number> }) {
+export async function startAdmin(d: { cfg: Config; accounts: AccountService; topics: TopicService; policy: PolicyWatcher; log: Logger; outbox: Outbox; multicast: Multicast; itemStore: ItemStore; limitStats?: () => Record<string, number> }) {
   const ops: AdminOps = {
     ...accountOps(d.accounts, 'cli'),
     'topics.list': async () => ok(topicsSummary(d.topics)),
@@ -97,7 +111,7 @@ export async function startAdmin(d: { cfg: Config; accounts: AccountService; top
       const r = await d.policy.reloadNow();
       return r.ok ? ok({ files: r.policy.files, rules: r.policy.rules.length }) : fail('bad-request', r.errors.map((e) => `${e.file}:${e.line ?? '?'}: ${e.message}`).join('; '));
     },
-    stats: async () => ok({ sent: d.outbox.sent, failed: d.outbox.failed, bounced: d.outbox.bounced, oversized: d.outbox.oversized, ...multicastStats(d.multicast), ...d.limitStats?.(), accounts: d.accounts.list().length, topics: d.topics.allTopics().length }),
+    stats: async () => ok(controllerStats(d)),
   };
   return startAdminServer({ socketPath: d.cfg.admin.socket, ops, log: d.log.child({ mod: 'admin' }) });
 }

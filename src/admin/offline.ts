@@ -38,7 +38,7 @@ export async function runOffline<K extends AdminOpName>(cfg: Config, op: K, args
   try {
     let store: ControlStore<AccountsState>;
     try {
-      store = await openControlStore<AccountsState>(join(cfg.data, ACCOUNTS_FILE), EMPTY_ACCOUNTS, { log });
+      store = await openControlStore<AccountsState>(join(cfg.data, ACCOUNTS_FILE), EMPTY_ACCOUNTS, { log, onCorrupt: cfg.store.control_on_corrupt });
     } catch (e) {
       if (e instanceof ControlStoreCorruptError) return { ok: false, error: { code: 'internal', text: e.message } };
       throw e;

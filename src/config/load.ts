@@ -16,9 +16,10 @@ export const DEFAULTS: Config = {
   },
   log: { level: 'info' },
   admin: { socket: '' },
+  store: { cache_bytes: 32 * 1024 * 1024, control_on_corrupt: 'refuse' },
 };
 
-type Kind = 'string' | 'secret' | 'list' | 'int' | 'identity' | 'path' | 'pathlist' | 'level' | 'multicast';
+type Kind = 'string' | 'secret' | 'list' | 'int' | 'identity' | 'path' | 'pathlist' | 'level' | 'multicast' | 'oncorrupt';
 const SCHEMA: Record<string, Record<string, Kind> | Kind> = {
   xmpp: { service: 'string', domain: 'string', secret: 'secret', reconnect_max_ms: 'int', multicast: 'multicast' },
   trust: { ca: 'pathlist', crl: 'pathlist', identity: 'identity' },
@@ -30,6 +31,7 @@ const SCHEMA: Record<string, Record<string, Kind> | Kind> = {
   },
   log: { level: 'level' },
   admin: { socket: 'path' },
+  store: { cache_bytes: 'int', control_on_corrupt: 'oncorrupt' },
 };
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -127,6 +129,9 @@ function coerce(key: string, kind: Kind, v: unknown, base: string): unknown {
       return v;
     case 'multicast':
       if (v !== 'auto' && v !== 'off') fail('must be auto or off');
+      return v;
+    case 'oncorrupt':
+      if (v !== 'refuse' && v !== 'backup') fail('must be refuse or backup');
       return v;
     case 'level':
       if (typeof v !== 'string' || !LEVELS.includes(v)) fail(`must be one of ${LEVELS.join(', ')}`);

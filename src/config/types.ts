@@ -1,3 +1,5 @@
+import type { ControlOnCorrupt } from '../store/types.js';
+
 export type IdentityMode = 'xmppaddr' | 'xmppaddr-or-cn';
 
 export interface Config {
@@ -51,6 +53,19 @@ export interface Config {
   admin: {
     /** Unix socket for the CLI while the controller runs; default <data>/admin.sock. */
     socket: string;
+  };
+  store: {
+    /**
+     * Bytes of item payloads kept in memory (least recently used go first); the others are
+     * read back from the topic logs when asked for. Default 32 MiB.
+     */
+    cache_bytes: number;
+    /**
+     * When accounts.json or topics.json does not parse at start: `refuse` (default) stops with
+     * one line naming the file, its `.bak` and how to restore it; `backup` starts from the
+     * `.bak` (one write older: the last change, perhaps a revocation, is lost), logged at error.
+     */
+    control_on_corrupt: ControlOnCorrupt;
   };
 }
 

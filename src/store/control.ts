@@ -100,7 +100,7 @@ export async function openControlStore<T>(
   defaults: T,
   opts: ControlStoreOptions = {},
 ): Promise<ControlStore<T>> {
-  const adapter = new DurableJsonFile<T>(file, opts.log);
+  const adapter = new DurableJsonFile<T>(file, opts.log, opts.onCorrupt);
   const low = new Low<T>(adapter, structuredClone(defaults));
   await low.read();
   return new LowControlStore(low, adapter.source, opts.onWrite);

@@ -1,6 +1,6 @@
 // Durability helpers. A rename is only durable once the directory holding it is fsync'd, and
 // a file's bytes only once the file is; both are needed for "acknowledged means stored".
-import { open, rename, unlink, readdir } from 'node:fs/promises';
+import { open, rename, unlink, readdir, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 export async function fsyncDir(dir: string): Promise<void> {
@@ -21,6 +21,12 @@ export async function writeSynced(tmp: string, data: string | Uint8Array): Promi
   } finally {
     await fh.close();
   }
+}
+
+/** Writes all of `buf` at the handle's position (a short write continues where it stopped). */
+export async function writeAll(fh: FileHandle, buf: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < buf.length) off += (await fh.write(buf, off, buf.length - off)).bytesWritten;
 }
 
 /** Atomically replaces `file` with `data`: temp file, fsync, rename, fsync the directory. */

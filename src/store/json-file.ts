@@ -4,14 +4,16 @@
 // Write: `file.tmp-<pid>` + fsync, hard-link the current file as `file.bak` (atomically, via
 // a temp link), rename the temp over `file`, fsync the directory. `file` always exists once
 // written: unlike renaming it to `.bak` first, there is no instant without it.
-// Read: missing → null (defaults); unparseable → the `.bak` copy, with a warning, after
-// setting the bad file aside as `file.corrupt-<ms>` for inspection; both bad → refuse.
-import { readFile, rename, link, mkdir } from 'node:fs/promises';
+// Read: both missing → null (defaults); the file unparseable (or missing beside a `.bak`) →
+// refuse with ControlStoreCorruptError naming `.bak` and how to restore it, changing nothing;
+// or, with onCorrupt 'backup', the `.bak` copy, logged at error, after setting the bad file
+// aside as `file.corrupt-<ms>` for inspection. Both bad → refuse.
+import { readFile, rename, link, mkdir, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { Adapter } from 'lowdb';
 import type { Logger } from '../log.js';
 import { fsyncDir, isCode, removeStaleTemps, unlinkIfExists, writeSynced } from './fsutil.js';
-import { ControlStoreCorruptError, type ControlSource } from './types.js';
+import { ControlStoreCorruptError, type ControlOnCorrupt, type ControlSource } from './types.js';
 
 type Loaded = { ok: true; value: unknown } | { ok: false; reason: string; missing: boolean };
 
@@ -41,7 +43,7 @@ export class DurableJsonFile<T> implements Adapter<T> {
   /** Set by `read()`. */
   source: ControlSource = 'defaults';
 
-  constructor(readonly file: string, private readonly log?: Logger) {
+  constructor(readonly file: string, private readonly log?: Logger, private readonly onCorrupt: ControlOnCorrupt = 'refuse') {
     this.bak = `${file}.bak`;
     this.tmp = `${file}.tmp-${process.pid}`;
   }
@@ -63,8 +65,12 @@ export class DurableJsonFile<T> implements Adapter<T> {
       }
       throw new ControlStoreCorruptError(this.file, `${main.reason}; .bak: ${bak.reason}`);
     }
+    if (this.onCorrupt === 'refuse') {
+      const writtenAt = (await stat(this.bak)).mtime.toISOString();
+      throw new ControlStoreCorruptError(this.file, main.reason, { path: this.bak, writtenAt });
+    }
     if (!main.missing) await this.setAside();
-    this.log?.warn({ file: this.file, reason: main.reason }, 'control store unreadable; using its .bak copy (changes since that copy are lost)');
+    this.log?.error({ file: this.file, reason: main.reason, backup: this.bak }, 'control store unreadable; using its .bak copy (the last change before the damage is lost)');
     this.source = 'backup';
     return bak.value as T;
   }

@@ -5,7 +5,7 @@
 
 export const LOG_SUFFIX = '.log';
 // 255 bytes per file name, less room for `.log` and the longest side-file suffix
-// (`.torn-<ms>`, `.compact-tmp`).
+// (`.torn-<ms>`, `.bad-<ms>`, `.v1-<ms>`, `.seq`, `.compact-tmp`: at most 19 bytes).
 const MAX_ENCODED = 230;
 
 const KEEP = /[a-z0-9._-]/;

@@ -1,5 +1,6 @@
-// Item log framing: [u32 LE length][u32 LE crc32 of the JSON bytes][JSON bytes]. Pure: no I/O.
-// A frame that is cut short or fails its checksum ends the readable log (a torn tail).
+// Log records, CRC-32, and the format-1 framing: [u32 LE length][u32 LE crc32 of the JSON
+// bytes][JSON bytes]. Format 1 is only read now (an old log is migrated to format 2 at open,
+// see frame.ts and legacy-log.ts). Pure: no I/O.
 import zlib from 'node:zlib';
 
 /** What a topic log holds. Short keys: these are written once per publish. */
@@ -96,7 +97,7 @@ function parseRecord(body: Buffer, off: number): LogRecord {
 const isStr = (x: unknown): x is string => typeof x === 'string';
 const isSeq = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) > 0;
 
-function isRecord(v: unknown): v is LogRecord {
+export function isRecord(v: unknown): v is LogRecord {
   if (typeof v !== 'object' || v === null) return false;
   const r = v as Record<string, unknown>;
   switch (r.k) {

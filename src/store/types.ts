@@ -19,19 +19,32 @@ export interface ControlStore<T> {
 
 export type ControlSource = 'file' | 'backup' | 'defaults';
 
+/**
+ * What opening does when the file does not parse (a corrupt byte, an edit gone wrong) while its
+ * `.bak` does. `refuse` (the default): throw ControlStoreCorruptError naming both files and how
+ * to restore, changing nothing. `backup`: use the `.bak` (one write older), logged at error.
+ * Refusing is the safe choice for authorization state: the lost write may be a revocation.
+ */
+export type ControlOnCorrupt = 'refuse' | 'backup';
+
 export interface ControlStoreOptions {
-  /** Receives the warnings a person must see (fallback to `.bak`, corrupt file set aside). */
+  /** Receives what a person must see (fallback to `.bak`, corrupt file set aside). */
   log?: Logger;
   /** Counts durable writes; for tests of write coalescing. */
   onWrite?: () => void;
+  onCorrupt?: ControlOnCorrupt;
 }
 
-/** Raised at open when neither the file nor its `.bak` parses: never start silently empty. */
+/** Raised at open when the file does not parse and the store may not (or cannot) use `.bak`. */
 export class ControlStoreCorruptError extends Error {
-  constructor(readonly file: string, readonly reason: string) {
+  constructor(readonly file: string, readonly reason: string, readonly backup?: { path: string; writtenAt: string }) {
     super(
-      `control store ${file} is unreadable (${reason}) and no usable ${file}.bak exists; ` +
-        'restore it from a backup or move it away to start with empty state',
+      backup
+        ? `control store ${file} is unreadable (${reason}); nothing was changed. Its previous version ${backup.path} ` +
+            `(written ${backup.writtenAt}) reads well: restoring it loses the last change made before the damage, so check ` +
+            `accounts and subscriptions afterwards. To restore: cp -p ${backup.path} ${file}`
+        : `control store ${file} is unreadable (${reason}) and no usable ${file}.bak exists; ` +
+            'restore it from a backup or move it away to start with empty state',
     );
     this.name = 'ControlStoreCorruptError';
   }
@@ -61,7 +74,26 @@ export interface ItemStoreOptions {
   compactFactor?: number;
   /** ...and at least this many (default 1000), so small topics are not rewritten often. */
   compactMinDead?: number;
+  /** Bytes of payloads kept in memory (LRU); the rest are read back from the logs (default 32 MiB). */
+  cacheBytes?: number;
   log?: Logger;
+}
+
+export const DEFAULT_CACHE_BYTES = 32 * 1024 * 1024;
+
+/** Stored items lost to damage (a corrupt frame, not a torn write): reported loudly, kept aside. */
+export interface ItemDamage {
+  topic: string;
+  /** Byte offset of the damaged bytes in the log as it was (the copy at `savedTo`). */
+  offset: number;
+  bytes: number;
+  /** Seqs of the items known lost (named by intact frame headers); empty when unknown. */
+  seqs: number[];
+  reason: string;
+  /** Found replaying the log at open, or reading a payload back while running. */
+  found: 'open' | 'read';
+  /** Where the damaged log was kept for inspection. */
+  savedTo?: string;
 }
 
 export interface ItemStoreStats {
@@ -70,11 +102,18 @@ export interface ItemStoreStats {
   fsyncs: number;
   compactions: number;
   openFiles: number;
-  /** Bytes cut from torn or corrupt log tails at open, per topic. */
+  /** Bytes cut from torn log tails (a write a crash interrupted, never acknowledged) at open. */
   truncated: { topic: string; bytes: number }[];
+  /** Acknowledged items lost to damage since this process started (optional for other stores). */
+  damage?: ItemDamage[];
+  /** The payload cache: its bound, what it holds, and the reads that missed it. */
+  cache?: { limit: number; bytes: number; items: number; hits: number; misses: number; diskReads: number };
 }
 
-/** Per-topic item history. Reads are from memory; writes resolve only once durable. */
+/**
+ * Per-topic item history. Reads are synchronous (an item's `payload` may be read from disk when
+ * first touched: touch it only when needed); writes resolve only once durable.
+ */
 export interface ItemStore {
   /**
    * Stores `item` (replacing one with the same id, which gets a new seq) and trims the topic

@@ -155,6 +155,12 @@ export class ItemService {
     return cap;
   }
 
+  /** True when the cut for a filter and a cap is the stored payload itself (nothing to read but the text). */
+  private uncut(topic: Topic, filter: Filter | null, cap: Cap): boolean {
+    // XML payloads take no filter; only a TLP cap cuts them.
+    return (topic.contentType !== STIX_CONTENT_TYPE || !filter) && !cap.maxTlp && cap.unmarked !== 'deny';
+  }
+
   /** A stored payload as the cut needs it: the text, with whatever is already parsed. */
   private payloadOf(topic: Topic, text: string, stix?: ParsedStix): StoredPayload {
     return topic.contentType === STIX_CONTENT_TYPE ? { text, ...(stix ? { stix } : {}) } : { text, xml: new XmlPayload(text, this.d.xml) };
@@ -167,7 +173,7 @@ export class ItemService {
    */
   private cut(topic: Topic, p: StoredPayload, filter: Filter | null, cap: Cap): string | null {
     if (p.xml) return p.xml.cut(topic.contentType, cap);
-    if (!filter && !cap.maxTlp && cap.unmarked !== 'deny') return p.text;
+    if (this.uncut(topic, filter, cap)) return p.text;
     const parsed = p.stix ?? parseStored(p.text);
     if (!parsed) return null;
     return cutStix(parsed, makePredicate(filter, cap, topic.filterFields))?.json ?? null;
@@ -202,6 +208,7 @@ export class ItemService {
     let list: StoredItem[];
     if (opts.ids?.length) list = opts.ids.map((id) => this.d.items.get(node, id)).filter((x): x is StoredItem => !!x);
     else list = opts.max ? this.d.items.latest(node, opts.max) : this.d.items.list(node);
+    if (this.uncut(a.topic, null, cap)) return ok({ topic: a.topic, items: list.map(lazy) });
     const out = [];
     for (const item of list) {
       const payload = this.cut(a.topic, this.payloadOf(a.topic, item.payload), null, cap);
@@ -227,8 +234,15 @@ export class ItemService {
     const truncated = q.afterSeq !== undefined && oldest !== undefined && after < oldest - 1;
     const page: QueryPage['items'] = [];
     let count = 0;
+    const uncut = this.uncut(a.topic, filter, cap);
     for (const item of this.d.items.after(node, after, Number.MAX_SAFE_INTEGER)) {
       if (addedAfter !== undefined && !(Date.parse(item.published) > addedAfter)) continue;
+      if (uncut) {
+        // Counted without reading the payload; only the page's are read, when answered.
+        count++;
+        if (page.length < q.max) page.push(lazy(item));
+        continue;
+      }
       const payload = this.cut(a.topic, this.payloadOf(a.topic, item.payload), filter, cap);
       if (payload === null) continue;
       count++;
@@ -246,6 +260,11 @@ interface StoredPayload {
 
 function capOf(d: { maxTlp?: Cap['maxTlp']; unmarked?: Cap['unmarked'] }): Cap {
   return { ...(d.maxTlp ? { maxTlp: d.maxTlp } : {}), ...(d.unmarked ? { unmarked: d.unmarked } : {}) };
+}
+
+/** An answer entry whose payload is read from the store only when the answer uses it. */
+function lazy(item: StoredItem): { item: StoredItem; payload: string } {
+  return { item, get payload() { return item.payload; } };
 }
 
 function parseStored(text: string): ParsedStix | null {

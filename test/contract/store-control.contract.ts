@@ -102,14 +102,33 @@ export function controlStoreContract(name: string, open: ControlFactory): void {
         });
       });
 
-      test(`a corrupt file (${what}) falls back to .bak, with a warning, and keeps .bak good`, async () => {
+      test(`a corrupt file (${what}) is refused by default, naming .bak and how to restore it, changing nothing`, async () => {
+        const s = await open(file, defaults());
+        await s.update((x) => void (x.n = 1));
+        await s.update((x) => void (x.n = 2));
+        await s.close();
+        await writeFile(file, text);
+        await assert.rejects(open(file, defaults()), (e: unknown) => {
+          assert.ok(e instanceof ControlStoreCorruptError);
+          assert.equal(e.backup?.path, `${file}.bak`);
+          assert.ok(e.message.includes(`cp -p ${file}.bak ${file}`), e.message);
+          assert.ok(!e.message.includes('\n'), 'one line');
+          return true;
+        });
+        assert.equal(await readFile(file, 'utf8'), text, 'the damaged file is left as it was');
+        assert.equal(JSON.parse(await readFile(`${file}.bak`, 'utf8')).n, 1);
+        assert.ok(!(await readdir(join(dir, 'sub'))).some((n) => n.includes('.corrupt-')));
+      });
+
+      test(`a corrupt file (${what}) falls back to .bak when allowed, logged at error, and keeps .bak good`, async () => {
         const s = await open(file, defaults());
         await s.update((x) => void (x.n = 1));
         await s.update((x) => void (x.n = 2));
         await s.close();
         await writeFile(file, text);
         const { log, lines } = captureLog();
-        const r = await open(file, defaults(), { log });
+        const r = await open(file, defaults(), { log, onCorrupt: 'backup' });
+        assert.ok(lines.some((l) => JSON.parse(l).level === 50), 'at error');
         assert.equal(r.source, 'backup');
         assert.equal(r.data.n, 1);
         assert.ok(lines.some((l) => /\.bak/.test(l)), 'the fallback is logged');

@@ -1,13 +1,14 @@
 // What only the file-based item log has: its files, torn tails, leftovers of compaction.
 import { describe, test, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, appendFile, truncate, stat, readFile, writeFile, readdir } from 'node:fs/promises';
+import { mkdtemp, rm, appendFile, stat, readFile, writeFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { openItemStore } from '../../src/store/items.js';
 import { topicToFileName } from '../../src/store/names.js';
-import { crc32, encodeRecord, LogFormatError } from '../../src/store/record.js';
+import { LogFormatError, type LogRecord } from '../../src/store/record.js';
+import { encodeFrame } from '../../src/store/frame.js';
 import { item } from './store-items.contract.js';
 
 const TOPIC = 'threat-intel/indicators';
@@ -24,17 +25,20 @@ describe('item log files', () => {
   });
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
-  // Each damage leaves a, b intact and hits c (the last record) or adds bytes after it.
+  // A torn tail is what a crash leaves of a write that was never acknowledged: part of the
+  // frame of a fourth item (seq 4), or bytes after it. a, b, c (acknowledged) stay. Cutting an
+  // acknowledged frame is damage, not a torn tail: see store-items-damage.test.ts.
+  const unacked = () => encodeFrame({ k: 'put', s: 4, id: 'd', pub: item('d').publisher, ts: item('d').published, p: item('d').payload, max: 100 });
   const damages: [string, (size: number) => Promise<void>, string[]][] = [
     ['garbage appended', async () => appendFile(file, Buffer.from('\x13\x00\x00\x00garbage!')), ['a', 'b', 'c']],
     ['zero-filled tail', async () => appendFile(file, Buffer.alloc(4096)), ['a', 'b', 'c']],
-    ['last record cut in its body', async (size) => truncate(file, size - 5), ['a', 'b']],
-    ['last record cut in its header', async (size) => truncate(file, size - encodeRecord({ k: 'put', s: 3, id: 'c', pub: item('c').publisher, ts: item('c').published, p: item('c').payload, max: 100 }).length + 3), ['a', 'b']],
-    ['a flipped byte in the last record', async (size) => {
-      const buf = await readFile(file);
-      buf[size - 2] ^= 0xff;
-      await writeFile(file, buf);
-    }, ['a', 'b']],
+    ['an unacknowledged record cut in its body', async () => appendFile(file, unacked().subarray(0, unacked().length - 5)), ['a', 'b', 'c']],
+    ['an unacknowledged record cut in its header', async () => appendFile(file, unacked().subarray(0, 10)), ['a', 'b', 'c']],
+    ['a flipped byte in an unacknowledged record', async () => {
+      const f = unacked();
+      f[f.length - 2] ^= 0xff;
+      await appendFile(file, f);
+    }, ['a', 'b', 'c']],
   ];
   for (const [what, damage, left] of damages) {
     test(`a torn tail (${what}) is cut at open, logged, and the log goes on`, async () => {
@@ -61,11 +65,7 @@ describe('item log files', () => {
   }
 
   test('a well-formed record of an unknown kind is refused, naming the file', async () => {
-    const body = Buffer.from(JSON.stringify({ k: 'future', x: 1 }));
-    const header = Buffer.alloc(8);
-    header.writeUInt32LE(body.length, 0);
-    header.writeUInt32LE(crc32(body), 4);
-    await appendFile(file, Buffer.concat([header, body]));
+    await appendFile(file, encodeFrame({ k: 'future', x: 1 } as unknown as LogRecord));
     await assert.rejects(openItemStore(dir), (e: unknown) => e instanceof LogFormatError && e.message.includes(file));
   });
 
