@@ -19,6 +19,7 @@ const COMMANDS = 'http://jabber.org/protocol/commands';
 const LIMITS = `limits:
   defaults: { iq_per_s: 20, iq_burst: 20 }
   suspend: { violations: 60, within_s: 60 }
+# end
 `;
 let grid: DevGrid;
 let policies: string;
