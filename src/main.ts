@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from './config/types.js';
 import { requireSecret } from './config/load.js';
-import type { Logger } from './log.js';
+import { tapAudit, type Logger } from './log.js';
 import { openControlStore, openItemStore, acquireLock } from './store/index.js';
 import { PolicyWatcher, PolicyLoadError, formatPolicyError, matchAutoApprove } from './policy/index.js';
 import type { Policy, PolicySubject } from './policy/types.js';
@@ -24,6 +24,7 @@ import { xml } from '@xmpp/component';
 import { setAnswerBudget } from './xmpp/xmlnode.js';
 import { wireEvents } from './wiring.js';
 import { installProtocol, startAdmin } from './wiring-protocol.js';
+import { Operations } from './wiring-ops.js';
 
 export interface RunningController {
   readonly link: ComponentLink;
@@ -34,6 +35,8 @@ export interface RunningController {
   readonly policy: PolicyWatcher;
   readonly outbox: Outbox;
   readonly multicast: Multicast;
+  /** Metrics, last-seen, the status report. */
+  readonly ops: Operations;
   stop(): Promise<void>;
 }
 
@@ -62,7 +65,10 @@ export async function startController(cfg: Config, log: Logger): Promise<Running
   }
 }
 
-async function assemble(cfg: Config, log: Logger, cleanups: (() => Promise<void> | void)[], cleanup: () => Promise<void>): Promise<RunningController> {
+async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<void> | void)[], cleanup: () => Promise<void>): Promise<RunningController> {
+  const ops = new Operations(cfg, rootLog);
+  // Every audit event (authorization decisions, registrations) is counted as it is logged.
+  const log = tapAudit(rootLog, (event, fields) => ops.sink.audit(event, fields));
   const policy = new PolicyWatcher(cfg.policies, log.child({ mod: 'policy' }));
   try {
     policy.start();
@@ -83,7 +89,7 @@ async function assemble(cfg: Config, log: Logger, cleanups: (() => Promise<void>
   cleanups.push(() => accountStore.close());
   const topicStore = await openControlStore(join(cfg.data, 'topics.json'), EMPTY_TOPICS, { log });
   cleanups.push(() => topicStore.close());
-  const itemStore = await openItemStore(join(cfg.data, 'items'), { log });
+  const itemStore = await openItemStore(join(cfg.data, 'items'), { log, onFsync: (sec) => ops.sink.fsync(sec) });
   cleanups.push(() => itemStore.close());
 
   const accounts = new AccountService({
@@ -108,10 +114,10 @@ async function assemble(cfg: Config, log: Logger, cleanups: (() => Promise<void>
   disco.addFeature(NS.GRID);
 
   const link = new ComponentLink(
-    { service: cfg.xmpp.service, domain: cfg.xmpp.domain, secret: cfg.xmpp.secret, reconnectMaxMs: cfg.xmpp.reconnect_max_ms, log: log.child({ mod: 'link' }) },
+    { service: cfg.xmpp.service, domain: cfg.xmpp.domain, secret: cfg.xmpp.secret, reconnectMaxMs: cfg.xmpp.reconnect_max_ms, log: log.child({ mod: 'link' }), metrics: ops.sink },
     router,
   );
-  const outbox = new Outbox(link, log.child({ mod: 'outbox' }));
+  const outbox = new Outbox(link, log.child({ mod: 'outbox' }), ops.sink);
   const multicast = new Multicast({
     mode: cfg.xmpp.multicast, stanzaBytes: cfg.limits.stanza_bytes, log: log.child({ mod: 'multicast' }),
     discoFeatures: async (host) => {
@@ -134,17 +140,22 @@ async function assemble(cfg: Config, log: Logger, cleanups: (() => Promise<void>
     const condition = st.getChild('error')?.getChildElements()[0]?.name;
     log.info({ to: from, id: st.attrs.id, condition, bounced: outbox.bounced }, 'message bounced; subscription kept (the node catches up with after_seq)');
   });
-  const protocol = installProtocol({ router, disco, accounts, topics, items, policy, subjectOf, domain: cfg.xmpp.domain, outbox, multicast, itemStore, log });
+  const protocol = installProtocol({ router, disco, accounts, topics, items, policy, subjectOf, domain: cfg.xmpp.domain, outbox, multicast, itemStore, metrics: ops.sink, log });
   wireEvents({ accounts, topics, items, policy, outbox, notifier: protocol.notifier, domain: cfg.xmpp.domain, log });
-  await link.start();
-  cleanups.push(() => link.stop());
-  cleanups.push(() => outbox.drain());
-  const admin = await startAdmin({ cfg, accounts, topics, policy, log, outbox, multicast });
+  const status = ops.attach({ link, accounts, topics, itemStore, policy, outbox, multicast });
+  // The admin socket and the metrics endpoint come up before the link, so that `status` and
+  // /healthz answer (link down) while the XMPP server is not reachable yet.
+  const admin = await startAdmin({ cfg, accounts, topics, policy, log, outbox, multicast, itemStore, seen: ops.seen, status });
   cleanups.push(() => admin.close());
+  await ops.startServer();
+  cleanups.push(() => ops.close());
+  cleanups.push(() => link.stop());
+  await link.start();
+  cleanups.push(() => outbox.drain());
 
   let stopped = false;
   return {
-    link, disco, accounts, topics, items, policy, outbox, multicast,
+    link, disco, accounts, topics, items, policy, outbox, multicast, ops,
     async stop() {
       if (stopped) return;
       stopped = true;

@@ -21,6 +21,10 @@ import { startAdminServer } from './admin/server.js';
 import { accountOps } from './admin/ops.js';
 import type { AdminOps } from './admin/types.js';
 import type { EventStanzas } from './wiring.js';
+import type { SeenBook } from './admin/seen.js';
+import type { MetricsSink } from './metrics/sink.js';
+import type { StatusBuilder } from './admin/status.js';
+import { topicCarried } from './admin/topic-stats.js';
 import { installPubsub } from './xmpp/handlers/pubsub.js';
 import { installGrid } from './xmpp/handlers/grid.js';
 import { discoProvider } from './xmpp/handlers/topics-disco.js';
@@ -38,6 +42,7 @@ export interface ProtocolDeps {
   outbox: Outbox;
   multicast: Multicast;
   itemStore: ItemStore;
+  metrics: MetricsSink;
   log: Logger;
 }
 
@@ -45,11 +50,12 @@ function multicastStats(m: Multicast) {
   return { multicast_messages: m.messages, multicast_copies: m.copies, multicast_fallbacks: m.fallbacks };
 }
 
-export function topicsSummary(topics: TopicService) {
+export function topicsSummary(topics: TopicService, items?: Pick<ItemStore, 'list'>) {
   return topics.allTopics().map((t) => ({
     name: t.name, content_type: t.contentType, filtering: t.filtering, source: t.source,
     publishers: t.publishers, subscribers: topics.subscriptionsOf(t.name).length,
     subtopics: topics.subtopics(t.name).map((s) => ({ node: s.node, subscribers: s.subscribers, filter: s.filter })),
+    ...(items ? topicCarried(items, t.name) : {}),
   }));
 }
 
@@ -60,7 +66,7 @@ async function reloadPolicy(policy: PolicyWatcher): Promise<string> {
 
 export function installProtocol(d: ProtocolDeps): { notifier: EventStanzas } {
   const commands = installCommands(d.router, d.disco, d.accounts, {
-    topics: async () => JSON.stringify(topicsSummary(d.topics), null, 2),
+    topics: async () => JSON.stringify(topicsSummary(d.topics, d.itemStore), null, 2),
     stats: async () => JSON.stringify({ sent: d.outbox.sent, failed: d.outbox.failed, bounced: d.outbox.bounced, ...multicastStats(d.multicast), accounts: d.accounts.list().length, topics: d.topics.allTopics().length }),
     reloadPolicy: () => reloadPolicy(d.policy),
     declaredGroups: () => Object.keys(d.policy.current().groups),
@@ -73,6 +79,8 @@ export function installProtocol(d: ProtocolDeps): { notifier: EventStanzas } {
     // The publish result has been answered (the item is stored); delivery follows in order.
     onPublished: (p: Published) => {
       const { stanzas, deliveries } = d.multicast.expand(notifications.fanouts(p));
+      d.metrics.published(p.topic.name);
+      d.metrics.delivered(p.topic.name, deliveries);
       void d.outbox.send(stanzas, deliveries);
     },
     onRetracted: (r: { node: string; itemId: string; subscriptions: Subscription[] }) => void d.outbox.send(retractMessages(d.domain, r.node, r.itemId, r.subscriptions)),
@@ -87,10 +95,16 @@ export function installProtocol(d: ProtocolDeps): { notifier: EventStanzas } {
   return { notifier };
 }
 
-export async function startAdmin(d: { cfg: Config; accounts: AccountService; topics: TopicService; policy: PolicyWatcher; log: Logger; outbox: Outbox; multicast: Multicast }) {
+export interface AdminDeps {
+  cfg: Config; accounts: AccountService; topics: TopicService; policy: PolicyWatcher; log: Logger; outbox: Outbox; multicast: Multicast;
+  itemStore: ItemStore; seen: SeenBook; status: StatusBuilder;
+}
+
+export async function startAdmin(d: AdminDeps) {
   const ops: AdminOps = {
-    ...accountOps(d.accounts, 'cli'),
-    'topics.list': async () => ok(topicsSummary(d.topics)),
+    ...accountOps(d.accounts, 'cli', { seen: d.seen, acceptOperator: true }),
+    'topics.list': async () => ok(topicsSummary(d.topics, d.itemStore)),
+    status: async () => ok(d.status.report()),
     'policy.reload': async () => {
       const r = await d.policy.reloadNow();
       return r.ok ? ok({ files: r.policy.files, rules: r.policy.rules.length }) : fail('bad-request', r.errors.map((e) => `${e.file}:${e.line ?? '?'}: ${e.message}`).join('; '));

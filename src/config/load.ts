@@ -13,9 +13,10 @@ export const DEFAULTS: Config = {
   limits: { payload_bytes: 262144, stanza_bytes: 491520 },
   log: { level: 'info' },
   admin: { socket: '' },
+  metrics: { listen: '' },
 };
 
-type Kind = 'string' | 'secret' | 'list' | 'int' | 'identity' | 'path' | 'pathlist' | 'level' | 'multicast';
+type Kind = 'string' | 'secret' | 'list' | 'int' | 'identity' | 'path' | 'pathlist' | 'level' | 'multicast' | 'listen';
 const SCHEMA: Record<string, Record<string, Kind> | Kind> = {
   xmpp: { service: 'string', domain: 'string', secret: 'secret', reconnect_max_ms: 'int', multicast: 'multicast' },
   trust: { ca: 'pathlist', crl: 'pathlist', identity: 'identity' },
@@ -24,6 +25,7 @@ const SCHEMA: Record<string, Record<string, Kind> | Kind> = {
   limits: { payload_bytes: 'int', stanza_bytes: 'int' },
   log: { level: 'level' },
   admin: { socket: 'path' },
+  metrics: { listen: 'listen' },
 };
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -114,6 +116,10 @@ function coerce(key: string, kind: Kind, v: unknown, base: string): unknown {
     case 'secret':
       if (typeof v !== 'string') fail(`must be a string, got ${typeof v}`);
       if (kind === 'string' && !(v as string).trim()) fail('must not be empty');
+      return v;
+    case 'listen':
+      // '' is off; else host:port (checked again, with the reason, when the endpoint starts).
+      if (typeof v !== 'string' || (v !== '' && !/^(\[[0-9a-fA-F:.]+\]|[^:\[\]\s]+):\d{1,5}$/.test(v))) fail(`must be host:port (e.g. 127.0.0.1:9464) or empty, got ${JSON.stringify(v)}`);
       return v;
     case 'multicast':
       if (v !== 'auto' && v !== 'off') fail('must be auto or off');

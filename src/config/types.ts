@@ -40,6 +40,10 @@ export interface Config {
     /** Unix socket for the CLI while the controller runs; default <data>/admin.sock. */
     socket: string;
   };
+  metrics: {
+    /** host:port of the Prometheus endpoint (/metrics, /healthz), e.g. 127.0.0.1:9464; '' = off. */
+    listen: string;
+  };
 }
 
 export class ConfigError extends Error {

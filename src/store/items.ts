@@ -25,6 +25,7 @@ class LogItemStore implements ItemStore {
       compactMinDead: opts.compactMinDead ?? 1000,
       counters: { appends: 0, fsyncs: 0, compactions: 0 },
       log,
+      ...(opts.onFsync ? { onFsync: opts.onFsync } : {}),
     };
   }
 

@@ -28,6 +28,7 @@ export interface TopicLogEnv {
   compactMinDead: number;
   counters: { appends: number; fsyncs: number; compactions: number };
   log?: Logger;
+  onFsync?: (seconds: number) => void;
 }
 
 export class TopicLog {
@@ -111,12 +112,14 @@ export class TopicLog {
 
   private async writeBatch(batch: Op[]): Promise<void> {
     const buf = Buffer.concat(batch.map((op) => op.frame));
+    const t0 = process.hrtime.bigint();
     try {
       await this.env.fds.use(this.path, (fh, created) => appendDurably(fh, buf, created, this.path));
     } catch (e) {
       for (const op of batch) op.reject(e);
       return;
     }
+    this.env.onFsync?.(Number(process.hrtime.bigint() - t0) / 1e9);
     this.env.counters.fsyncs++;
     const results = batch.map((op) => this.apply(op.rec));
     if (batch.some((op) => op.compact) || this.tooManyDead()) {

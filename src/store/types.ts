@@ -62,6 +62,8 @@ export interface ItemStoreOptions {
   /** ...and at least this many (default 1000), so small topics are not rewritten often. */
   compactMinDead?: number;
   log?: Logger;
+  /** Told how long each batch's write + fdatasync took, in seconds (the metrics). */
+  onFsync?: (seconds: number) => void;
 }
 
 export interface ItemStoreStats {

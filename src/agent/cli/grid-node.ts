@@ -3,6 +3,7 @@
 // stdout carries data only; progress and errors go to stderr; exit 0 on success, 1 on error.
 import { Command, Option } from 'commander';
 import { errorLine, setQuiet } from './output.js';
+import { packageVersion } from '../version.js';
 import { provideCmd, publishCmd, queryCmd, registerCmd, statusCmd, subscribeCmd, topicsCmd } from './commands.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -37,6 +38,7 @@ function run<A extends unknown[]>(fn: (...args: A) => Promise<void>) {
 
 const program = new Command('grid-node')
   .description('Connect a security product to an XMPP-Grid: register, discover topics, publish, subscribe, query')
+  .version(packageVersion(), '-V, --version', 'print the version and exit')
   .showHelpAfterError();
 
 connection(program.command('register'))
