@@ -67,7 +67,7 @@ async function apply<K extends AdminOpName>(store: ControlStore<AccountsState>, 
     },
     log,
   });
-  return (await runOp(accountOps(service, 'cli'), op, args)) as AdminReply<AdminOpResults[K]>;
+  return (await runOp(accountOps(service, 'cli', { acceptOperator: true }), op, args)) as AdminReply<AdminOpResults[K]>;
 }
 
 function needsDeclaredGroups(op: AdminOpName): boolean {

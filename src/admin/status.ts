@@ -108,7 +108,8 @@ export class StatusBuilder {
   }
 }
 
-const CORE_KEYS = ['version', 'pid', 'started_at', 'uptime_s', 'xmpp', 'multicast', 'taxii', 'metrics', 'accounts', 'topics', 'items', 'policy'];
+/** The core's keys: a section may not take one. */
+export const CORE_KEYS: readonly string[] = ['version', 'pid', 'started_at', 'uptime_s', 'xmpp', 'multicast', 'taxii', 'metrics', 'accounts', 'topics', 'items', 'policy'];
 
 const digests = new WeakMap<Policy, string>();
 

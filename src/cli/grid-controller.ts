@@ -13,6 +13,7 @@ import { registerCertsCommand } from './certs.js';
 import { registerPolicyCommand } from './policy.js';
 import { registerAccountsCommand } from './accounts.js';
 import { registerTopicsCommand } from './topics.js';
+import { registerStatusCommand } from './status.js';
 import { packageVersion } from '../agent/version.js';
 
 /** `policy explain` judges a JID as the controller would: from its stored account, if any. */
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerStartCommand(program);
+  registerStatusCommand(program);
   registerCertsCommand(program);
   registerAccountsCommand(program);
   registerTopicsCommand(program);
