@@ -25,6 +25,8 @@ import { setAnswerBudget } from './xmpp/xmlnode.js';
 import { wireEvents } from './wiring.js';
 import { installProtocol, startAdmin } from './wiring-protocol.js';
 import { Operations } from './wiring-ops.js';
+import { checkStateVersion, ensureDataFormat, StateFormatError } from './state-format.js';
+import { packageVersion } from './agent/version.js';
 
 export interface RunningController {
   readonly link: ComponentLink;
@@ -85,10 +87,23 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
   }
   for (const w of trust.warnings) log.warn({ trust: w }, 'trust warning');
 
+  try {
+    const f = await ensureDataFormat(cfg.data, packageVersion());
+    if (f.migrated.length) log.warn({ data: cfg.data, migrated_to: f.migrated }, 'data folder migrated');
+  } catch (err) {
+    if (err instanceof StateFormatError) throw new StartError(err.message);
+    throw err;
+  }
   const accountStore = await openControlStore(join(cfg.data, 'accounts.json'), EMPTY_ACCOUNTS, { log });
   cleanups.push(() => accountStore.close());
   const topicStore = await openControlStore(join(cfg.data, 'topics.json'), EMPTY_TOPICS, { log });
   cleanups.push(() => topicStore.close());
+  try {
+    checkStateVersion(join(cfg.data, 'accounts.json'), accountStore.data, EMPTY_ACCOUNTS.version);
+    checkStateVersion(join(cfg.data, 'topics.json'), topicStore.data, EMPTY_TOPICS.version);
+  } catch (err) {
+    throw new StartError((err as Error).message);
+  }
   const itemStore = await openItemStore(join(cfg.data, 'items'), { log, onFsync: (sec) => ops.sink.fsync(sec) });
   cleanups.push(() => itemStore.close());
 
