@@ -44,7 +44,12 @@ export interface RunningController {
 
 export class StartError extends Error {}
 
-export async function startController(cfg: Config, log: Logger): Promise<RunningController> {
+export interface StartOptions {
+  /** Aborting stops a start that is still waiting for the XMPP server (SIGTERM during start). */
+  signal?: AbortSignal;
+}
+
+export async function startController(cfg: Config, log: Logger, o: StartOptions = {}): Promise<RunningController> {
   requireSecret(cfg);
   mkdirSync(cfg.data, { recursive: true, mode: 0o700 });
   const lock = acquireLock(cfg.data);
@@ -60,14 +65,14 @@ export async function startController(cfg: Config, log: Logger): Promise<Running
     }
   };
   try {
-    return await assemble(cfg, log, cleanups, cleanup);
+    return await assemble(cfg, log, cleanups, cleanup, o.signal);
   } catch (err) {
     await cleanup();
     throw err;
   }
 }
 
-async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<void> | void)[], cleanup: () => Promise<void>): Promise<RunningController> {
+async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<void> | void)[], cleanup: () => Promise<void>, signal?: AbortSignal): Promise<RunningController> {
   const ops = new Operations(cfg, rootLog);
   // Every audit event (authorization decisions, registrations) is counted as it is logged.
   const log = tapAudit(rootLog, (event, fields) => ops.sink.audit(event, fields));
@@ -165,7 +170,14 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
   await ops.startServer();
   cleanups.push(() => ops.close());
   cleanups.push(() => link.stop());
-  await link.start();
+  const abort = () => void link.stop();
+  signal?.addEventListener('abort', abort, { once: true });
+  try {
+    if (signal?.aborted) throw new StartError('stopped before the start completed');
+    await link.start();
+  } finally {
+    signal?.removeEventListener('abort', abort);
+  }
   cleanups.push(() => outbox.drain());
 
   let stopped = false;

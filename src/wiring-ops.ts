@@ -75,7 +75,7 @@ export class Operations {
       taxiiUrl: () => null,
       metricsUrl: () => this.server?.url ?? null,
       accounts: () => parts.accounts.list().map((a) => ({ ...a, effective: parts.accounts.effectiveStatus(a) })),
-      online: () => this.seen.onlineCount(),
+      online: () => this.seen.onlineCount((jid) => parts.accounts.get(jid) !== undefined),
       topics: () => this.topicCounts(),
       itemsStored: () => parts.topics.allTopics().reduce((n, t) => n + parts.itemStore.list(t.name).length, 0),
       policy: () => parts.policy.current(),

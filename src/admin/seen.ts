@@ -7,6 +7,8 @@
 // since been reported gone: a directed `<presence type='unavailable'/>` or a notification
 // the server bounced back (PROTOCOL §5: a certificate login has no offline store, so a bounce
 // means no session). Held in memory: O(1) per stanza, lost on restart (the CLI says "since").
+// The JID is stamped before anything knows whether it has an account (a registering node has
+// none yet), so the book is bounded: past `maxEntries` the longest-silent entry goes.
 export interface Seen {
   online: boolean;
   /** ISO date-time of the last stanza from the node since the controller started; null if none. */
@@ -25,17 +27,17 @@ export class SeenBook {
   constructor(
     private readonly windowMs = 5 * 60_000,
     private readonly now: () => number = Date.now,
+    private readonly maxEntries = 100_000,
   ) {
     this.since = new Date(this.now()).toISOString();
   }
 
   /** A stanza arrived from `bare` (lower-cased bare JID). */
   heard(bare: string): void {
-    const e = this.entries.get(bare);
-    if (e) {
-      e.at = this.now();
-      e.gone = false;
-    } else this.entries.set(bare, { at: this.now(), gone: false });
+    // Delete and re-insert: the Map's order is then least recently heard first.
+    this.entries.delete(bare);
+    this.entries.set(bare, { at: this.now(), gone: false });
+    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
   }
 
   /** The node signed off, or the server said it has no session. */
@@ -54,9 +56,10 @@ export class SeenBook {
     return { online: !e.gone && this.now() - e.at <= this.windowMs, lastSeen: new Date(e.at).toISOString() };
   }
 
-  onlineCount(): number {
+  /** How many JIDs (those `counts`, e.g. accounts) are online now. */
+  onlineCount(counts: (bare: string) => boolean = () => true): number {
     let n = 0;
-    for (const k of this.entries.keys()) if (this.get(k).online) n++;
+    for (const k of this.entries.keys()) if (counts(k) && this.get(k).online) n++;
     return n;
   }
 }

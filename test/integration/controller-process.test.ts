@@ -131,3 +131,15 @@ test('started before the XMPP server, it keeps retrying (a line per attempt) and
     await again?.stop();
   }
 });
+
+test('SIGTERM while it waits for the XMPP server: stops at once with exit 0 and releases the lock', async () => {
+  await grid.prosody.stop(); // no server: the controller is in its retry loop
+  const p = run(envFor({ GRID_XMPP_RECONNECT_MAX_MS: '30000' }));
+  await p.line((l) => l.includes('XMPP server not reachable; retrying'));
+  const t0 = Date.now();
+  p.child.kill('SIGTERM');
+  const [code] = await p.exited;
+  assert.equal(code, 0, p.out().stderr);
+  assert.ok(Date.now() - t0 < 10_000, 'did not wait out the backoff');
+  assert.ok(!existsSync(join(grid.cfg.data, 'controller.lock')), 'the lock is released');
+});

@@ -27,8 +27,18 @@ test('seen: heard → online within the window; gone or silent → offline, last
   assert.deepEqual(seen.get('a@g'), { online: false, lastSeen: new Date(now).toISOString() });
   seen.heard('b@g');
   assert.equal(seen.onlineCount(), 1);
+  assert.equal(seen.onlineCount((j) => j !== 'b@g'), 0, 'counts only the JIDs asked about');
   seen.forget('b@g');
   assert.equal(seen.onlineCount(), 0);
+});
+
+test('seen: bounded; the longest-silent entry goes first', () => {
+  const seen = new SeenBook(60_000, () => 0, 2);
+  seen.heard('a@g');
+  seen.heard('b@g');
+  seen.heard('a@g'); // a is now the most recent
+  seen.heard('c@g');
+  assert.deepEqual(['a@g', 'b@g', 'c@g'].map((j) => seen.get(j).lastSeen !== null), [true, false, true]);
 });
 
 test('label cap: the first N values, then _other', () => {
