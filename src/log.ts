@@ -53,7 +53,29 @@ export function silentLogger(): Logger {
   return pino({ level: 'silent' });
 }
 
+const AUDIT_TAP = Symbol('grid.auditTap');
+type AuditTap = (event: string, fields: Readonly<Record<string, unknown>>) => void;
+
+/**
+ * A child of `log` whose descendants (pino children inherit by prototype) hand every audit
+ * event to `tap` as well, whatever the log level: how the metrics count decisions without
+ * the core knowing of them.
+ */
+export function tapAudit(log: Logger, tap: AuditTap): Logger {
+  const child = log.child({});
+  (child as unknown as Record<symbol, AuditTap>)[AUDIT_TAP] = tap;
+  return child;
+}
+
 /** Audit events share one shape so they can be filtered with `jq 'select(.audit)'`. */
 export function audit(log: Logger, event: string, fields: Record<string, unknown>, level: 'info' | 'debug' | 'warn' = 'info'): void {
   log[level]({ audit: event, ...fields }, event);
+  const tap = (log as unknown as Record<symbol, AuditTap | undefined>)[AUDIT_TAP];
+  if (tap) {
+    try {
+      tap(event, fields);
+    } catch {
+      // a metrics failure never stops the audited operation
+    }
+  }
 }

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from './config/types.js';
 import { requireSecret } from './config/load.js';
-import type { Logger } from './log.js';
+import { tapAudit, type Logger } from './log.js';
 import { openControlStore, openItemStore, acquireLock } from './store/index.js';
 import { PolicyWatcher, PolicyLoadError, formatPolicyError, matchAutoApprove } from './policy/index.js';
 import type { Policy, PolicySubject } from './policy/types.js';
@@ -27,6 +27,9 @@ import { setAnswerBudget } from './xmpp/xmlnode.js';
 import { wireEvents } from './wiring.js';
 import { installProtocol, startAdmin } from './wiring-protocol.js';
 import { wireLimits } from './wiring-limits.js';
+import { Operations } from './wiring-ops.js';
+import { checkStateVersion, ensureDataFormat, StateFormatError } from './state-format.js';
+import { packageVersion } from './agent/version.js';
 
 export interface RunningController {
   readonly link: ComponentLink;
@@ -37,12 +40,19 @@ export interface RunningController {
   readonly policy: PolicyWatcher;
   readonly outbox: Outbox;
   readonly multicast: Multicast;
+  /** Metrics, last-seen, the status report. */
+  readonly ops: Operations;
   stop(): Promise<void>;
 }
 
 export class StartError extends Error {}
 
-export async function startController(cfg: Config, log: Logger): Promise<RunningController> {
+export interface StartOptions {
+  /** Aborting stops a start that is still waiting for the XMPP server (SIGTERM during start). */
+  signal?: AbortSignal;
+}
+
+export async function startController(cfg: Config, log: Logger, o: StartOptions = {}): Promise<RunningController> {
   requireSecret(cfg);
   mkdirSync(cfg.data, { recursive: true, mode: 0o700 });
   const lock = acquireLock(cfg.data);
@@ -58,14 +68,17 @@ export async function startController(cfg: Config, log: Logger): Promise<Running
     }
   };
   try {
-    return await assemble(cfg, log, cleanups, cleanup);
+    return await assemble(cfg, log, cleanups, cleanup, o.signal);
   } catch (err) {
     await cleanup();
     throw err;
   }
 }
 
-async function assemble(cfg: Config, log: Logger, cleanups: (() => Promise<void> | void)[], cleanup: () => Promise<void>): Promise<RunningController> {
+async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<void> | void)[], cleanup: () => Promise<void>, signal?: AbortSignal): Promise<RunningController> {
+  const ops = new Operations(cfg, rootLog);
+  // Every audit event (authorization decisions, registrations) is counted as it is logged.
+  const log = tapAudit(rootLog, (event, fields) => ops.sink.audit(event, fields));
   const policy = new PolicyWatcher(cfg.policies, log.child({ mod: 'policy' }));
   try {
     policy.start();
@@ -83,11 +96,24 @@ async function assemble(cfg: Config, log: Logger, cleanups: (() => Promise<void>
   cleanups.push(() => trustWatch.stop());
   for (const w of trustWatch.current().warnings) log.warn({ trust: w }, 'trust warning');
 
+  try {
+    const f = await ensureDataFormat(cfg.data, packageVersion());
+    if (f.migrated.length) log.warn({ data: cfg.data, migrated_to: f.migrated }, 'data folder migrated');
+  } catch (err) {
+    if (err instanceof StateFormatError) throw new StartError(err.message);
+    throw err;
+  }
   const accountStore = await openControlStore(join(cfg.data, 'accounts.json'), EMPTY_ACCOUNTS, { log, onCorrupt: cfg.store.control_on_corrupt });
   cleanups.push(() => accountStore.close());
   const topicStore = await openControlStore(join(cfg.data, 'topics.json'), EMPTY_TOPICS, { log, onCorrupt: cfg.store.control_on_corrupt });
   cleanups.push(() => topicStore.close());
-  const itemStore = await openItemStore(join(cfg.data, 'items'), { log, cacheBytes: cfg.store.cache_bytes });
+  try {
+    checkStateVersion(join(cfg.data, 'accounts.json'), accountStore.data, EMPTY_ACCOUNTS.version);
+    checkStateVersion(join(cfg.data, 'topics.json'), topicStore.data, EMPTY_TOPICS.version);
+  } catch (err) {
+    throw new StartError((err as Error).message);
+  }
+  const itemStore = await openItemStore(join(cfg.data, 'items'), { log, cacheBytes: cfg.store.cache_bytes, onFsync: (sec) => ops.sink.fsync(sec) });
   cleanups.push(() => itemStore.close());
 
   const accounts = new AccountService({
@@ -123,10 +149,10 @@ async function assemble(cfg: Config, log: Logger, cleanups: (() => Promise<void>
   disco.addFeature(NS.GRID);
 
   const link = new ComponentLink(
-    { service: cfg.xmpp.service, domain: cfg.xmpp.domain, secret: cfg.xmpp.secret, reconnectMaxMs: cfg.xmpp.reconnect_max_ms, stanzaBytes: cfg.limits.stanza_bytes, log: log.child({ mod: 'link' }) },
+    { service: cfg.xmpp.service, domain: cfg.xmpp.domain, secret: cfg.xmpp.secret, reconnectMaxMs: cfg.xmpp.reconnect_max_ms, log: log.child({ mod: 'link' }), stanzaBytes: cfg.limits.stanza_bytes, metrics: ops.sink },
     router,
   );
-  const outbox = new Outbox(link, log.child({ mod: 'outbox' }));
+  const outbox = new Outbox(link, log.child({ mod: 'outbox' }), ops.sink);
   const multicast = new Multicast({
     mode: cfg.xmpp.multicast, stanzaBytes: cfg.limits.stanza_bytes, log: log.child({ mod: 'multicast' }),
     discoFeatures: async (host) => {
@@ -152,21 +178,33 @@ async function assemble(cfg: Config, log: Logger, cleanups: (() => Promise<void>
   const limits = wireLimits({ router, accounts, policy, outbox, domain: cfg.xmpp.domain, log: log.child({ mod: 'limits' }) });
   cleanups.push(() => limits.stop());
   const limitStats = () => ({ ...limits.limiter.counters, requests_active: limits.queue.load.active, requests_queued: limits.queue.load.queued });
-  const protocol = installProtocol({ router, disco, accounts, topics, items, policy, subjectOf, domain: cfg.xmpp.domain, outbox, multicast, itemStore, limitStats, log });
+  const protocol = installProtocol({ router, disco, accounts, topics, items, policy, subjectOf, domain: cfg.xmpp.domain, outbox, multicast, itemStore, limitStats, metrics: ops.sink, log });
   const sweep = new RevocationSweep({ accounts, trust: () => trustWatch.current(), log: log.child({ mod: 'revocation' }) });
   cleanups.push(() => sweep.stop());
   wireEvents({ accounts, topics, items, policy, trust: trustWatch, sweep, outbox, notifier: protocol.notifier, subjectOf, domain: cfg.xmpp.domain, log });
-  await link.start();
+  const status = ops.attach({ link, accounts, topics, itemStore, policy, outbox, multicast });
+  // The admin socket and the metrics endpoint come up before the link, so that `status` and
+  // /healthz answer (link down) while the XMPP server is not reachable yet.
+  const admin = await startAdmin({ cfg, accounts, topics, policy, log, outbox, multicast, itemStore, seen: ops.seen, status, limitStats });
+  cleanups.push(() => admin.close());
+  await ops.startServer();
+  cleanups.push(() => ops.close());
   cleanups.push(() => link.stop());
+  const abort = () => void link.stop();
+  signal?.addEventListener('abort', abort, { once: true });
+  try {
+    if (signal?.aborted) throw new StartError('stopped before the start completed');
+    await link.start();
+  } finally {
+    signal?.removeEventListener('abort', abort);
+  }
+  cleanups.push(() => outbox.drain());
   // Certificates revoked or expired while the controller was stopped: their accounts go now.
   await sweep.sweep('start');
-  cleanups.push(() => outbox.drain());
-  const admin = await startAdmin({ cfg, accounts, topics, policy, log, outbox, multicast, limitStats, itemStore });
-  cleanups.push(() => admin.close());
 
   let stopped = false;
   return {
-    link, disco, accounts, topics, items, policy, outbox, multicast,
+    link, disco, accounts, topics, items, policy, outbox, multicast, ops,
     async stop() {
       if (stopped) return;
       stopped = true;

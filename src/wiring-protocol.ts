@@ -21,6 +21,10 @@ import { startAdminServer } from './admin/server.js';
 import { accountOps } from './admin/ops.js';
 import type { AdminOps } from './admin/types.js';
 import type { EventStanzas } from './wiring.js';
+import type { SeenBook } from './admin/seen.js';
+import type { MetricsSink } from './metrics/sink.js';
+import type { StatusBuilder } from './admin/status.js';
+import { topicCarried } from './admin/topic-stats.js';
 import { installPubsub } from './xmpp/handlers/pubsub.js';
 import { installGrid } from './xmpp/handlers/grid.js';
 import { discoProvider } from './xmpp/handlers/topics-disco.js';
@@ -40,6 +44,7 @@ export interface ProtocolDeps {
   itemStore: ItemStore;
   /** Rate-limit counters and the fair queue's load (README "Rate limits"). */
   limitStats?: () => Record<string, number>;
+  metrics: MetricsSink;
   log: Logger;
 }
 
@@ -61,11 +66,12 @@ function controllerStats(d: { outbox: Outbox; multicast: Multicast; accounts: Ac
   };
 }
 
-export function topicsSummary(topics: TopicService) {
+export function topicsSummary(topics: TopicService, items?: Pick<ItemStore, 'list'>) {
   return topics.allTopics().map((t) => ({
     name: t.name, content_type: t.contentType, filtering: t.filtering, source: t.source,
     publishers: t.publishers, subscribers: topics.subscriptionsOf(t.name).length,
     subtopics: topics.subtopics(t.name).map((s) => ({ node: s.node, subscribers: s.subscribers, filter: s.filter })),
+    ...(items ? topicCarried(items, t.name) : {}),
   }));
 }
 
@@ -76,7 +82,7 @@ async function reloadPolicy(policy: PolicyWatcher): Promise<string> {
 
 export function installProtocol(d: ProtocolDeps): { notifier: EventStanzas } {
   const commands = installCommands(d.router, d.disco, d.accounts, {
-    topics: async () => JSON.stringify(topicsSummary(d.topics), null, 2),
+    topics: async () => JSON.stringify(topicsSummary(d.topics, d.itemStore), null, 2),
     stats: async () => JSON.stringify(controllerStats(d)),
     reloadPolicy: () => reloadPolicy(d.policy),
     declaredGroups: () => Object.keys(d.policy.current().groups),
@@ -89,6 +95,8 @@ export function installProtocol(d: ProtocolDeps): { notifier: EventStanzas } {
     // The publish result has been answered (the item is stored); delivery follows in order.
     onPublished: (p: Published) => {
       const { stanzas, deliveries } = d.multicast.expand(notifications.fanouts(p));
+      d.metrics.published(p.topic.name);
+      d.metrics.delivered(p.topic.name, deliveries);
       void d.outbox.send(stanzas, deliveries);
     },
     onRetracted: (r: { node: string; itemId: string; subscriptions: Subscription[] }) => void d.outbox.send(retractMessages(d.domain, r.node, r.itemId, r.subscriptions)),
@@ -103,10 +111,18 @@ export function installProtocol(d: ProtocolDeps): { notifier: EventStanzas } {
   return { notifier };
 }
 
-export async function startAdmin(d: { cfg: Config; accounts: AccountService; topics: TopicService; policy: PolicyWatcher; log: Logger; outbox: Outbox; multicast: Multicast; itemStore: ItemStore; limitStats?: () => Record<string, number> }) {
+export interface AdminDeps {
+  cfg: Config; accounts: AccountService; topics: TopicService; policy: PolicyWatcher; log: Logger; outbox: Outbox; multicast: Multicast;
+  itemStore: ItemStore; seen: SeenBook; status: StatusBuilder;
+  /** Rate-limit counters and the fair queue's load (README "Rate limits"). */
+  limitStats?: () => Record<string, number>;
+}
+
+export async function startAdmin(d: AdminDeps) {
   const ops: AdminOps = {
-    ...accountOps(d.accounts, 'cli'),
-    'topics.list': async () => ok(topicsSummary(d.topics)),
+    ...accountOps(d.accounts, 'cli', { seen: d.seen, acceptOperator: true }),
+    'topics.list': async () => ok(topicsSummary(d.topics, d.itemStore)),
+    status: async () => ok(d.status.report()),
     'policy.reload': async () => {
       const r = await d.policy.reloadNow();
       return r.ok ? ok({ files: r.policy.files, rules: r.policy.rules.length }) : fail('bad-request', r.errors.map((e) => `${e.file}:${e.line ?? '?'}: ${e.message}`).join('; '));

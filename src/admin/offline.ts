@@ -10,6 +10,7 @@ import type { Logger } from '../log.js';
 import { loadPolicyDir } from '../policy/load.js';
 import { acquireLock, openControlStore, ControlStoreCorruptError, type ControlStore } from '../store/index.js';
 import { accountOps, runOp } from './ops.js';
+import { checkStateVersion } from '../state-format.js';
 import type { AdminOpArgs, AdminOpName, AdminOpResults, AdminReply } from './types.js';
 
 export const ACCOUNTS_FILE = 'accounts.json';
@@ -44,6 +45,11 @@ export async function runOffline<K extends AdminOpName>(cfg: Config, op: K, args
       throw e;
     }
     try {
+      try {
+        checkStateVersion(join(cfg.data, ACCOUNTS_FILE), store.data, EMPTY_ACCOUNTS.version);
+      } catch (e) {
+        return { ok: false, error: { code: 'internal', text: (e as Error).message } };
+      }
       return await apply(store, policy.groups, op, args, log);
     } finally {
       await store.close();
@@ -67,7 +73,7 @@ async function apply<K extends AdminOpName>(store: ControlStore<AccountsState>, 
     },
     log,
   });
-  return (await runOp(accountOps(service, 'cli'), op, args)) as AdminReply<AdminOpResults[K]>;
+  return (await runOp(accountOps(service, 'cli', { acceptOperator: true }), op, args)) as AdminReply<AdminOpResults[K]>;
 }
 
 function needsDeclaredGroups(op: AdminOpName): boolean {

@@ -1,29 +1,45 @@
 // The admin operations table: argument checks and dispatch shared by the socket server, and
 // the account operations implemented on AccountService (which audits every change).
 import type { AccountService } from '../accounts/service.js';
-import { ACCOUNT_STATUSES, type AccountStatus } from '../accounts/types.js';
+import { ACCOUNT_STATUSES, type Account, type AccountStatus } from '../accounts/types.js';
 import { fail, ok, type Result } from '../result.js';
-import type { AdminOpArgs, AdminOpName, AdminOps, AdminReply } from './types.js';
+import type { SeenBook } from './seen.js';
+import type { AdminOpArgs, AdminOpName, AdminOps, AdminReply, ListedAccount, OperatorArg } from './types.js';
 
 export const ADMIN_OP_NAMES: readonly AdminOpName[] = [
-  'accounts.list', 'accounts.approve', 'accounts.deny', 'accounts.revoke', 'accounts.set-groups', 'accounts.remove', 'accounts.unsuspend',
-  'topics.list', 'policy.reload', 'stats',
+  'accounts.list', 'accounts.show', 'accounts.approve', 'accounts.deny', 'accounts.revoke', 'accounts.set-groups', 'accounts.remove', 'accounts.unsuspend',
+  'topics.list', 'policy.reload', 'stats', 'status',
 ];
 
 export function isAdminOpName(op: unknown): op is AdminOpName {
   return typeof op === 'string' && (ADMIN_OP_NAMES as readonly string[]).includes(op);
 }
 
+export interface AccountOpsOptions {
+  /** Where online state comes from (the running controller); absent offline. */
+  seen?: SeenBook;
+  /** Take `operator` from the request (the CLI's `$SUDO_USER`/`$USER`): decided by `<by>:<operator>`. */
+  acceptOperator?: boolean;
+}
+
 /** The account operations, acting as `by` (`cli`, or `admin:<jid>` for XEP-0050). */
-export function accountOps(service: AccountService, by: string): Pick<AdminOps, Extract<AdminOpName, `accounts.${string}`>> {
+export function accountOps(service: AccountService, by: string, o: AccountOpsOptions = {}): Pick<AdminOps, Extract<AdminOpName, `accounts.${string}`>> {
+  const who = (a: OperatorArg) => (o.acceptOperator && a.operator ? `${by}:${a.operator}` : by);
+  const listed = (a: Account): ListedAccount => ({
+    ...a, effective: service.effectiveStatus(a), ...(o.seen ? { seen: { ...o.seen.get(a.jid), since: o.seen.since } } : {}),
+  });
   return {
-    'accounts.list': async ({ status }) => ok(service.list(status).map((a) => ({ ...a, effective: service.effectiveStatus(a) }))),
-    'accounts.approve': ({ jid, groups }) => service.approve(jid, by, groups),
-    'accounts.deny': ({ jid }) => service.deny(jid, by),
-    'accounts.revoke': ({ jid }) => service.revoke(jid, by),
-    'accounts.set-groups': ({ jid, groups }) => service.setGroups(jid, by, groups),
-    'accounts.remove': ({ jid }) => service.remove(jid, by),
-    'accounts.unsuspend': ({ jid }) => service.unsuspend(jid, by),
+    'accounts.list': async ({ status }) => ok(service.list(status).map(listed)),
+    'accounts.show': async ({ jid }) => {
+      const a = service.get(jid);
+      return a ? ok(listed(a)) : fail('item-not-found', `no account ${jid.split('/')[0]!.toLowerCase()}`);
+    },
+    'accounts.approve': (a) => service.approve(a.jid, who(a), a.groups),
+    'accounts.deny': (a) => service.deny(a.jid, who(a)),
+    'accounts.revoke': (a) => service.revoke(a.jid, who(a)),
+    'accounts.set-groups': (a) => service.setGroups(a.jid, who(a), a.groups),
+    'accounts.remove': (a) => service.remove(a.jid, who(a)),
+    'accounts.unsuspend': (a) => service.unsuspend(a.jid, who(a)),
   };
 }
 
@@ -61,19 +77,22 @@ export function splitGroups(s: string): string[] {
 
 const ALLOWED: Record<AdminOpName, string[]> = {
   'accounts.list': ['status'],
-  'accounts.approve': ['jid', 'groups'],
-  'accounts.deny': ['jid'],
-  'accounts.revoke': ['jid'],
-  'accounts.set-groups': ['jid', 'groups'],
-  'accounts.remove': ['jid'],
-  'accounts.unsuspend': ['jid'],
+  'accounts.show': ['jid'],
+  'accounts.approve': ['jid', 'groups', 'operator'],
+  'accounts.deny': ['jid', 'operator'],
+  'accounts.revoke': ['jid', 'operator'],
+  'accounts.set-groups': ['jid', 'groups', 'operator'],
+  'accounts.remove': ['jid', 'operator'],
+  'accounts.unsuspend': ['jid', 'operator'],
   'topics.list': [],
   'policy.reload': [],
   stats: [],
+  status: [],
 };
 
 const REQUIRED: Record<AdminOpName, string[]> = {
   ...Object.fromEntries(Object.keys(ALLOWED).map((k) => [k, []])),
+  'accounts.show': ['jid'],
   'accounts.approve': ['jid'],
   'accounts.deny': ['jid'],
   'accounts.revoke': ['jid'],
@@ -88,5 +107,7 @@ const JID_RE = /^[^\s\u0000-\u001f\u007f@/]+@[^\s\u0000-\u001f\u007f@/]+(\/[^\u0
 const CHECK: Record<string, (v: unknown) => string | null> = {
   jid: (v) => (typeof v === 'string' && v.length <= 3071 && JID_RE.test(v) ? null : 'must be a JID like node1@grid.test'),
   groups: (v) => (Array.isArray(v) && v.every((g) => typeof g === 'string' && g.trim() !== '' && g.length <= 256) ? null : 'must be a list of group names'),
+  // A login name: it ends up in decidedBy and the audit log, so nothing else gets in.
+  operator: (v) => (typeof v === 'string' && /^[A-Za-z0-9._][A-Za-z0-9._@-]{0,63}$/.test(v) ? null : 'must be a login name (letters, digits, . _ - @; at most 64)'),
   status: (v) => (ACCOUNT_STATUSES.includes(v as AccountStatus) ? null : `must be one of ${ACCOUNT_STATUSES.join(', ')}`),
 };

@@ -2,27 +2,41 @@
 // server (inside the controller), the client (the CLI) and the XEP-0050 commands share.
 import type { Account, AccountStatus } from '../accounts/types.js';
 import type { ErrorCode, Result } from '../result.js';
+import type { Seen } from './seen.js';
+import type { StatusReport } from './status.js';
 
-/** An account as listed: `effective` differs from `status` when an approved certificate expired. */
+/**
+ * An account as listed: `effective` differs from `status` when an approved certificate
+ * expired; `seen` is there while the controller runs (it is kept in memory, see seen.ts).
+ */
 export interface ListedAccount extends Account {
   effective: AccountStatus;
+  seen?: Seen & { since: string };
+}
+
+/** Who runs a CLI command (`$SUDO_USER`/`$USER`): recorded as `cli:<operator>` in decidedBy. */
+export interface OperatorArg {
+  operator?: string;
 }
 
 export interface AdminOpArgs {
   'accounts.list': { status?: AccountStatus };
-  'accounts.approve': { jid: string; groups?: string[] };
-  'accounts.deny': { jid: string };
-  'accounts.revoke': { jid: string };
-  'accounts.set-groups': { jid: string; groups: string[] };
-  'accounts.remove': { jid: string };
-  'accounts.unsuspend': { jid: string };
+  'accounts.show': { jid: string };
+  'accounts.approve': { jid: string; groups?: string[] } & OperatorArg;
+  'accounts.deny': { jid: string } & OperatorArg;
+  'accounts.revoke': { jid: string } & OperatorArg;
+  'accounts.set-groups': { jid: string; groups: string[] } & OperatorArg;
+  'accounts.remove': { jid: string } & OperatorArg;
+  'accounts.unsuspend': { jid: string } & OperatorArg;
   'topics.list': Record<string, never>;
   'policy.reload': Record<string, never>;
   stats: Record<string, never>;
+  status: Record<string, never>;
 }
 
 export interface AdminOpResults {
   'accounts.list': ListedAccount[];
+  'accounts.show': ListedAccount;
   'accounts.approve': Account;
   'accounts.deny': Account;
   'accounts.revoke': Account;
@@ -33,6 +47,7 @@ export interface AdminOpResults {
   'topics.list': unknown;
   'policy.reload': unknown;
   stats: unknown;
+  status: StatusReport;
 }
 
 export type AdminOpName = keyof AdminOpArgs;

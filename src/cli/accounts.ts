@@ -10,6 +10,8 @@ import { adminRequest, controllerRunning } from '../admin/client.js';
 import { runOffline } from '../admin/offline.js';
 import { splitGroups } from '../admin/ops.js';
 import type { AdminOpArgs, AdminOpName, AdminOpResults, ListedAccount } from '../admin/types.js';
+import { operatorName } from './operator.js';
+import { printable, showAccount } from './accounts-show.js';
 
 const CONFIG_HELP = 'configuration file (YAML or JSON); GRID_<SECTION>_<KEY> env vars override it';
 const OFFLINE_NOTE = 'the controller is not running: the node will see its new state at its next registration get';
@@ -22,7 +24,7 @@ export function registerAccountsCommand(program: Command): void {
       'While it is stopped, they are written to <data>/accounts.json under the data folder lock.');
 
   accounts.command('list')
-    .description('list accounts: jid, status, groups, device type, issuer O, notAfter, decided by')
+    .description('list accounts: jid, status, groups, device type, issuer O, notAfter, decided by, requested groups, fingerprint prefix, last seen')
     .option('--status <status>', 'only accounts in this state: pending, approved, denied, revoked or suspended')
     .option('--json', 'one JSON object per line instead of a table')
     .option('-c, --config <file>', CONFIG_HELP)
@@ -30,12 +32,19 @@ export function registerAccountsCommand(program: Command): void {
       execute(cmd, 'accounts.list', opts.status ? { status: opts.status as AdminOpArgs['accounts.list']['status'] } : {}, (r) =>
         opts.json ? r.map((a) => JSON.stringify(a)) : table(r, opts.status)));
 
+  accounts.command('show <jid>')
+    .description('every stored field of one account: groups requested and granted, certificate, who decided and when, online / last seen')
+    .option('--json', 'the account as one JSON object')
+    .option('-c, --config <file>', CONFIG_HELP)
+    .action((jid: string, opts: { json?: boolean; config?: string }, cmd: Command) =>
+      execute(cmd, 'accounts.show', { jid }, (a) => (opts.json ? [JSON.stringify(a)] : showAccount(a))));
+
   accounts.command('approve <jid>')
     .description('approve an account; without --groups it gets the requested groups that the policy declares')
     .option('--groups <a,b>', 'groups to assign (comma-separated; each must be declared in the policy)')
     .option('-c, --config <file>', CONFIG_HELP)
     .action((jid: string, opts: { groups?: string; config?: string }, cmd: Command) =>
-      execute(cmd, 'accounts.approve', opts.groups !== undefined ? { jid, groups: splitGroups(opts.groups) } : { jid }, (a) =>
+      execute(cmd, 'accounts.approve', opts.groups !== undefined ? { jid, groups: splitGroups(opts.groups), ...operatorName() } : { jid, ...operatorName() }, (a) =>
         [`approved ${a.jid}; groups: ${groupList(a)}`]));
 
   for (const [name, op, verb] of [
@@ -45,24 +54,24 @@ export function registerAccountsCommand(program: Command): void {
     accounts.command(`${name} <jid>`)
       .description(`${name} an account: it may not use the grid; its subscriptions end`)
       .option('-c, --config <file>', CONFIG_HELP)
-      .action((jid: string, _opts: unknown, cmd: Command) => execute(cmd, op, { jid }, (a) => [`${verb} ${a.jid}`]));
+      .action((jid: string, _opts: unknown, cmd: Command) => execute(cmd, op, { jid, ...operatorName() }, (a) => [`${verb} ${a.jid}`]));
   }
 
   accounts.command('unsuspend <jid>')
     .description('lift the suspension of an account suspended for abusing the rate limits: it is approved again with its groups')
     .option('-c, --config <file>', CONFIG_HELP)
-    .action((jid: string, _opts: unknown, cmd: Command) => execute(cmd, 'accounts.unsuspend', { jid }, (a) => [`unsuspended ${a.jid}; groups: ${groupList(a)}`]));
+    .action((jid: string, _opts: unknown, cmd: Command) => execute(cmd, 'accounts.unsuspend', { jid, ...operatorName() }, (a) => [`unsuspended ${a.jid}; groups: ${groupList(a)}`]));
 
   accounts.command('set-groups <jid> <groups>')
     .description('replace the groups of an approved account (comma-separated; "" for none)')
     .option('-c, --config <file>', CONFIG_HELP)
     .action((jid: string, groups: string, _opts: unknown, cmd: Command) =>
-      execute(cmd, 'accounts.set-groups', { jid, groups: splitGroups(groups) }, (a) => [`${a.jid} groups: ${groupList(a)}`]));
+      execute(cmd, 'accounts.set-groups', { jid, groups: splitGroups(groups), ...operatorName() }, (a) => [`${a.jid} groups: ${groupList(a)}`]));
 
   accounts.command('remove <jid>')
     .description('delete an account and all its subscriptions; the node may register again')
     .option('-c, --config <file>', CONFIG_HELP)
-    .action((jid: string, _opts: unknown, cmd: Command) => execute(cmd, 'accounts.remove', { jid }, () => [`removed ${jid.toLowerCase()}`]));
+    .action((jid: string, _opts: unknown, cmd: Command) => execute(cmd, 'accounts.remove', { jid, ...operatorName() }, () => [`removed ${jid.toLowerCase()}`]));
 }
 
 async function execute<K extends AdminOpName>(cmd: Command, op: K, args: AdminOpArgs[K], render: (r: AdminOpResults[K]) => string[]): Promise<void> {
@@ -76,7 +85,7 @@ async function execute<K extends AdminOpName>(cmd: Command, op: K, args: AdminOp
       : await runOffline(cfg, op, args, createLogger({ level: cfg.log.level, destination: process.stderr }));
     if (!r.ok) return failLine(r.error.text);
     const lines = render(r.result);
-    if (!live && op !== 'accounts.list') lines.push(OFFLINE_NOTE);
+    if (!live && op !== 'accounts.list' && op !== 'accounts.show') lines.push(OFFLINE_NOTE);
     if (lines.length) process.stdout.write(`${lines.join('\n')}\n`);
   } catch (err) {
     failLine(err instanceof ConfigError ? err.message : `grid-controller: ${(err as Error).message}`);
@@ -94,7 +103,7 @@ function groupList(a: Account): string {
 
 function table(rows: ListedAccount[], status?: string): string[] {
   if (rows.length === 0) return [status ? `no ${status} accounts` : 'no accounts'];
-  const head = ['JID', 'STATUS', 'GROUPS', 'DEVICE', 'ISSUER O', 'NOT AFTER', 'DECIDED BY'];
+  const head = ['JID', 'STATUS', 'GROUPS', 'DEVICE', 'ISSUER O', 'NOT AFTER', 'DECIDED BY', 'REQUESTED', 'FINGERPRINT', 'LAST SEEN'];
   const body = rows.map((a) => [
     a.jid,
     a.effective === a.status ? a.status : `${a.effective} (certificate expired)`,
@@ -103,12 +112,22 @@ function table(rows: ListedAccount[], status?: string): string[] {
     a.cert.issuer.O ?? '-',
     a.cert.notAfter,
     a.decidedBy,
+    a.requestedGroups.join(',') || '-',
+    fingerprintPrefix(a.cert.fingerprint),
+    lastSeen(a),
   ].map(printable));
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
   return [head, ...body].map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  '));
 }
 
-/** Device type, issuer and the like come from nodes: never let them drive the terminal. */
-function printable(s: string): string {
-  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+/** Enough of the fingerprint to tell certificates apart at a glance (`accounts show` has all). */
+function fingerprintPrefix(fp: string): string {
+  const hex = fp.replace(/^sha256:/i, '');
+  return hex.length > 23 ? `${hex.slice(0, 23)}…` : hex;
+}
+
+/** `online`, the last time heard from, or `-` (not since the controller started, or it is stopped). */
+function lastSeen(a: ListedAccount): string {
+  if (!a.seen) return '-';
+  return a.seen.online ? 'online' : (a.seen.lastSeen ?? '-');
 }

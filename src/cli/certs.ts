@@ -4,6 +4,7 @@ import { relative } from 'node:path';
 import type { Command } from 'commander';
 import { writeDevPki } from '../identity/devcerts.js';
 import type { DevPkiNode, DevPkiPaths } from '../identity/types.js';
+import { registerCertsSign } from './certs-sign.js';
 
 export interface CertsDevOptions {
   out: string;
@@ -67,4 +68,5 @@ export function registerCertsCommand(program: Command): void {
       const paths = runCertsDev(opts);
       process.stdout.write(describe(paths, opts.domain));
     });
+  registerCertsSign(certs);
 }

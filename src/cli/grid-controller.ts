@@ -13,6 +13,8 @@ import { registerCertsCommand } from './certs.js';
 import { registerPolicyCommand } from './policy.js';
 import { registerAccountsCommand } from './accounts.js';
 import { registerTopicsCommand } from './topics.js';
+import { registerStatusCommand } from './status.js';
+import { packageVersion } from '../agent/version.js';
 
 /** `policy explain` judges a JID as the controller would: from its stored account, if any. */
 async function lookupSubject(jid: string, configPath?: string): Promise<PolicySubject | undefined> {
@@ -28,10 +30,12 @@ async function lookupSubject(jid: string, configPath?: string): Promise<PolicySu
 export function buildProgram(): Command {
   const program = new Command('grid-controller')
     .description('XMPP-Grid controller: approves grid nodes, authorizes topics by policy, carries STIX/IODEF')
+    .version(packageVersion(), '-V, --version', 'print the version and exit')
     .option('-c, --config <file>', 'configuration file (YAML or JSON)')
     .showHelpAfterError()
     .exitOverride();
   registerStartCommand(program);
+  registerStatusCommand(program);
   registerCertsCommand(program);
   registerAccountsCommand(program);
   registerTopicsCommand(program);

@@ -16,9 +16,11 @@ export function registerStartCommand(program: Command): void {
       // controller as soon as the start has settled, never half-way through it.
       let ctl: RunningController | undefined;
       let stopping: Promise<void> | undefined;
+      const starting = new AbortController();
       const shutdown = (sig: string) => {
         stopping ??= (async () => {
           log.info({ signal: sig }, 'shutting down');
+          starting.abort(); // a start still waiting for the XMPP server gives up now
           await ready.catch(() => undefined);
           await ctl?.stop();
           log.flush();
@@ -36,10 +38,11 @@ export function registerStartCommand(program: Command): void {
       });
       process.on('SIGINT', () => shutdown('SIGINT'));
       process.on('SIGTERM', () => shutdown('SIGTERM'));
-      const ready = startController(cfg, log);
+      const ready = startController(cfg, log, { signal: starting.signal });
       try {
         ctl = await ready;
       } catch (err) {
+        if (starting.signal.aborted) return; // stopped by a signal while starting: shutdown exits 0
         log.fatal({ err: { message: (err as Error).message } }, 'start failed');
         log.flush();
         throw err;

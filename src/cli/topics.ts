@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { adminRequest, controllerRunning } from '../admin/client.js';
 import type { TopicsState } from '../topics/types.js';
+import { printable } from './accounts-show.js';
 
 interface Row {
   name: string;
@@ -15,13 +16,17 @@ interface Row {
   publishers: string[];
   subscribers: number;
   subtopics: { node: string; subscribers: number; filter: Record<string, string[]> }[];
+  /** From the running controller only (the item store's memory): see admin/topic-stats.ts. */
+  items?: number;
+  published_by?: string[];
+  last_published?: string | null;
 }
 
 export function registerTopicsCommand(program: Command): void {
   const topics = program.command('topics').description('the topic directory as the controller holds it');
   topics
     .command('list')
-    .description('topics, subtopics, publishers, subscriber counts')
+    .description('topics, subtopics, publishers, subscriber counts; while the controller runs also items stored, who published them and when last')
     .option('--json', 'one JSON object per topic per line')
     .option('-c, --config <file>', 'configuration file (YAML or JSON)')
     .action(async (opts: { json?: boolean; config?: string }) => {
@@ -35,7 +40,7 @@ export function registerTopicsCommand(program: Command): void {
         rows = fromState(join(cfg.data, 'topics.json'));
         process.stderr.write('(controller not running: read from the stored state)\n');
       }
-      for (const line of opts.json ? rows.map((r) => JSON.stringify(r)) : render(rows)) process.stdout.write(`${line}\n`);
+      for (const line of opts.json ? rows.map((r) => JSON.stringify(r)) : render(rows).map(printable)) process.stdout.write(`${line}\n`);
     });
 }
 
@@ -61,6 +66,9 @@ function render(rows: Row[]): string[] {
   const out: string[] = [];
   for (const r of rows.sort((a, b) => (a.name < b.name ? -1 : 1))) {
     out.push(`${r.name}  [${r.content_type}; filtering ${r.filtering}; ${r.source}]  subscribers ${r.subscribers}  publishers ${r.publishers.join(', ') || '-'}`);
+    if (r.items !== undefined) {
+      out.push(`  items ${r.items}  published by ${r.published_by?.join(', ') || '-'}  last published ${r.last_published ?? '-'}`);
+    }
     for (const s of r.subtopics) {
       const f = Object.entries(s.filter).map(([k, v]) => `${k}=${v.join(',')}`).join(' ');
       out.push(`  ${s.node}  subscribers ${s.subscribers}  filter ${f}`);

@@ -17,9 +17,10 @@ export const DEFAULTS: Config = {
   log: { level: 'info' },
   admin: { socket: '' },
   store: { cache_bytes: 32 * 1024 * 1024, control_on_corrupt: 'refuse' },
+  metrics: { listen: '' },
 };
 
-type Kind = 'string' | 'secret' | 'list' | 'int' | 'identity' | 'path' | 'pathlist' | 'level' | 'multicast' | 'oncorrupt';
+type Kind = 'string' | 'secret' | 'list' | 'int' | 'identity' | 'path' | 'pathlist' | 'level' | 'multicast' | 'oncorrupt' | 'listen';
 const SCHEMA: Record<string, Record<string, Kind> | Kind> = {
   xmpp: { service: 'string', domain: 'string', secret: 'secret', reconnect_max_ms: 'int', multicast: 'multicast' },
   trust: { ca: 'pathlist', crl: 'pathlist', identity: 'identity' },
@@ -32,6 +33,7 @@ const SCHEMA: Record<string, Record<string, Kind> | Kind> = {
   log: { level: 'level' },
   admin: { socket: 'path' },
   store: { cache_bytes: 'int', control_on_corrupt: 'oncorrupt' },
+  metrics: { listen: 'listen' },
 };
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -126,6 +128,10 @@ function coerce(key: string, kind: Kind, v: unknown, base: string): unknown {
     case 'secret':
       if (typeof v !== 'string') fail(`must be a string, got ${typeof v}`);
       if (kind === 'string' && !(v as string).trim()) fail('must not be empty');
+      return v;
+    case 'listen':
+      // '' is off; else host:port (checked again, with the reason, when the endpoint starts).
+      if (typeof v !== 'string' || (v !== '' && !/^(\[[0-9a-fA-F:.]+\]|[^:\[\]\s]+):\d{1,5}$/.test(v))) fail(`must be host:port (e.g. 127.0.0.1:9464) or empty, got ${JSON.stringify(v)}`);
       return v;
     case 'multicast':
       if (v !== 'auto' && v !== 'off') fail('must be auto or off');

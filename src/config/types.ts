@@ -67,6 +67,10 @@ export interface Config {
      */
     control_on_corrupt: ControlOnCorrupt;
   };
+  metrics: {
+    /** host:port of the Prometheus endpoint (/metrics, /healthz), e.g. 127.0.0.1:9464; '' = off. */
+    listen: string;
+  };
 }
 
 export class ConfigError extends Error {

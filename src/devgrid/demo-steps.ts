@@ -15,7 +15,7 @@ export interface Registered {
 
 function how(decidedBy: string): string {
   if (decidedBy.startsWith('auto:')) return `automatically by policy entry "${decidedBy.slice(5)}"`;
-  if (decidedBy === 'cli') return 'by the administrator (grid-controller accounts approve)';
+  if ((decidedBy === 'cli' || decidedBy.startsWith('cli:'))) return 'by the administrator (grid-controller accounts approve)';
   if (decidedBy.startsWith('admin:')) return `by the administrator ${decidedBy.slice(6)} (ad-hoc command)`;
   return `by ${decidedBy}`;
 }

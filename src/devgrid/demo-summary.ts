@@ -22,7 +22,7 @@ export function cutByType(published: ObjectCounts, got: ObjectCounts): Record<st
 
 function how(decidedBy: string): string {
   if (decidedBy.startsWith('auto:')) return `auto: ${decidedBy.slice(5)}`;
-  return decidedBy === 'cli' ? 'admin (CLI)' : decidedBy;
+  return (decidedBy === 'cli' || decidedBy.startsWith('cli:')) ? 'admin (CLI)' : decidedBy;
 }
 
 function receives(c: ConsumerSummary): string {

@@ -19,13 +19,13 @@ const DAY_MS = 86_400_000;
 // Back-date a little so a freshly issued certificate is valid on a host whose clock lags.
 const BACKDATE_MS = 5 * 60_000;
 
-interface Issuer {
+export interface Issuer {
   name: Name;
   publicKey: KeyObject;
   signer: KeyObject;
 }
 
-function loadIssuer(ca: Pem): Issuer {
+export function loadIssuer(ca: Pem): Issuer {
   // No CA:true check here on purpose: negative tests issue from a non-CA "intermediate".
   const x509 = new X509Certificate(ca.certPem);
   const signer = loadPrivateKey(ca.keyPem);
@@ -33,7 +33,7 @@ function loadIssuer(ca: Pem): Issuer {
   return { name: parseCertificateDer(x509.raw).tbsCertificate.subject, publicKey: x509.publicKey, signer };
 }
 
-function validity(days: number, notBefore?: Date, notAfter?: Date): { notBefore: Date; notAfter: Date } {
+export function validity(days: number, notBefore?: Date, notAfter?: Date): { notBefore: Date; notAfter: Date } {
   const from = notBefore ?? new Date(Date.now() - BACKDATE_MS);
   return { notBefore: from, notAfter: notAfter ?? new Date(from.getTime() + days * DAY_MS) };
 }

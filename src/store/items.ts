@@ -38,6 +38,7 @@ class LogItemStore implements ItemStore {
       counters: { appends: 0, fsyncs: 0, compactions: 0 },
       damage: [],
       log,
+      ...(opts.onFsync ? { onFsync: opts.onFsync } : {}),
     };
   }
 

@@ -60,6 +60,7 @@ export interface TopicLogEnv {
   counters: { appends: number; fsyncs: number; compactions: number };
   damage: ItemDamage[];
   log?: Logger;
+  onFsync?: (seconds: number) => void;
 }
 
 export class TopicLog {
@@ -194,12 +195,14 @@ export class TopicLog {
   private async writeBatch(batch: Op[]): Promise<void> {
     const buf = Buffer.concat(batch.map((op) => op.frame));
     let start: number;
+    const t0 = process.hrtime.bigint();
     try {
       start = await this.env.fds.use(this.path, (fh, created) => appendDurably(fh, buf, created, this.path));
     } catch (e) {
       for (const op of batch) op.reject(e);
       return;
     }
+    this.env.onFsync?.(Number(process.hrtime.bigint() - t0) / 1e9);
     this.env.counters.fsyncs++;
     await this.keepSeq(Math.max(0, ...batch.map((op) => (op.rec.k === 'put' ? op.rec.s : 0))));
     let off = start;

@@ -7,6 +7,8 @@ import type { Component } from '@xmpp/component';
 import type { Logger } from '../log.js';
 import type { Router } from './router.js';
 import { Egress, isOurs } from './egress.js';
+import type { MetricsSink } from '../metrics/sink.js';
+import { iqTimer, observeLink } from './observe.js';
 
 export interface LinkOptions {
   service: string;
@@ -16,6 +18,7 @@ export interface LinkOptions {
   /** limits.stanza_bytes: nothing larger is ever written (egress.ts). */
   stanzaBytes: number;
   log: Logger;
+  metrics?: MetricsSink;
 }
 
 export class ComponentLink extends EventEmitter {
@@ -24,6 +27,9 @@ export class ComponentLink extends EventEmitter {
   private attempt = 0;
   private timer: NodeJS.Timeout | undefined;
   private reconnecting = false;
+  /** The first start() is under way: its own loop retries, the disconnect handler must not. */
+  private starting = false;
+  private wake: (() => void) | undefined;
   private lastError: (Error & { condition?: string }) | undefined;
   readonly egress: Egress;
 
@@ -47,6 +53,10 @@ export class ComponentLink extends EventEmitter {
     };
     // We schedule reconnects ourselves (with backoff); the library's fixed 1 s retry is off.
     this.xmpp.reconnect.stop();
+    if (opts.metrics) {
+      observeLink(this.xmpp, opts.metrics);
+      this.xmpp.middleware.use(iqTimer(opts.metrics));
+    }
     this.xmpp.middleware.use(router.middleware);
     this.xmpp.on('error', (err) => {
       this.lastError = err;
@@ -60,22 +70,44 @@ export class ComponentLink extends EventEmitter {
       this.emit('online');
     });
     this.xmpp.on('disconnect', () => {
-      if (this.stopping) return;
+      if (this.stopping || this.starting) return;
       opts.log.warn({ service: opts.service }, 'component link lost');
       this.emit('offline');
       this.scheduleReconnect();
     });
   }
 
-  /** Resolves once the server accepted the component; rejects with one clear reason otherwise. */
+  /**
+   * Resolves once the server accepted the component. While the server cannot be reached (not
+   * up yet, restarting) it keeps trying, with the reconnect backoff and one log line per
+   * attempt; a server that answers and refuses (wrong secret, unknown component) rejects at
+   * once with one clear reason: retrying cannot mend the configuration.
+   */
   async start(): Promise<void> {
+    this.starting = true;
     try {
-      await this.xmpp.start();
-    } catch (err) {
-      const e: Error & { condition?: string } = this.lastError ?? (err as Error);
-      const reason = e.condition === 'not-authorized' ? 'the server refused the component secret (not-authorized)'
-        : e.condition ? `the server refused the component: ${e.condition}` : e.message;
-      throw new Error(`cannot join ${this.opts.service} as ${this.opts.domain}: ${reason}`);
+      for (let attempt = 1; ; attempt++) {
+        this.lastError = undefined;
+        try {
+          await this.xmpp.start();
+          return;
+        } catch (err) {
+          const e: Error & { condition?: string } = this.lastError ?? (err as Error);
+          if (e.condition || this.stopping) throw new Error(`cannot join ${this.opts.service} as ${this.opts.domain}: ${refusal(e)}`);
+          const delay = backoff(this.opts.reconnectMaxMs, attempt - 1);
+          this.opts.log.warn({ service: this.opts.service, attempt, retry_in_ms: delay, err: { message: e.message } }, 'XMPP server not reachable; retrying');
+          await this.xmpp.stop().catch(() => undefined); // back to offline, so start() may run again
+          await new Promise<void>((resolve) => {
+            this.timer = setTimeout(resolve, delay);
+            this.wake = resolve;
+          });
+          this.timer = undefined;
+          this.wake = undefined;
+          if (this.stopping) throw new Error(`stopped before ${this.opts.service} could be reached`);
+        }
+      }
+    } finally {
+      this.starting = false;
     }
   }
 
@@ -128,6 +160,7 @@ export class ComponentLink extends EventEmitter {
   async stop(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.timer);
+    this.wake?.();
     try {
       await this.xmpp.stop();
     } catch (err) {
@@ -138,8 +171,7 @@ export class ComponentLink extends EventEmitter {
   private scheduleReconnect(): void {
     if (this.stopping || this.reconnecting) return;
     clearTimeout(this.timer);
-    const base = Math.min(this.opts.reconnectMaxMs, 500 * 2 ** Math.min(this.attempt, 10));
-    const delay = Math.round(base / 2 + Math.random() * (base / 2)); // "equal jitter"
+    const delay = backoff(this.opts.reconnectMaxMs, this.attempt);
     this.attempt++;
     this.opts.log.info({ delay_ms: delay, attempt: this.attempt }, 'reconnecting');
     this.timer = setTimeout(() => {
@@ -186,6 +218,17 @@ export class ComponentLink extends EventEmitter {
       this.xmpp.on('disconnect', onOff);
     });
   }
+}
+
+/** 0.5 s doubling up to `maxMs`, with "equal jitter" (half fixed, half random). */
+function backoff(maxMs: number, attempt: number): number {
+  const base = Math.min(maxMs, 500 * 2 ** Math.min(attempt, 10));
+  return Math.round(base / 2 + Math.random() * (base / 2));
+}
+
+function refusal(e: Error & { condition?: string }): string {
+  if (e.condition === 'not-authorized') return 'the server refused the component secret (not-authorized)';
+  return e.condition ? `the server refused the component: ${e.condition}` : e.message;
 }
 
 export { isOurs };

@@ -97,6 +97,11 @@ export class Multicast {
     return this.hosts.get(host) === 'yes';
   }
 
+  /** The hosts found to offer multicast since the last reset (what `status` shows). */
+  offeringHosts(): string[] {
+    return [...this.hosts].filter(([, v]) => v === 'yes').map(([h]) => h);
+  }
+
   /** Messages to write, and how many deliveries they carry (the outbox's backpressure weight). */
   expand(items: readonly Outgoing[]): { stanzas: Element[]; deliveries: number } {
     const stanzas: Element[] = [];

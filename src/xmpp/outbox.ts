@@ -7,6 +7,7 @@
 import type { Element } from '@xmpp/xml';
 import type { Logger } from '../log.js';
 import type { ComponentLink } from './component.js';
+import { NO_METRICS, stanzaKind, type MetricsSink } from '../metrics/sink.js';
 
 const CHUNK_CHARS = 64 * 1024;
 /** Queued deliveries above which publishers are held back (about 15–50 MB of notifications). */
@@ -25,6 +26,7 @@ export class Outbox {
   constructor(
     private readonly link: ComponentLink,
     private readonly log: Logger,
+    private readonly metrics: MetricsSink = NO_METRICS,
   ) {}
 
   /** Queues stanzas behind everything queued before; resolves when they left (or failed). */
@@ -74,6 +76,7 @@ export class Outbox {
     let chunk: string[] = [];
     let chars = 0;
     let count = 0;
+    let kinds = new Map<string, number>();
     for (const el of list) {
       // The egress check (domain, limits.stanza_bytes): what would not fit is never written.
       const s = this.link.serialise(el);
@@ -81,21 +84,25 @@ export class Outbox {
       chunk.push(s);
       chars += s.length;
       count++;
+      const kind = stanzaKind(el.name, el.attrs.type);
+      kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
       if (chars >= CHUNK_CHARS) {
-        await this.flush(chunk, count);
+        await this.flush(chunk, count, kinds);
         chunk = [];
         chars = 0;
         count = 0;
+        kinds = new Map();
         await new Promise<void>((r) => setImmediate(r));
       }
     }
-    if (count) await this.flush(chunk, count);
+    if (count) await this.flush(chunk, count, kinds);
   }
 
-  private async flush(chunk: string[], count: number): Promise<void> {
+  private async flush(chunk: string[], count: number, kinds: Map<string, number>): Promise<void> {
     try {
       await this.link.writeRaw(chunk.join(''));
       this.sent += count;
+      for (const [kind, n] of kinds) this.metrics.stanzaOut(kind, n);
     } catch (err) {
       this.failed += count;
       // Nothing is lost for good: nodes catch up with after_seq / the registration get.

@@ -106,3 +106,40 @@ test('the link comes back by itself when the XMPP server restarts', async () => 
     // grid.stop() will stop the first (already stopped) Prosody again: harmless.
   }
 });
+
+test('started before the XMPP server, it keeps retrying (a line per attempt) and joins once the server is up', async () => {
+  const ports = grid.prosody.ports;
+  await grid.prosody.stop(); // harmless when an earlier test stopped it already
+  const p = run(envFor({ GRID_XMPP_RECONNECT_MAX_MS: '1000' }));
+  const retries: { attempt: number; retry_in_ms: number }[] = [];
+  await p.line((l) => {
+    if (l.includes('XMPP server not reachable; retrying')) retries.push(JSON.parse(l));
+    return retries.length >= 2;
+  });
+  assert.deepEqual(retries.map((r) => r.attempt), [1, 2], 'one line per attempt, numbered');
+  assert.ok(retries.every((r) => r.retry_in_ms > 0 && r.retry_in_ms <= 1000), 'bounded by xmpp.reconnect_max_ms');
+  let again: ProsodyHandle | undefined;
+  try {
+    again = await startProsody({ componentSecret: secret, caFile: grid.pki.ca.cert, certFile: grid.pki.server.cert, keyFile: grid.pki.server.key, ports });
+    const online = JSON.parse(await p.line((l) => l.includes('component online')));
+    assert.equal(online.domain, 'controller.grid.test');
+    p.child.kill('SIGTERM');
+    const [code] = await p.exited;
+    assert.equal(code, 0, p.out().stderr);
+  } finally {
+    if (p.child.exitCode === null) p.child.kill('SIGKILL');
+    await again?.stop();
+  }
+});
+
+test('SIGTERM while it waits for the XMPP server: stops at once with exit 0 and releases the lock', async () => {
+  await grid.prosody.stop(); // no server: the controller is in its retry loop
+  const p = run(envFor({ GRID_XMPP_RECONNECT_MAX_MS: '30000' }));
+  await p.line((l) => l.includes('XMPP server not reachable; retrying'));
+  const t0 = Date.now();
+  p.child.kill('SIGTERM');
+  const [code] = await p.exited;
+  assert.equal(code, 0, p.out().stderr);
+  assert.ok(Date.now() - t0 < 10_000, 'did not wait out the backoff');
+  assert.ok(!existsSync(join(grid.cfg.data, 'controller.lock')), 'the lock is released');
+});

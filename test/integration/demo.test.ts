@@ -73,7 +73,7 @@ test('demo: registers, subscribes, replays, cuts by filter and TLP cap, then sto
     assert.equal(reg.sandbox1!.decidedBy, 'auto:sandboxes');
     assert.deepEqual(reg.sandbox1!.groups, ['providers']);
     assert.equal(reg.soc1!.decidedBy, 'auto:dev-ca-soc');
-    assert.equal(reg.partner1!.decidedBy, 'cli', 'partner1 is approved by the administrator command');
+    assert.match(reg.partner1!.decidedBy, /^cli:[^:]+$/, 'partner1 is approved by the administrator command, named by its login');
     assert.deepEqual(reg.partner1!.groups, ['partners']);
 
     assert.equal(summary.published.items, 4);

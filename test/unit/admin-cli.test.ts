@@ -43,7 +43,7 @@ function setup() {
 }
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GRID_')));
+  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GRID_'))), SUDO_USER: 'alice', USER: 'root' };
   return new Promise((resolve) => {
     execFile(process.execPath, [ENTRY, ...args], { env, timeout: 20_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
@@ -57,8 +57,9 @@ test('list: a readable table, a status filter, JSON lines', async () => {
     const r = await cli(['accounts', 'list', '--config', t.config]);
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trimEnd().split('\n');
-    assert.match(lines[0]!, /^JID\s+STATUS\s+GROUPS\s+DEVICE\s+ISSUER O\s+NOT AFTER\s+DECIDED BY$/);
-    assert.match(lines[1]!, /^node1@grid\.test\s+pending\s+-\s+fire\?\[31mwall\s+Grid Dev CA\s+2099-01-01T00:00:00\.000Z\s+registration$/);
+    assert.match(lines[0]!, /^JID\s+STATUS\s+GROUPS\s+DEVICE\s+ISSUER O\s+NOT AFTER\s+DECIDED BY\s+REQUESTED\s+FINGERPRINT\s+LAST SEEN$/);
+    // Stopped: last seen is not known (it is kept in the running controller's memory).
+    assert.match(lines[1]!, /^node1@grid\.test\s+pending\s+-\s+fire\?\[31mwall\s+Grid Dev CA\s+2099-01-01T00:00:00\.000Z\s+registration\s+soc,undeclared\s+AA:BB\s+-$/);
     assert.match(lines[2]!, /^node2@grid\.test\s+approved\s+soc\s+siem/);
     const pending = await cli(['accounts', 'list', '--status', 'pending', '--json', '--config', t.config]);
     assert.equal(pending.code, 0);
@@ -80,7 +81,7 @@ test('approve, set-groups, revoke, deny, remove on stopped state', async () => {
     assert.equal(a.stdout, 'approved node1@grid.test; groups: soc\nthe controller is not running: the node will see its new state at its next registration get\n');
     assert.match(a.stderr, /"audit":"account-change"/); // the audit trail is not lost offline
     let s = t.stored().accounts['node1@grid.test']!;
-    assert.deepEqual([s.status, s.groups, s.decidedBy], ['approved', ['soc'], 'cli']);
+    assert.deepEqual([s.status, s.groups, s.decidedBy], ['approved', ['soc'], 'cli:alice'], 'decided by names the operator ($SUDO_USER first)');
 
     const g = await cli(['--config', t.config, 'accounts', 'set-groups', 'node1@grid.test', 'soc,partners']);
     assert.equal(g.code, 0, g.stderr);
@@ -170,8 +171,46 @@ test('while the controller runs, changes go through its admin socket', async () 
   }
 });
 
+test('show: every stored field of one account, offline too', async () => {
+  const t = setup();
+  try {
+    const r = await cli(['accounts', 'show', 'NODE1@grid.test', '--config', t.config]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.stdout.trimEnd().split('\n').map((l) => l.split(/\s{2,}/)), [
+      ['jid', 'node1@grid.test'], ['status', 'pending'], ['groups granted', 'none'], ['groups requested', 'soc, undeclared'],
+      ['device type', 'fire?[31mwall'], ['description', '-'], ['cert subject', 'CN=node1@grid.test, OU=soc'], ['cert issuer', 'O=Grid Dev CA'],
+      ['cert serial', '1F'], ['cert fingerprint', 'SHA-256 AA:BB'], ['cert key type', 'rsa'],
+      ['cert not before', '2025-01-01T00:00:00.000Z'], ['cert not after', '2099-01-01T00:00:00.000Z'],
+      ['decided by', 'registration'], ['decided at', '2025-01-01T00:00:00.000Z'], ['registered', '2025-01-01T00:00:00.000Z'], ['updated', '2025-01-01T00:00:00.000Z'],
+      ['online', 'unknown (the controller is not running)'], ['last seen', 'unknown (the controller is not running)'],
+    ]);
+    const missing = await cli(['accounts', 'show', 'x@grid.test', '--config', t.config]);
+    assert.deepEqual([missing.code, missing.stderr], [1, 'no account x@grid.test\n']);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('status with no controller: exit 1, one line', async () => {
+  const t = setup();
+  try {
+    const r = await cli(['status', '--config', t.config]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^grid-controller is not running \(.*admin\.sock.*\)\n$/);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('--version prints the package version', async () => {
+  const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../../package.json', import.meta.url)), 'utf8')) as { version: string };
+  const r = await cli(['--version']);
+  assert.deepEqual([r.code, r.stdout], [0, `${pkg.version}\n`]);
+});
+
 test('every subcommand has --help', async () => {
-  for (const sub of ['list', 'approve', 'deny', 'revoke', 'set-groups', 'remove']) {
+  for (const sub of ['list', 'show', 'approve', 'deny', 'revoke', 'set-groups', 'remove']) {
     const r = await cli(['accounts', sub, '--help']);
     assert.equal(r.code, 0, sub);
     assert.match(r.stdout, new RegExp(`Usage: grid-controller accounts ${sub}`));

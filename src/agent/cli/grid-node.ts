@@ -3,6 +3,8 @@
 // stdout carries data only; progress and errors go to stderr; exit 0 on success, 1 on error.
 import { Command, Option } from 'commander';
 import { errorLine, setQuiet } from './output.js';
+import { packageVersion } from '../version.js';
+import { csrCmd } from './csr.js';
 import { provideCmd, publishCmd, queryCmd, registerCmd, statusCmd, subscribeCmd, topicsCmd, type SubscribeFlags } from './commands.js';
 import { followCmd } from './follow.js';
 
@@ -38,6 +40,7 @@ function run<A extends unknown[]>(fn: (...args: A) => Promise<void>) {
 
 const program = new Command('grid-node')
   .description('Connect a security product to an XMPP-Grid: register, discover topics, publish, subscribe, query')
+  .version(packageVersion(), '-V, --version', 'print the version and exit')
   .showHelpAfterError();
 
 connection(program.command('register'))
@@ -94,6 +97,17 @@ connection(program.command('provide'))
   .requiredOption('--watch <dir>', 'folder to watch')
   .option('--split', 'publish each object of a bundle as its own item')
   .action(run(provideCmd));
+
+program.command('csr')
+  .description("make this node's private key and a certificate request for the grid operator's CA (the key never leaves the node)")
+  .requiredOption('--jid <jid>', "the node's bare JID, e.g. soc1@grid.example (CN of the request)")
+  .requiredOption('--out-key <file>', 'where to write the new private key (mode 0600; never overwritten)')
+  .requiredOption('--out-csr <file>', 'where to write the CSR (PEM)')
+  .option('--key-type <type>', 'rsa (2048 bits, default) or ec (P-256)')
+  .option('--o <org>', 'organization (O) to propose in the subject')
+  .option('--ou <unit>', 'organizational unit (OU) to propose in the subject (policies may match it)')
+  .option('-q, --quiet', 'no progress lines on stderr')
+  .action(run(csrCmd));
 
 program.parseAsync().catch((err) => {
   process.stderr.write(errorLine(err) + '\n');

@@ -1,0 +1,43 @@
+-- Prosody side of an XMPP-Grid (Prosody 0.12 + prosody-modules), the same settings the
+-- integration tests run with (src/devgrid/prosody-config.ts). Put in prosody.cfg.lua, or
+-- Include "/etc/prosody/conf.d/grid.cfg.lua"; replace grid.example, paths and the secret.
+
+-- Nodes log in with their X.509 certificate only: SASL EXTERNAL via mod_auth_ccert
+-- (prosody-modules); the JID comes from the certificate's xmppAddr SAN.
+c2s_require_encryption = true
+allow_unencrypted_plain_auth = false
+authentication = "ccert"
+certificate_match = "xmppaddr"
+c2s_direct_tls_ports = { 5223 }   -- the agent prefers xmpps:// (direct TLS)
+
+-- Ask for and really check client certificates against the grid's CA. Prosody's default
+-- verifyext "lsec_ignore_purpose" checks a client certificate as if it were a server one (a
+-- clientAuth-only certificate then fails "unsuitable certificate purpose"): turn it off.
+local grid_ssl = {
+  certificate = "/etc/prosody/certs/grid.example.crt";
+  key = "/etc/prosody/certs/grid.example.key";
+  cafile = "/etc/grid-controller/ca/grid-ca.crt";
+  verify = { "peer"; "client_once" };
+  verifyext = { lsec_ignore_purpose = false };
+}
+c2s_ssl = grid_ssl
+c2s_direct_tls_ssl = grid_ssl     -- direct TLS reads this global block, not the VirtualHost's
+
+-- Certificate logins have no offline store to fill: the controller counts bounces and nodes
+-- catch up with after_seq (PROTOCOL §5).
+modules_disabled = { "offline" }
+
+-- The controller joins as an XEP-0114 component. The link has no TLS: loopback only.
+component_ports = { 5347 }
+component_interfaces = { "127.0.0.1" }
+component_stanza_size_limit = 512 * 1024   -- keep the controller's limits.stanza_bytes below it
+
+VirtualHost "grid.example"
+  ssl = { certificate = "/etc/prosody/certs/grid.example.crt"; key = "/etc/prosody/certs/grid.example.key" }
+  -- Optional XEP-0033 fan-out for the controller: copy src/prosody/mod_grid_multicast.lua into
+  -- plugin_paths and enable it here; only the listed components may use it.
+  modules_enabled = { "grid_multicast" }
+  grid_multicast_senders = { "controller.grid.example" }
+
+Component "controller.grid.example"
+  component_secret = "CHANGE-ME"   -- the same value as GRID_XMPP_SECRET in secret.env
