@@ -109,7 +109,7 @@ test('status: one report; sections others add appear in JSON and text; a failing
   b.reloaded({ ok: false, errors: [{ file: 'p/20.yaml', line: 3, message: 'bad effect' }] });
   const r = b.report();
   assert.equal(r.uptime_s, 3723);
-  assert.deepEqual(r.accounts.by_state, { pending: 0, approved: 0, denied: 0, revoked: 1 }, 'counted by effective state');
+  assert.deepEqual(r.accounts.by_state, { pending: 0, approved: 0, denied: 0, revoked: 1, suspended: 0 }, 'counted by effective state');
   assert.deepEqual([r.store, r.cluster], [{ damaged: 0 }, { error: 'no peers file' }]);
   assert.deepEqual(r.policy.last_reload && [r.policy.last_reload.ok, r.policy.last_reload.errors], [false, ['p/20.yaml:3: bad effect']]);
   const text = renderStatus(r);
