@@ -8,8 +8,7 @@ import { existsSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { startDevGrid, type DevGrid } from '../../src/devgrid/devgrid.js';
-import { startProsody } from '../../src/devgrid/prosody.js';
-import type { ProsodyHandle } from '../../src/devgrid/types.js';
+import type { ServerHandle } from '../../src/devgrid/types.js';
 
 const CLI = join(process.cwd(), 'dist/src/cli/grid-controller.js');
 let grid: DevGrid;
@@ -90,19 +89,19 @@ test('a missing secret or a bad config key: exit 1 naming the key', async () => 
 
 test('the link comes back by itself when the XMPP server restarts', async () => {
   const ctl = await grid.startController();
-  const ports = grid.prosody.ports;
+  const ports = grid.server.ports;
   const offline = once(ctl.link, 'offline');
-  await grid.prosody.stop();
+  await grid.server.stop();
   await offline;
   const back = once(ctl.link, 'online');
-  let again: ProsodyHandle | undefined;
+  let again: ServerHandle | undefined;
   try {
-    again = await startProsody({ componentSecret: secret, caFile: grid.pki.ca.cert, certFile: grid.pki.server.cert, keyFile: grid.pki.server.key, ports });
+    again = await grid.profile.start({ componentSecret: secret, caFile: grid.pki.ca.cert, certFile: grid.pki.server.cert, keyFile: grid.pki.server.key, ports });
     await back;
     assert.equal(ctl.link.online, true);
   } finally {
     await grid.stopController();
     await again?.stop();
-    // grid.stop() will stop the first (already stopped) Prosody again: harmless.
+    // grid.stop() will stop the first (already stopped) server again: harmless.
   }
 });
