@@ -28,6 +28,12 @@ export interface EjabberdConfigInput {
 export const PASSWORD_MECHANISMS = ['PLAIN', 'DIGEST-MD5', 'X-OAUTH2', 'SCRAM-SHA-1', 'SCRAM-SHA-1-PLUS',
   'SCRAM-SHA-256', 'SCRAM-SHA-256-PLUS', 'SCRAM-SHA-512', 'SCRAM-SHA-512-PLUS'];
 
+/**
+ * Pending connections a listener queues. ejabberd's default of 5 makes a burst of logins (the
+ * benchmark's fleet, a test's hundreds of nodes) wait for SYN retransmits: 1 s, 3 s, 7 s…
+ */
+const BACKLOG = 1024;
+
 const LOG_LEVELS: Record<string, string> = { debug: 'debug', info: 'info', warn: 'warning', error: 'error' };
 
 export function checkEjabberdInput(c: EjabberdConfigInput): string[] {
@@ -47,7 +53,7 @@ export function checkEjabberdInput(c: EjabberdConfigInput): string[] {
 /** A client listener: loopback, certificate required and verified against c2s_cafile. */
 function c2sListener(port: number, tls: boolean, maxStanzaSize: number): Record<string, unknown> {
   return {
-    port, ip: '127.0.0.1', module: 'ejabberd_c2s',
+    port, ip: '127.0.0.1', module: 'ejabberd_c2s', backlog: BACKLOG,
     ...(tls ? { tls: true } : { starttls_required: true }),
     tls_verify: true, max_stanza_size: maxStanzaSize, shaper: 'none',
   };
@@ -84,7 +90,7 @@ export function renderEjabberdConfig(c: EjabberdConfigInput): string {
       c2sListener(c.ports.c2s, false, c.c2sStanzaSizeLimit),
       c2sListener(c.ports.c2sTls, true, c.c2sStanzaSizeLimit),
       {
-        port: c.ports.component, ip: '127.0.0.1', module: 'ejabberd_service',
+        port: c.ports.component, ip: '127.0.0.1', module: 'ejabberd_service', backlog: BACKLOG,
         max_stanza_size: c.componentStanzaSizeLimit, shaper: 'none',
         hosts: { [c.componentJid]: { password: c.componentSecret } },
       },
