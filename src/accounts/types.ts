@@ -14,7 +14,11 @@ export interface Account {
   requestedGroups: string[];
   deviceType?: string;
   description?: string;
-  cert: Pick<CertInfo, 'fingerprint' | 'serial' | 'subject' | 'issuer' | 'notBefore' | 'notAfter' | 'keyType'>;
+  /**
+   * `xmppAddr`: the registration proved this JID by the certificate's id-on-xmppAddr SAN (not
+   * by a CN fallback). Only such accounts can be administrators (AccountService.isAdmin).
+   */
+  cert: Pick<CertInfo, 'fingerprint' | 'serial' | 'subject' | 'issuer' | 'notBefore' | 'notAfter' | 'keyType'> & { xmppAddr?: boolean };
   createdAt: string;
   updatedAt: string;
   /** Who made the last decision: `auto:<entry id>`, `admin:<jid>`, `cli`, or `registration`. */
