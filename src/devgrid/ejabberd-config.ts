@@ -3,25 +3,14 @@
 // the config the integration suite runs on, and the one README's ejabberd section shows.
 import { isAbsolute } from 'node:path';
 import { stringify } from 'yaml';
-import type { ServerPorts } from './types.js';
+import type { ServerConfigInput } from './types.js';
 
-export interface EjabberdConfigInput {
-  domain: string;
-  componentJid: string;
-  componentSecret: string;
-  caFile: string;
-  certFile: string;
-  keyFile: string;
-  ports: ServerPorts;
-  logLevel: string;
-  /** mod_pubsub at pubsub.<domain> (the benchmark's baseline); any node may create nodes there. */
-  pubsubComponent: boolean;
+/** ServerConfigInput (pubsubComponent: mod_pubsub at pubsub.<domain>, the benchmark's baseline), plus mod_multicast. */
+export interface EjabberdConfigInput extends ServerConfigInput {
   /** mod_multicast at multicast.<domain>. */
   multicast: boolean;
   /** `limits: remote: message:` of mod_multicast; undefined keeps ejabberd's 20 (not advertised). */
   multicastRemoteLimit?: number;
-  c2sStanzaSizeLimit: number;
-  componentStanzaSizeLimit: number;
 }
 
 /** Every SASL mechanism that checks a password: nodes log in with their certificate only (EXTERNAL). */

@@ -8,7 +8,8 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { renderEjabberdConfig, type EjabberdConfigInput } from './ejabberd-config.js';
-import { resolvePorts, waitForPorts } from './ports.js';
+import { waitForPorts } from './ports.js';
+import { serverInput } from './server-input.js';
 import { confirmListeners, ejabberdFailureInLog } from './probe.js';
 import { exitDescription, logTail, readLog, spawnServer, stopChild } from './process.js';
 import type { EjabberdOptions, ServerHandle } from './types.js';
@@ -50,22 +51,12 @@ export async function startEjabberd(opts: EjabberdOptions): Promise<ServerHandle
   const dataDir = ownDir ? await mkdtemp(join(tmpdir(), 'devgrid-ejabberd-')) : resolve(opts.dataDir!);
   await mkdir(join(dataDir, 'mnesia'), { recursive: true });
   const cleanup = () => (ownDir ? rm(dataDir, { recursive: true, force: true }) : Promise.resolve());
-  const domain = opts.domain ?? 'grid.test';
   const input: EjabberdConfigInput = {
-    domain,
-    componentJid: opts.componentJid ?? `controller.${domain}`,
-    componentSecret: opts.componentSecret,
-    caFile: resolve(opts.caFile),
-    certFile: resolve(opts.certFile),
-    keyFile: resolve(opts.keyFile),
-    ports: await resolvePorts(opts.ports),
-    logLevel: opts.logLevel ?? 'info',
-    pubsubComponent: opts.pubsubComponent ?? true,
+    ...await serverInput(opts),
     multicast: opts.multicast ?? true,
     ...(opts.multicastRemoteLimit !== undefined ? { multicastRemoteLimit: opts.multicastRemoteLimit } : {}),
-    c2sStanzaSizeLimit: opts.c2sStanzaSizeLimit ?? 256 * 1024,
-    componentStanzaSizeLimit: opts.componentStanzaSizeLimit ?? 512 * 1024,
   };
+  const domain = input.domain;
   const configFile = join(dataDir, 'ejabberd.yml');
   const logFile = join(dataDir, 'ejabberd.log');
   let child: ChildProcess | undefined;

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderProsodyConfig } from './prosody-config.js';
-import { resolvePorts, waitForPorts } from './ports.js';
+import { waitForPorts } from './ports.js';
+import { serverInput } from './server-input.js';
 import { confirmListeners, portFailureInLog } from './probe.js';
 import { exitDescription, logTail, readLog, spawnServer, stopChild } from './process.js';
 import type { ProsodyConfigInput, ServerHandle, ProsodyOptions } from './types.js';
@@ -31,26 +32,16 @@ async function buildInput(opts: ProsodyOptions, dataDir: string): Promise<Prosod
   if (!pluginDir) {
     throw new Error(`mod_auth_ccert not found in ${PLUGIN_DIRS.join(', ')}: install prosody-modules`);
   }
-  const domain = opts.domain ?? 'grid.test';
+  const base = await serverInput(opts);
   return {
-    domain,
-    componentJid: opts.componentJid ?? `controller.${domain}`,
-    componentSecret: opts.componentSecret,
-    caFile: resolve(opts.caFile),
-    certFile: resolve(opts.certFile),
-    keyFile: resolve(opts.keyFile),
-    ports: await resolvePorts(opts.ports),
+    ...base,
     dataDir,
     pidFile: join(dataDir, 'prosody.pid'),
     logFile: join(dataDir, 'prosody.log'),
-    logLevel: opts.logLevel ?? 'info',
     pluginPaths: [pluginDir, GRID_PROSODY_MODULES],
-    pubsubComponent: opts.pubsubComponent ?? true,
     pubsubAdmins: opts.pubsubAdmins ?? [],
-    multicastSenders: opts.multicast === false ? [] : opts.multicastSenders ?? [opts.componentJid ?? `controller.${domain}`],
+    multicastSenders: opts.multicast === false ? [] : opts.multicastSenders ?? [base.componentJid],
     runAsRoot: process.getuid?.() === 0,
-    c2sStanzaSizeLimit: opts.c2sStanzaSizeLimit ?? 256 * 1024,
-    componentStanzaSizeLimit: opts.componentStanzaSizeLimit ?? 512 * 1024,
   };
 }
 

@@ -65,27 +65,31 @@ export interface EjabberdOptions extends ServerOptions {
   multicastRemoteLimit?: number;
 }
 
-/** Everything the config template needs, all resolved and absolute. */
-export interface ProsodyConfigInput {
+/** What either server's generated config is built from, all resolved and absolute. */
+export interface ServerConfigInput {
   domain: string;
   componentJid: string;
   componentSecret: string;
   caFile: string;
   certFile: string;
   keyFile: string;
-  ports: ProsodyPorts;
+  ports: ServerPorts;
+  logLevel: string;
+  pubsubComponent: boolean;
+  c2sStanzaSizeLimit: number;
+  componentStanzaSizeLimit: number;
+}
+
+/** Everything the Prosody config template needs, all resolved and absolute. */
+export interface ProsodyConfigInput extends ServerConfigInput {
   dataDir: string;
   pidFile: string;
   logFile: string;
-  logLevel: string;
   pluginPaths: string[];
-  pubsubComponent: boolean;
   pubsubAdmins?: string[];
   /** Components allowed to use mod_grid_multicast; empty or absent: the module is not loaded. */
   multicastSenders?: string[];
   runAsRoot: boolean;
-  c2sStanzaSizeLimit: number;
-  componentStanzaSizeLimit: number;
 }
 
 export interface ServerHandle {
