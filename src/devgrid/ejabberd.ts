@@ -71,7 +71,8 @@ export async function startEjabberd(opts: EjabberdOptions): Promise<ServerHandle
     const failure = () => ejabberdFailureInLog(readLog(logFile));
     await waitForPorts(Object.values(input.ports), opts.startTimeoutMs ?? 20_000, () => {
       const exit = exitDescription(started);
-      return spawnFailure ?? (exit && `ejabberd ${exit} during startup`) ?? failure();
+      // The log first: ejabberd names the port it could not bind, then exits with code 1.
+      return spawnFailure ?? failure() ?? (exit && `ejabberd ${exit} during startup`);
     }).then(() => confirmListeners(input, 'ejabberd', 4)).then(() => {
       const f = failure();
       if (f) throw new Error(f);
