@@ -1,7 +1,7 @@
 // Processes the bench starts and measures: the controller as its own child (so its RSS and
 // CPU are its own), /proc readings, and one place that stops everything on exit or Ctrl-C.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../src/config/types.js';
 
@@ -92,13 +92,4 @@ export class Cleanup {
       });
     }
   }
-}
-
-export function prosodyVersion(): string | undefined {
-  try {
-    for (const p of ['/usr/lib/prosody/prosody.version', '/usr/lib/prosody/util/../prosody.version']) {
-      if (existsSync(p)) return readFileSync(p, 'utf8').trim();
-    }
-  } catch { /* fall through */ }
-  return undefined;
 }

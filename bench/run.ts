@@ -1,7 +1,7 @@
 // The benchmark (issue "The demo grid, and the benchmark against Prosody's own pubsub"):
-//   npm run bench [-- --quick] [-- --profile] [-- --workers N]
-// W0 Prosody's client→client routing ceiling, W1 fan-out through the controller and through
-// Prosody's mod_pubsub, W2 filtered fan-out, W3 state at grid scale. Table on stdout,
+//   npm run bench [-- --quick] [-- --profile] [-- --workers N] [-- --server prosody|ejabberd]
+// W0 the server's client→client routing ceiling, W1 fan-out through the controller and through
+// the server's own mod_pubsub (Prosody's or ejabberd's), W2 filtered fan-out, W3 state at grid scale. Table on stdout,
 // bench/results/latest.json, progress on stderr. Stops everything it started, also on Ctrl-C.
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -13,7 +13,8 @@ import { ATTACK_ICS_FILE } from '../src/devgrid/shared-data.js';
 import { Fleet } from './fleet.js';
 import { BENCH_OU, FLOOD_OU, writeBenchPolicy } from './payloads.js';
 import { floodWorkload } from './flood.js';
-import { Cleanup, procMemory, prosodyVersion, spawnController, type ControllerProc } from './procs.js';
+import { Cleanup, procMemory, spawnController, type ControllerProc } from './procs.js';
+import { parseServerKind, profileOf } from '../src/devgrid/server-profile.js';
 import { ratio } from './stats.js';
 import { topFunctions } from './profile.js';
 import { log, w0, w1Controller, w1ModPubsub, w2, w3Core, w3Scale, type Params } from './workloads.js';
@@ -54,7 +55,8 @@ function startCtl(cleanup: Cleanup, cfg: DevGrid['cfg'], profDir?: string): Cont
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { quick: { type: 'boolean' }, profile: { type: 'boolean' }, workers: { type: 'string' }, 'skip-w3': { type: 'boolean' },
-    only: { type: 'string' } } });
+    only: { type: 'string' }, server: { type: 'string' } } });
+  const profile = profileOf(parseServerKind(values.server ?? 'prosody'));
   const quick = !!values.quick;
   const p = params(quick, Number(values.workers ?? 2));
   if (values.only) p.only = new Set(values.only.split(','));
@@ -68,15 +70,16 @@ async function main(): Promise<void> {
     cpSync(SHIPPED_POLICIES, policies, { recursive: true });
     writeBenchPolicy(policies, 20_000);
     const subNames = Array.from({ length: p.subscribers }, (_, i) => `sub${String(i).padStart(3, '0')}`);
-    log(`issuing ${subNames.length + 1} node certificates, starting Prosody`);
-    const grid = await startDevGrid({ nodes: [...[...subNames, 'pub'].map((name) => ({ name, OU: BENCH_OU, keyType: 'ec' as const })), { name: 'flood', OU: FLOOD_OU, keyType: 'ec' as const }], controller: false, policiesDir: policies,
-      pubsubAdmins: [`pub@grid.test`] });
+    log(`issuing ${subNames.length + 1} node certificates, starting ${profile.name}`);
+    // ejabberd as the README configures it: mod_multicast takes up to 1000 addresses from the controller.
+    const grid = await startDevGrid({ server: profile.kind, nodes: [...[...subNames, 'pub'].map((name) => ({ name, OU: BENCH_OU, keyType: 'ec' as const })), { name: 'flood', OU: FLOOD_OU, keyType: 'ec' as const }], controller: false, policiesDir: policies,
+      pubsubAdmins: [`pub@grid.test`], ...(profile.kind === 'ejabberd' ? { multicastRemoteLimit: 1000 } : {}) });
     cleanup.add('grid', () => grid.stop());
     const profDir = values.profile ? join(RESULTS, 'profile') : undefined;
     if (profDir) { rmSync(profDir, { recursive: true, force: true }); mkdirSync(profDir, { recursive: true }); }
     const ctl = startCtl(cleanup, grid.cfg, profDir);
     const files = (name: string) => ({ name, cert: grid.pki.nodes[name]!.cert, key: grid.pki.nodes[name]!.key });
-    const fleet = new Fleet({ service: `xmpps://127.0.0.1:${grid.prosody.ports.c2sTls}`, domain: grid.domain, caFile: grid.pki.ca.cert,
+    const fleet = new Fleet({ service: `xmpps://127.0.0.1:${grid.server.ports.c2sTls}`, domain: grid.domain, caFile: grid.pki.ca.cert,
       publisher: files('pub'), subscribers: subNames.map(files), workers: p.workers });
     cleanup.add('clients', () => fleet.close());
     log(`connecting ${p.subscribers} subscribers over ${p.workers} processes + 1 publisher`);
@@ -86,12 +89,12 @@ async function main(): Promise<void> {
     const states = [...await fleet.pub.call<string[]>({ op: 'register', controller }), ...(await fleet.onSubs<string[]>({ op: 'register', controller })).flat()];
     const notApproved = states.filter((s) => !s.endsWith(':approved'));
     if (notApproved.length) throw new Error(`bench nodes not approved on registration: ${notApproved.slice(0, 3).join(', ')}`);
-    const pids = { controller: ctl.pid, prosody: grid.prosody.pid };
+    const pids = { controller: ctl.pid, prosody: grid.server.pid };
     const idle = procMemory(ctl.pid);
 
     const r0 = want('w0') ? await w0(fleet, p, pids) : undefined;
     const r1c = want('w1') || want('w1c') ? await w1Controller(fleet, p, pids, controller) : undefined;
-    const pubsubJid = grid.prosody.pubsubJid ?? `pubsub.${grid.domain}`;
+    const pubsubJid = grid.server.pubsubJid ?? `pubsub.${grid.domain}`;
     const r1m = want('w1') || want('w1m') ? await w1ModPubsub(fleet, p, pids, pubsubJid, true) : undefined;
     const r1mem = want('w1') || want('w1mem') ? await w1ModPubsub(fleet, p, pids, pubsubJid, false) : undefined;
     const r2 = want('w2') ? await w2(fleet, p, pids, controller) : undefined;
@@ -140,7 +143,7 @@ async function main(): Promise<void> {
     }
     const out = {
       meta: {
-        date: new Date().toISOString(), quick, cpus: cpus().length, cpu_model: cpus()[0]?.model, node: process.version, prosody: prosodyVersion(),
+        date: new Date().toISOString(), quick, cpus: cpus().length, cpu_model: cpus()[0]?.model, node: process.version, server: profile.kind, server_name: profile.name, server_version: profile.version(),
         subscribers: p.subscribers, client_processes: p.workers + 1, window: p.window, w0_rounds: p.w0Rounds, w1_items: p.w1Items, w2_items: p.w2Items,
       },
       ...results,

@@ -19,8 +19,8 @@ export function buildTable(r: any): string {
   const lines = rows.map((row) => row.map((cell, c) => (c === 0 || c === row.length - 1 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '));
   lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
   const m = r.meta;
-  const out = [`XMPP-Grid bench${m.quick ? ' (quick)' : ''}: ${m.cpus} CPUs, node ${m.node}, Prosody ${m.prosody ?? '?'}, ${m.subscribers} subscribers, window ${m.window}`, '', ...lines, ''];
-  out.push(`W1 ratio controller ÷ mod_pubsub: ${num(r.w1?.ratio, 3)} (target ≥ 1.0; Prosody's default persist_items); ÷ in-memory mod_pubsub: ${num(r.w1?.ratio_vs_memory, 3)}`);
+  const out = [`XMPP-Grid bench${m.quick ? ' (quick)' : ''}: ${m.cpus} CPUs, node ${m.node}, ${m.server_name ?? 'Prosody'} ${m.server_version ?? m.prosody ?? '?'}, ${m.subscribers} subscribers, window ${m.window}`, '', ...lines, ''];
+  out.push(`W1 ratio controller ÷ mod_pubsub: ${num(r.w1?.ratio, 3)} (target ≥ 1.0; ${m.server_name ?? 'Prosody'}'s mod_pubsub with persist_items); ÷ in-memory mod_pubsub: ${num(r.w1?.ratio_vs_memory, 3)}`);
   out.push(`W2 ratio to W1: ${num(r.w2?.ratio_to_w1, 3)} in notifications (target ≥ 0.8); ${num(r.w2?.ratio_to_w1_payload_bytes, 3)} in payload bytes`);
   if (r.controller_process?.stats) {
     const st = r.controller_process.stats;
@@ -33,9 +33,9 @@ export function buildTable(r: any): string {
       `(disco#info ${num(f.victim_during.disco_info_p99_ms, 2)} / ${num(f.victim_alone.disco_info_p99_ms, 2)}, publish ${num(f.victim_during.publish_p99_ms, 2)} / ${num(f.victim_alone.publish_p99_ms, 2)}); ` +
       `controller RSS ${num(f.rss_before_mb, 1)} MB before, ${num(f.rss_during_mb, 1)} during, ${num(f.rss_after_mb, 1)} after ${f.settle_s} s: recovered ${f.rss_recovered ? 'yes' : 'NO'} (within 10 %)`);
   }
-  out.push('', 'CPU seconds during each run (controller / Prosody / clients):');
+  out.push('', `CPU seconds during each run (controller / ${m.server_name ?? 'Prosody'} / clients):`);
   for (const [name, m] of [['W0', r.w0], ['W1 controller', r.w1?.controller], ['W1 mod_pubsub persist', r.w1?.mod_pubsub], ['W1 mod_pubsub memory', r.w1?.mod_pubsub_memory], ['W2', r.w2]] as [string, any][]) {
-    if (m) out.push(`  ${name.padEnd(22)} ${num(m.controller_cpu_s, 1)} / ${num(m.prosody_cpu_s, 1)} / ${num(m.clients_cpu_s, 1)} over ${num(m.seconds, 1)} s; Prosody ${num((m.prosody_cpu_s * 1e6) / Math.max(1, m.deliveries), 0)} µs per delivery`);
+    if (m) out.push(`  ${name.padEnd(22)} ${num(m.controller_cpu_s, 1)} / ${num(m.prosody_cpu_s, 1)} / ${num(m.clients_cpu_s, 1)} over ${num(m.seconds, 1)} s; ${r.meta.server_name ?? 'Prosody'} ${num((m.prosody_cpu_s * 1e6) / Math.max(1, m.deliveries), 0)} µs per delivery`);
   }
   out.push('');
   if (r.w3) {

@@ -2,6 +2,7 @@
 # The README's first command: a whole XMPP-Grid on this machine, shown live (~25 s).
 #   bash scripts/demo.sh            run the demo and stop everything it started
 #   bash scripts/demo.sh --stay     keep the grid up afterwards for your own nodes (Ctrl-C ends)
+#   bash scripts/demo.sh --server ejabberd   the same demo on ejabberd instead of Prosody
 #   bash scripts/demo.sh --help     all options
 set -euo pipefail
 cd "$(dirname "$0")/.."

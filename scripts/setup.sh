@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine with Node 20 lacks: Prosody (+ prosody-modules for
-# mod_auth_ccert), openssl (tests compare our certificates with its), and the npm packages.
+# mod_auth_ccert), ejabberd (the integration suite runs on both servers), openssl (tests
+# compare our certificates with its), and the npm packages.
 # Idempotent: does nothing that is already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-for pkg in prosody prosody-modules openssl; do
+for pkg in prosody prosody-modules ejabberd openssl; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if ((${#missing[@]})); then
@@ -16,6 +17,12 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   # The Debian package would start a system Prosody; the grid runs its own on free ports.
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The same for ejabberd, which listens on all interfaces: the dev grid runs its own `erl`
+  # on loopback and never needs the system instance, so stop the one the package started.
+  if [[ " ${missing[*]} " == *" ejabberd "* ]] && command -v systemctl >/dev/null && systemctl is-active --quiet ejabberd 2>/dev/null; then
+    echo "setup: stopping and disabling the system ejabberd (the grid starts its own)" >&2
+    $SUDO systemctl disable --now ejabberd >/dev/null 2>&1 || true
+  fi
 fi
 
 node -e 'const [maj]=process.versions.node.split(".").map(Number); if (maj < 20) { console.error(`setup: Node ${process.versions.node} is too old: Node 20 or newer is needed`); process.exit(1); }'

@@ -22,6 +22,7 @@ import { installRegister } from './xmpp/handlers/register.js';
 import { NS } from './xmpp/ns.js';
 import { Outbox } from './xmpp/outbox.js';
 import { Multicast } from './xmpp/multicast.js';
+import { discoOver } from './xmpp/multicast-discovery.js';
 import { xml } from '@xmpp/component';
 import { setAnswerBudget } from './xmpp/xmlnode.js';
 import { wireEvents } from './wiring.js';
@@ -155,10 +156,7 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
   const outbox = new Outbox(link, log.child({ mod: 'outbox' }), ops.sink);
   const multicast = new Multicast({
     mode: cfg.xmpp.multicast, stanzaBytes: cfg.limits.stanza_bytes, log: log.child({ mod: 'multicast' }),
-    discoFeatures: async (host) => {
-      const res = await link.request(xml('iq', { type: 'get', to: host }, xml('query', { xmlns: NS.DISCO_INFO })));
-      return (res.getChild('query')?.getChildren('feature') ?? []).map((f) => String(f.attrs.var ?? ''));
-    },
+    disco: discoOver(link),
   });
   // The server may have been reconfigured while the link was down: ask it again.
   link.on('online', () => multicast.reset());

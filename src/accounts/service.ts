@@ -66,8 +66,31 @@ export class AccountService extends EventEmitter {
     }
   }
 
+  /**
+   * An administrator is named in the policy AND holds an approved account whose registration
+   * proved that JID with the certificate's xmppAddr. The name alone is not enough: a server may
+   * let a certificate without xmppAddr log in as any JID it asks for (ejabberd 23.01: README,
+   * "ejabberd"), so a JID on the stream proves nothing by itself.
+   */
   isAdmin(jid: string): boolean {
-    return this.d.policy.admins().map(norm).includes(norm(jid));
+    return this.adminRefusal(jid) === undefined;
+  }
+
+  /** adminRefusal for one command stage, audited (it is an authorization decision). */
+  checkAdmin(jid: string, command: string | undefined): string | undefined {
+    const refusal = this.adminRefusal(jid);
+    audit(this.d.log, 'admin-command', { jid: norm(jid), command, result: refusal ? 'refused' : 'permitted', ...(refusal ? { reason: refusal } : {}) });
+    return refusal;
+  }
+
+  /** Why `jid` is not an administrator, or undefined when it is. */
+  adminRefusal(jid: string): string | undefined {
+    const bare = norm(jid);
+    if (!this.d.policy.admins().map(norm).includes(bare)) return 'only administrators named in the policy may run commands';
+    const a = this.get(bare);
+    if (!a || this.effectiveStatus(a) !== 'approved') return `${bare} is named an administrator but holds no approved account: register it (with an xmppAddr certificate) and approve it`;
+    if (a.cert.xmppAddr !== true) return `${bare} is named an administrator but its account was not registered with an xmppAddr certificate for that JID`;
+    return undefined;
   }
 
   challenge(jid: string): string {
@@ -105,6 +128,7 @@ export class AccountService extends EventEmitter {
     const cert: Account['cert'] = {
       fingerprint: v.cert.fingerprint, serial: v.cert.serial, subject: v.cert.subject, issuer: v.cert.issuer, notBefore: v.cert.notBefore, notAfter: v.cert.notAfter, keyType: v.cert.keyType,
       ...(v.cert.issuerKey ? { issuerKey: v.cert.issuerKey } : {}), ...(v.cert.issuerSpki ? { issuerSpki: v.cert.issuerSpki } : {}),
+      xmppAddr: v.cert.xmppAddrs.some((a) => norm(a) === bare),
     };
     const auto = this.d.policy.autoApprove({ issuer: cert.issuer, subject: cert.subject, deviceType: sub.deviceType, requestedGroups: sub.groups });
     let status: AccountStatus;

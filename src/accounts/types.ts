@@ -15,7 +15,11 @@ export interface Account {
   requestedGroups: string[];
   deviceType?: string;
   description?: string;
-  cert: Pick<CertInfo, 'fingerprint' | 'serial' | 'subject' | 'issuer' | 'notBefore' | 'notAfter' | 'keyType' | 'issuerKey' | 'issuerSpki'>;
+  /**
+   * `xmppAddr`: the registration proved this JID by the certificate's id-on-xmppAddr SAN (not
+   * by a CN fallback). Only such accounts can be administrators (AccountService.isAdmin).
+   */
+  cert: Pick<CertInfo, 'fingerprint' | 'serial' | 'subject' | 'issuer' | 'notBefore' | 'notAfter' | 'keyType' | 'issuerKey' | 'issuerSpki'> & { xmppAddr?: boolean };
   createdAt: string;
   updatedAt: string;
   /** Who made the last decision: `auto:<entry id>`, `admin:<jid>`, `cli`, `registration`, or `system:crl` / `system:expiry` (revocation-sweep.ts). */

@@ -2,8 +2,10 @@
 // error's condition and app condition, and a message a person can act on (PROTOCOL §1, §4).
 import { StanzaError } from './stanza-error.js';
 import { NodeConnectError } from './connection.js';
+import { isControllerDownBounce } from './server-bounce.js';
 
-export type GridErrorKind = 'stanza' | 'connection' | 'timeout' | 'protocol' | 'usage';
+/** `unavailable`: the XMPP server answered for the controller, which is not connected (try again later). */
+export type GridErrorKind = 'stanza' | 'unavailable' | 'connection' | 'timeout' | 'protocol' | 'usage';
 
 /** What the client was doing, to explain refusals that carry no text. */
 export interface GridOperation {
@@ -47,6 +49,10 @@ function explain(condition: string, app: string | undefined, op: GridOperation |
 /** Wraps whatever an operation threw into a GridError (GridErrors pass through). */
 export function toGridError(err: unknown, op?: GridOperation): GridError {
   if (err instanceof GridError) return err;
+  if (err instanceof StanzaError && isControllerDownBounce(err)) {
+    return new GridError('unavailable', err.condition, `the controller is not connected to the XMPP server (${err.condition}: ${err.text ?? ''}): try again later`,
+      { type: err.type, text: err.text, cause: err });
+  }
   if (err instanceof StanzaError) {
     const app = err.appCondition?.name;
     const head = `${err.condition}${app ? ` + ${app}` : ''}`;

@@ -33,7 +33,7 @@ export async function connectClient(grid: DevGrid, name: string): Promise<GridCl
   const n = grid.pki.nodes[name];
   if (!n) throw new Error(`no certificate for demo node ${name}`);
   return GridClient.connect({
-    service: `xmpps://127.0.0.1:${grid.prosody.ports.c2sTls}`, domain: grid.domain,
+    service: `xmpps://127.0.0.1:${grid.server.ports.c2sTls}`, domain: grid.domain,
     certFile: n.cert, keyFile: n.key, ca: readFileSync(grid.pki.ca.cert, 'utf8'), reconnect: false,
   });
 }

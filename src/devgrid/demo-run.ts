@@ -1,4 +1,4 @@
-// The demo grid from start to end: a real Prosody and the controller with the shipped
+// The demo grid from start to end: a real XMPP server (Prosody or ejabberd) and the controller with the shipped
 // policies, a sandbox provider and SOC/partner consumers registering, ATT&CK for ICS replayed
 // through the grid, and a summary. Everything it starts is stopped before it returns.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import type { GridClient } from '../agent/index.js';
 import { createLogger } from '../log.js';
 import { startDevGrid, type DevGrid } from './devgrid.js';
+import { profileOf } from './server-profile.js';
 import type { DemoOptions, DemoSummary } from './demo-types.js';
 import { ATTACK_ICS_FILE, loadStixObjects, packBundles, type Packed } from './demo-data.js';
 import { AbortError, DEMO_TOPIC, pkiNodes } from './demo-nodes.js';
@@ -58,11 +59,11 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoSummary> {
   // Synchronous file destination: every line is on disk even when the demo is interrupted.
   const log = createLogger({ level: 'info', destination: pino.destination({ dest: logFile, sync: true }) });
 
-  screen.line(screen.paint('XMPP-Grid demo', 'bold') + ' — a real Prosody and the controller on 127.0.0.1, policies from policies/');
+  screen.line(screen.paint('XMPP-Grid demo', 'bold') + ` — a real ${profileOf(o.server).name} and the controller on 127.0.0.1, policies from policies/`);
   screen.line(screen.paint(`  work dir ${shortPath(workDir)} · controller log ${shortPath(logFile)} (pino JSON; audit lines have "audit")`, 'dim'));
   let grid: DevGrid;
   try {
-    grid = await startDevGrid({ nodes: pkiNodes(), log, keep: true, workDir });
+    grid = await startDevGrid({ nodes: pkiNodes(), log, keep: true, workDir, ...(o.server ? { server: o.server } : {}) });
   } catch (err) {
     rmSync(join(workDir, 'demo.pid'), { force: true });
     throw new Error(`the grid did not start: ${(err as Error).message} (details in ${shortPath(logFile)})`);
@@ -70,7 +71,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoSummary> {
   const clients: GridClient[] = [];
   const summary: DemoSummary = {
     registrations: [], topic: DEMO_TOPIC, subtopicsAnnounced: [], published: { items: 0, objects: 0, byType: {}, byTlp: {} },
-    skipped: packed.skipped.map((s) => s.id), consumers: [], replayMs: 0, totalMs: 0, workDir, prosodyPid: grid.prosody.pid, aborted: false,
+    skipped: packed.skipped.map((s) => s.id), consumers: [], replayMs: 0, totalMs: 0, workDir, serverPid: grid.server.pid, aborted: false,
   };
   try {
     await runSteps(grid, screen, packed, clients, summary, o);
@@ -85,7 +86,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoSummary> {
     rmSync(join(workDir, 'demo.pid'), { force: true });
   }
   summary.totalMs = Date.now() - t0;
-  screen.line(screen.paint(`stopped: ${clients.length} nodes, the controller, Prosody (pid ${grid.prosody.pid}); ` +
+  screen.line(screen.paint(`stopped: ${clients.length} nodes, the controller, ${grid.profile.name} (pid ${grid.server.pid}); ` +
     `certificates and data kept in ${shortPath(workDir)}; total ${seconds(summary.totalMs)}`, 'dim'));
   return summary;
 }
@@ -94,7 +95,7 @@ async function runSteps(grid: DevGrid, screen: Screen, packed: Packed, clients: 
   const signal = o.signal;
   const topics = grid.controller!.topics.allTopics().map((t) => t.name).join(', ');
   screen.ok(`dev PKI: CA "Grid Dev CA" in ${shortPath(grid.pki.outDir)}, node certificates for ${Object.keys(grid.pki.nodes).join(', ')}`);
-  screen.ok(`Prosody (pid ${grid.prosody.pid}): c2s direct TLS 127.0.0.1:${grid.prosody.ports.c2sTls}, STARTTLS :${grid.prosody.ports.c2s}, component :${grid.prosody.ports.component}`);
+  screen.ok(`${grid.profile.name} (pid ${grid.server.pid}): c2s direct TLS 127.0.0.1:${grid.server.ports.c2sTls}, STARTTLS :${grid.server.ports.c2s}, component :${grid.server.ports.component}`);
   screen.ok(`controller ${grid.cfg.xmpp.domain} connected; topics from the policy: ${topics}`);
 
   const nodes = await registerAll(grid, screen, clients, summary, signal);
@@ -111,7 +112,7 @@ async function runSteps(grid: DevGrid, screen: Screen, packed: Packed, clients: 
 async function stay(grid: DevGrid, screen: Screen, signal?: AbortSignal): Promise<void> {
   const conf = join(grid.workDir, 'guest1.yaml');
   const g = grid.pki.nodes.guest1!;
-  writeFileSync(conf, [`service: xmpps://127.0.0.1:${grid.prosody.ports.c2sTls}`, `domain: ${grid.domain}`,
+  writeFileSync(conf, [`service: xmpps://127.0.0.1:${grid.server.ports.c2sTls}`, `domain: ${grid.domain}`,
     `cert: ${g.cert}`, `key: ${g.key}`, `ca: ${grid.pki.ca.cert}`, ''].join('\n'));
   const cli = `node ${shortPath(join(REPO_ROOT, 'dist/src/agent/cli/grid-node.js'))}`;
   screen.always();

@@ -1,8 +1,11 @@
 // Vocabulary of the demo grid (`bash scripts/demo.sh`): what it is asked to do and the
 // structured summary it returns (the test asserts on the summary, people read the screen).
+import type { ServerKind } from './types.js';
 import type { Filter, Tlp } from '../agent/index.js';
 
 export interface DemoOptions {
+  /** The XMPP server (default $GRID_TEST_SERVER, else Prosody). */
+  server?: ServerKind;
   /** Work dir for certificates, logs and data; default <repo>/var/demo. Data is fresh each run. */
   workDir?: string;
   /** ATT&CK for ICS bundle to replay. */
@@ -83,7 +86,7 @@ export interface DemoSummary {
   replayMs: number;
   totalMs: number;
   workDir: string;
-  /** Prosody's OS pid (gone once the demo returned). */
-  prosodyPid: number;
+  /** The XMPP server's OS pid (gone once the demo returned). */
+  serverPid: number;
   aborted: boolean;
 }

@@ -8,11 +8,20 @@ import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_WORK_DIR, runDemo, shortPath } from './demo-run.js';
 import { ATTACK_ICS_FILE } from './demo-data.js';
 import type { DemoOptions } from './demo-types.js';
+import { parseServerKind, SERVER_KINDS, type ServerKind } from './server-profile.js';
 
 function positive(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
   return n;
+}
+
+function serverKind(v: string): ServerKind {
+  try {
+    return parseServerKind(v);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 }
 
 function nonNegative(v: string): number {
@@ -23,7 +32,7 @@ function nonNegative(v: string): number {
 
 export function demoProgram(): Command {
   return new Command('demo')
-    .description('Runs a whole XMPP-Grid on this machine: Prosody + the controller with the shipped policies/, a sandbox\n' +
+    .description('Runs a whole XMPP-Grid on this machine: Prosody (or ejabberd) + the controller with the shipped policies/, a sandbox\n' +
       'provider and SOC/partner consumers registering, MITRE ATT&CK for ICS replayed through the grid, then a summary.\n' +
       'Everything it starts is stopped at the end (or on Ctrl-C).')
     .option('--bundles <n>', 'replay only the first n bundles (default: all, about 60)', positive)
@@ -35,12 +44,13 @@ export function demoProgram(): Command {
     .option('--no-color', 'no colours (they are used only on a terminal anyway)')
     .option('--work-dir <dir>', `certificates, logs and data (default ${shortPath(DEFAULT_WORK_DIR)}; data is fresh each run)`)
     .option('--data <file>', 'the STIX 2.1 bundle to replay', ATTACK_ICS_FILE)
+    .option('--server <name>', `the XMPP server: ${SERVER_KINDS.join(' or ')} (default prosody)`, serverKind)
     .showHelpAfterError();
 }
 
 interface Flags {
   bundles?: number; bundleSize: number; delay: number; stay?: boolean; quiet?: boolean; json?: boolean;
-  color: boolean; workDir?: string; data: string;
+  color: boolean; workDir?: string; data: string; server?: ServerKind;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -56,7 +66,7 @@ export async function main(argv: string[]): Promise<number> {
   const o: DemoOptions = {
     bundleSize: flags.bundleSize, delayMs: flags.delay, stay: !!flags.stay, quiet: !!flags.quiet, dataFile: flags.data, signal: stop.signal,
     ...(flags.bundles !== undefined ? { bundles: flags.bundles } : {}), ...(flags.workDir ? { workDir: flags.workDir } : {}),
-    ...(flags.color === false ? { color: false } : {}),
+    ...(flags.color === false ? { color: false } : {}), ...(flags.server ? { server: flags.server } : {}),
   };
   try {
     const summary = await runDemo(o);

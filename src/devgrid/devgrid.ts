@@ -1,14 +1,16 @@
-// A whole development grid on loopback: a dev PKI, a real Prosody, the controller, and a
-// way to connect nodes with their certificates. Used by the integration tests, the demo
-// and the benchmark, so all three exercise the same real parts.
+// A whole development grid on loopback: a dev PKI, a real XMPP server (Prosody or ejabberd,
+// see server-profile.ts), the controller, and a way to connect nodes with their certificates.
+// Used by the integration tests, the demo and the benchmark, so all three exercise the same
+// real parts. Without `server`, $GRID_TEST_SERVER picks it (scripts/run-tests.mjs runs the
+// integration suite once per server that way).
 import { mkdtempSync, rmSync, readFileSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { writeDevPki } from '../identity/devcerts.js';
 import type { DevPkiNode, DevPkiPaths } from '../identity/types.js';
-import { startProsody } from './prosody.js';
-import type { ProsodyHandle } from './types.js';
+import { profileOf, defaultServer, type ServerProfile } from './server-profile.js';
+import type { ServerHandle, ServerKind } from './types.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -17,6 +19,8 @@ import { connectNode } from '../agent/connection.js';
 import type { NodeConnection, ConnectNodeOptions } from '../agent/types.js';
 
 export interface DevGridOptions {
+  /** The XMPP server; default $GRID_TEST_SERVER, else `prosody`. */
+  server?: ServerKind;
   /** Node certificates to issue (name `soc1` → soc1@grid.test). */
   nodes: DevPkiNode[];
   /** Policy folder copied into the grid's work dir (so tests may edit it); default the shipped policies/. */
@@ -32,17 +36,24 @@ export interface DevGridOptions {
   workDir?: string;
   /** Owners of Prosody's own pubsub service (the benchmark compares against it). */
   pubsubAdmins?: string[];
-  /** Load mod_grid_multicast on the VirtualHost (XEP-0033 for the controller). Default true. */
+  /** XEP-0033 for the controller (Prosody: mod_grid_multicast; ejabberd: mod_multicast). Default true. */
   multicast?: boolean;
-  /** Components permitted to multicast instead of the controller (tests of a refusing server). */
+  /** Prosody: components permitted to multicast instead of the controller (tests of a refusing server). */
   multicastSenders?: string[];
+  /** ejabberd: mod_multicast's `limits: remote: message:` (default unset: ejabberd's 20). */
+  multicastRemoteLimit?: number;
 }
 
 export interface DevGrid {
   workDir: string;
   domain: string;
   pki: DevPkiPaths;
-  prosody: ProsodyHandle;
+  /** The running XMPP server. */
+  server: ServerHandle;
+  /** What differs about that server (bounce texts, multicast service, certificate login). */
+  profile: ServerProfile;
+  /** The same handle as `server`, under its name from before ejabberd (tests written then use it). */
+  prosody: ServerHandle;
   cfg: Config;
   controller: RunningController | undefined;
   policiesDir: string;
@@ -62,13 +73,15 @@ export async function startDevGrid(o: DevGridOptions): Promise<DevGrid> {
   const policiesDir = join(workDir, 'policies');
   cpSync(o.policiesDir ?? SHIPPED_POLICIES, policiesDir, { recursive: true });
   const secret = randomBytes(18).toString('base64url');
-  const prosody = await startProsody({ domain, componentSecret: secret, caFile: pki.ca.cert, certFile: pki.server.cert, keyFile: pki.server.key, ...(o.pubsubAdmins ? { pubsubAdmins: o.pubsubAdmins } : {}),
-    ...(o.multicast === false ? { multicast: false } : {}), ...(o.multicastSenders ? { multicastSenders: o.multicastSenders } : {}) });
+  const profile = profileOf(o.server ?? defaultServer());
+  const server = await profile.start({ domain, componentSecret: secret, caFile: pki.ca.cert, certFile: pki.server.cert, keyFile: pki.server.key, ...(o.pubsubAdmins ? { pubsubAdmins: o.pubsubAdmins } : {}),
+    ...(o.multicast === false ? { multicast: false } : {}), ...(o.multicastSenders ? { multicastSenders: o.multicastSenders } : {}),
+    ...(o.multicastRemoteLimit !== undefined ? { multicastRemoteLimit: o.multicastRemoteLimit } : {}) });
   const cfg = loadConfig({
     baseDir: workDir,
     env: {
-      GRID_XMPP_SERVICE: `xmpp://127.0.0.1:${prosody.ports.component}`,
-      GRID_XMPP_DOMAIN: prosody.componentJid,
+      GRID_XMPP_SERVICE: `xmpp://127.0.0.1:${server.ports.component}`,
+      GRID_XMPP_DOMAIN: server.componentJid,
       GRID_XMPP_SECRET: secret,
       GRID_TRUST_CA: pki.ca.cert,
       GRID_POLICIES: policiesDir,
@@ -79,14 +92,14 @@ export async function startDevGrid(o: DevGridOptions): Promise<DevGrid> {
   const ca = readFileSync(pki.ca.cert, 'utf8');
   let controller: RunningController | undefined;
   const grid: DevGrid = {
-    workDir, domain, pki, prosody, cfg, policiesDir,
+    workDir, domain, pki, server, profile, prosody: server, cfg, policiesDir,
     get controller() {
       return controller;
     },
     connect(name, opts = {}) {
       const n = pki.nodes[name];
       if (!n) throw new Error(`no certificate for node ${name}`);
-      return connectNode({ service: `xmpps://127.0.0.1:${prosody.ports.c2sTls}`, domain, certFile: n.cert, keyFile: n.key, ca, ...opts });
+      return connectNode({ service: `xmpps://127.0.0.1:${server.ports.c2sTls}`, domain, certFile: n.cert, keyFile: n.key, ca, ...opts });
     },
     async startController(log) {
       controller = await startController(cfg, log ?? o.log ?? silentLogger());
@@ -98,7 +111,7 @@ export async function startDevGrid(o: DevGridOptions): Promise<DevGrid> {
     },
     async stop() {
       await grid.stopController();
-      await prosody.stop();
+      await server.stop();
       if (!o.keep) rmSync(workDir, { recursive: true, force: true });
     },
   };
@@ -106,7 +119,7 @@ export async function startDevGrid(o: DevGridOptions): Promise<DevGrid> {
     try {
       await grid.startController();
     } catch (err) {
-      await prosody.stop();
+      await server.stop();
       throw err;
     }
   }

@@ -1,5 +1,6 @@
 // Loopback port helpers for the development grid.
 import { createServer, connect } from 'node:net';
+import type { ServerPorts } from './types.js';
 
 /** A port that is free on 127.0.0.1 right now (the OS picks it; there is a small race). */
 export function freePort(): Promise<number> {
@@ -50,4 +51,10 @@ export async function waitForPorts(
     if (Date.now() > deadline) throw new Error(`ports ${pending.join(', ')} not listening after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/** The server's three ports: the given ones, the rest picked free on 127.0.0.1. */
+export async function resolvePorts(given: Partial<ServerPorts> = {}): Promise<ServerPorts> {
+  const free = await freePorts(3);
+  return { c2s: given.c2s ?? free[0]!, c2sTls: given.c2sTls ?? free[1]!, component: given.component ?? free[2]! };
 }

@@ -1,10 +1,11 @@
-// Readiness probes that tell our Prosody from anything else on a port: a free port picked
-// earlier can be taken by another process before Prosody binds it (Prosody then logs an
+// Readiness probes that tell our server from anything else on a port: a free port picked
+// earlier can be taken by another process before the server binds it (Prosody then logs an
 // error and keeps running without that listener), so "the port accepts TCP" is not enough.
 import { X509Certificate } from 'node:crypto';
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { readFileSync } from 'node:fs';
+import type { ServerPorts } from './types.js';
 
 const PROBE_TIMEOUT_MS = 2000;
 
@@ -43,7 +44,34 @@ export function probeTlsCert(port: number, servername: string, certFile: string)
   });
 }
 
+/**
+ * Every port is the server's own: it speaks XMPP (and TLS with our certificate). A probe that
+ * fails is tried again up to `attempts` times in all (a loaded machine can make a server that
+ * has just bound its ports slow to answer).
+ */
+export async function confirmListeners(c: { ports: ServerPorts; domain: string; componentJid: string; certFile: string }, server: string, attempts = 1): Promise<void> {
+  const probes: [string, () => Promise<boolean>][] = [
+    [`c2s ${c.ports.c2s}`, () => probeXmppStream(c.ports.c2s, c.domain, 'jabber:client')],
+    [`c2s direct TLS ${c.ports.c2sTls}`, () => probeTlsCert(c.ports.c2sTls, c.domain, c.certFile)],
+    [`component ${c.ports.component}`, () => probeXmppStream(c.ports.component, c.componentJid, 'jabber:component:accept')],
+  ];
+  for (let i = 1; probes.length; i++) {
+    const ok = await Promise.all(probes.map(([, probe]) => probe()));
+    for (let j = ok.length - 1; j >= 0; j--) if (ok[j]) probes.splice(j, 1);
+    if (probes.length && i >= attempts) {
+      throw new Error(`not ${server}'s listener on port(s): ${probes.map(([name]) => name).join(', ')} (another process holds them?)`);
+    }
+  }
+}
+
 /** The first "Failed to open server port" line Prosody logged, if any. */
 export function portFailureInLog(logText: string): string | undefined {
   return logText.split('\n').find((l) => /Failed to open server port/.test(l))?.trim();
+}
+
+/** Why ejabberd could not start, from its log, if it says: a port in use, or its critical line. */
+export function ejabberdFailureInLog(logText: string): string | undefined {
+  const inUse = /\{(\d+),\{127,0,0,1\},tcp\},\s*eaddrinuse/.exec(logText);
+  if (inUse) return `ejabberd could not listen on 127.0.0.1:${inUse[1]} (eaddrinuse)`;
+  return logText.split('\n').find((l) => /\[critical\]/.test(l))?.trim();
 }

@@ -1,6 +1,10 @@
-// Vocabulary of the development grid: a throwaway Prosody that tests and demos start and stop.
+// Vocabulary of the development grid: a throwaway XMPP server (Prosody or ejabberd) that tests,
+// the demo and the benchmark start and stop.
 
-export interface ProsodyPorts {
+/** The XMPP servers the dev grid can run; what differs between them is in server-profile.ts. */
+export type ServerKind = 'prosody' | 'ejabberd';
+
+export interface ServerPorts {
   /** Client-to-server with STARTTLS (RFC 6120). */
   c2s: number;
   /** Client-to-server with direct TLS (XEP-0368). */
@@ -9,7 +13,10 @@ export interface ProsodyPorts {
   component: number;
 }
 
-export interface ProsodyOptions {
+export type ProsodyPorts = ServerPorts;
+
+/** What every server of the dev grid is started with. */
+export interface ServerOptions {
   /** XMPP domain (VirtualHost). Default `grid.test`. */
   domain?: string;
   /** JID of the controller component. Default `controller.<domain>`. */
@@ -30,56 +37,76 @@ export interface ProsodyOptions {
   /** Bare JIDs made admins (owners) of that pubsub service: Prosody 0.12 lets only admins create nodes. */
   pubsubAdmins?: string[];
   /**
-   * Load the project's mod_grid_multicast (XEP-0033 for the controller) on the VirtualHost,
-   * with the controller component as its only permitted sender. Default true.
+   * XEP-0033 for the controller. Prosody: the project's mod_grid_multicast on the VirtualHost,
+   * the controller component its only permitted sender. ejabberd: mod_multicast at
+   * `multicast.<domain>`. Default true.
    */
   multicast?: boolean;
-  /** Instead of the controller, these components may multicast (to test a server that refuses it). */
-  multicastSenders?: string[];
-  /** Minimum Prosody log level: debug, info, warn, error. Default `info`. */
+  /** Minimum log level: debug, info, warn, error. Default `info`. */
   logLevel?: string;
   /** Largest stanza a node may send, bytes. Default 256 KiB (Prosody's own default). */
   c2sStanzaSizeLimit?: number;
   /** Largest stanza the component may send, bytes. Default 512 KiB (Prosody's own default). */
   componentStanzaSizeLimit?: number;
-  /** Startup deadline in ms. Default 10 000. */
+  /** Startup deadline in ms. Default 10 000 (ejabberd: 20 000). */
   startTimeoutMs?: number;
 }
 
-/** Everything the config template needs, all resolved and absolute. */
-export interface ProsodyConfigInput {
+export interface ProsodyOptions extends ServerOptions {
+  /** Instead of the controller, these components may multicast (to test a server that refuses it). */
+  multicastSenders?: string[];
+}
+
+export interface EjabberdOptions extends ServerOptions {
+  /**
+   * mod_multicast's `limits: remote: message:` (addresses per message from a component).
+   * Default: not set, so ejabberd's own limit of 20 applies and is not advertised.
+   */
+  multicastRemoteLimit?: number;
+}
+
+/** What either server's generated config is built from, all resolved and absolute. */
+export interface ServerConfigInput {
   domain: string;
   componentJid: string;
   componentSecret: string;
   caFile: string;
   certFile: string;
   keyFile: string;
-  ports: ProsodyPorts;
-  dataDir: string;
-  pidFile: string;
-  logFile: string;
+  ports: ServerPorts;
   logLevel: string;
-  pluginPaths: string[];
   pubsubComponent: boolean;
-  pubsubAdmins?: string[];
-  /** Components allowed to use mod_grid_multicast; empty or absent: the module is not loaded. */
-  multicastSenders?: string[];
-  runAsRoot: boolean;
   c2sStanzaSizeLimit: number;
   componentStanzaSizeLimit: number;
 }
 
-export interface ProsodyHandle {
-  ports: ProsodyPorts;
+/** Everything the Prosody config template needs, all resolved and absolute. */
+export interface ProsodyConfigInput extends ServerConfigInput {
+  dataDir: string;
+  pidFile: string;
+  logFile: string;
+  pluginPaths: string[];
+  pubsubAdmins?: string[];
+  /** Components allowed to use mod_grid_multicast; empty or absent: the module is not loaded. */
+  multicastSenders?: string[];
+  runAsRoot: boolean;
+}
+
+export interface ServerHandle {
+  kind: ServerKind;
+  ports: ServerPorts;
   domain: string;
   componentJid: string;
-  /** `pubsub.<domain>` when Prosody's pubsub service is on, else undefined. */
+  /** `pubsub.<domain>` when the server's own pubsub service is on, else undefined. */
   pubsubJid?: string;
   dataDir: string;
   configFile: string;
   logFile: string;
-  /** OS process id of prosody (for tests that check it is gone). */
+  /** OS process id of the server (for tests that check it is gone). */
   pid: number;
   /** SIGTERM, SIGKILL after a grace period, then removes the temp dir (if we made it). */
   stop(): Promise<void>;
 }
+
+/** @deprecated the handle is the same for both servers: use ServerHandle. */
+export type ProsodyHandle = ServerHandle;

@@ -19,7 +19,8 @@
 --  * every address must be type='bcc' with a 'jid' on this host (no 'uri'/'node', no remote
 --    JIDs: this is not an open relay); otherwise <bad-request/> and nothing is delivered;
 --  * at most grid_multicast_max_addresses (default 1000) addresses; more: <not-acceptable/>
---    (XEP-0033 §8);
+--    (XEP-0033 §8); the limit is advertised in disco#info as an XEP-0128 form (FORM_TYPE
+--    http://jabber.org/protocol/address, field "message"), the shape ejabberd's mod_multicast uses;
 --  * bcc addresses are never shown to recipients: the <addresses/> element is removed from
 --    every copy (XEP-0033 §4.6.3).
 
@@ -31,6 +32,9 @@ local senders = module:get_option_set("grid_multicast_senders", {});
 local max_addresses = module:get_option_number("grid_multicast_max_addresses", 1000);
 
 module:add_feature(NS);
+module:add_extension(st.stanza("x", { xmlns = "jabber:x:data", type = "result" })
+	:tag("field", { var = "FORM_TYPE", type = "hidden" }):text_tag("value", NS):up()
+	:tag("field", { var = "message" }):text_tag("value", tostring(max_addresses)):up());
 
 local function refuse(origin, stanza, etype, condition, text)
 	if stanza.attr.type ~= "error" then

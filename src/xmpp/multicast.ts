@@ -3,17 +3,20 @@
 // src/prosody/mod_grid_multicast.lua), identical notifications go out as ONE message to the
 // server with <addresses> of type bcc, and the server copies it to each recipient.
 //
-// Discovery is per server host (XEP-0033 §2.1: disco#info on the server, feature
-// http://jabber.org/protocol/address), lazily on the first group for that host, and again after
-// every reconnect. Until a host has answered, and wherever it does not offer the feature, every
-// recipient gets its own message, as before. A multicast the server refuses (its error comes
-// from the host itself) turns multicast off for that host and is re-sent one message per
-// recipient, so a misconfigured server costs speed, never a notification.
+// Discovery is per server host (multicast-discovery.ts: the host, else its disco#items, per
+// XEP-0033 §2.2; the service's address limit if it advertises one, else 20), lazily on the
+// first group for that host, and again after every reconnect. Until a host has answered, and
+// wherever it offers no service, every recipient gets its own message, as before. A multicast
+// the service refuses (its error comes from the service's JID) is never lost: refused with
+// not-acceptable, the address limit is halved and the same recipients go out again in smaller
+// lists; refused otherwise (or at 2 addresses), multicast is off for that host and each
+// recipient gets its own message. A misconfigured server costs speed, never a notification.
 import { xml } from '@xmpp/component';
 import type { Element } from '@xmpp/xml';
 import type { Logger } from '../log.js';
+import { discoverMulticast, NS_ADDRESS, type DiscoQueries, type MulticastService } from './multicast-discovery.js';
 
-export const NS_ADDRESS = 'http://jabber.org/protocol/address';
+export { NS_ADDRESS } from './multicast-discovery.js';
 
 /** Messages identical but for `to`: `build(to, first)` makes one, `first` its first child. */
 export interface Fanout {
@@ -29,18 +32,20 @@ export function isFanout(o: Outgoing): o is Fanout {
   return Array.isArray((o as Fanout).recipients);
 }
 
-type HostState = 'probing' | 'yes' | 'no';
+type HostState = { state: 'probing' | 'no' } | { state: 'yes'; service: MulticastService };
 
 export interface MulticastOptions {
   mode: 'auto' | 'off';
-  /** disco#info of `host`: its feature vars (rejects on error or timeout). */
-  discoFeatures: (host: string) => Promise<string[]>;
+  /** disco#info and disco#items over the component link. */
+  disco: DiscoQueries;
   /** Largest stanza the controller may send (limits.stanza_bytes). */
   stanzaBytes: number;
-  /** Addresses per multicast message; XEP-0033 §8 lets a service refuse more than its limit (at least 50). */
+  /** Addresses per multicast message at most, whatever the service allows (XEP-0033 §8). */
   maxAddresses?: number;
   log: Logger;
 }
+
+interface Sent { host: string; service: string; recipients: string[]; fanout: Fanout }
 
 /** Multicast messages remembered for a fallback if the server refuses them. */
 const INFLIGHT = 4096;
@@ -66,7 +71,7 @@ function groupByHost(jids: readonly string[]): Map<string, string[]> {
 
 export class Multicast {
   private readonly hosts = new Map<string, HostState>();
-  private readonly inflight = new Map<string, { host: string; recipients: string[]; fanout: Fanout }>();
+  private readonly inflight = new Map<string, Sent>();
   private readonly maxAddresses: number;
   private readonly probes = new Map<string, Promise<boolean>>();
   /** Multicast messages sent, and the deliveries they carried. */
@@ -74,6 +79,8 @@ export class Multicast {
   copies = 0;
   /** Deliveries re-sent one by one after the server refused a multicast. */
   fallbacks = 0;
+  /** Deliveries re-sent in shorter address lists after a not-acceptable. */
+  retried = 0;
 
   constructor(private readonly o: MulticastOptions) {
     this.maxAddresses = o.maxAddresses ?? 500;
@@ -89,17 +96,23 @@ export class Multicast {
   whenKnown(host: string): Promise<boolean> {
     if (this.o.mode === 'off') return Promise.resolve(false);
     if (!this.hosts.has(host)) this.probe(host);
-    return this.probes.get(host) ?? Promise.resolve(this.hosts.get(host) === 'yes');
+    return this.probes.get(host) ?? Promise.resolve(this.offers(host));
   }
 
   /** Whether `host` has been found to offer multicast. */
   offers(host: string): boolean {
-    return this.hosts.get(host) === 'yes';
+    return this.hosts.get(host)?.state === 'yes';
+  }
+
+  /** The multicast service found for `host` (its JID and the address limit in use), if any. */
+  serviceOf(host: string): MulticastService | undefined {
+    const h = this.hosts.get(host);
+    return h?.state === 'yes' ? { ...h.service, limit: Math.min(h.service.limit, this.maxAddresses) } : undefined;
   }
 
   /** The hosts found to offer multicast since the last reset (what `status` shows). */
   offeringHosts(): string[] {
-    return [...this.hosts].filter(([, v]) => v === 'yes').map(([h]) => h);
+    return [...this.hosts].filter(([, v]) => v.state === 'yes').map(([h]) => h);
   }
 
   /** Messages to write, and how many deliveries they carry (the outbox's backpressure weight). */
@@ -119,21 +132,35 @@ export class Multicast {
   }
 
   /**
-   * An error message: when it is the server refusing one of our multicasts, multicast is
-   * turned off for that host and the messages to send instead are returned; else null.
+   * An error message: when it is the multicast service refusing one of our multicasts, the
+   * messages that carry the same recipients instead are returned (smaller address lists after
+   * not-acceptable, else one per recipient, multicast then off for that host); else null.
    */
   onError(st: Element): Element[] | null {
     const id = st.attrs.id as string | undefined;
     const from = st.attrs.from as string | undefined;
     if (!id || !from) return null;
     const sent = this.inflight.get(id);
-    if (!sent || sent.host !== from) return null;
+    if (!sent || sent.service !== from) return null;
     this.inflight.delete(id);
     const condition = st.getChild('error')?.getChildElements()[0]?.name;
-    if (this.hosts.get(from) !== 'no') {
-      this.o.log.warn({ host: from, condition }, 'the server refused a multicast: one message per recipient from now on (see mod_grid_multicast in the README)');
+    const h = this.hosts.get(sent.host);
+    // Halve what was refused, unless a smaller limit was learnt meanwhile.
+    const limit = Math.min(Math.floor(sent.recipients.length / 2), h?.state === 'yes' ? h.service.limit : 0);
+    if (condition === 'not-acceptable' && h?.state === 'yes' && limit >= 2) {
+      if (h.service.limit !== limit) {
+        h.service.limit = limit;
+        this.o.log.warn({ host: sent.host, service: from, refused: sent.recipients.length, limit }, 'the multicast service refused an address list as too long: fewer addresses per message from now on (see the README on ejabberd limits)');
+      }
+      this.retried += sent.recipients.length;
+      const out: Element[] = [];
+      for (const chunk of this.chunks(sent.recipients, sent.fanout.bytes, limit)) out.push(this.multicast(sent.fanout, sent.host, h.service.jid, chunk));
+      return out;
     }
-    this.hosts.set(from, 'no');
+    if (h?.state !== 'no') {
+      this.o.log.warn({ host: sent.host, service: from, condition }, 'the server refused a multicast: one message per recipient from now on (see XEP-0033 fan-out in the README)');
+    }
+    this.hosts.set(sent.host, { state: 'no' });
     this.fallbacks += sent.recipients.length;
     return sent.recipients.map((to) => sent.fanout.build(to));
   }
@@ -146,43 +173,46 @@ export class Multicast {
       return;
     }
     for (const [host, recipients] of groupByHost(o.recipients)) {
-      const multi = recipients.length > 1 && this.usable(host);
-      for (const chunk of multi ? this.chunks(recipients, o.bytes) : [recipients]) {
-        if (!multi || chunk.length < 2) chunk.forEach(single);
-        else out.push(this.multicast(o, host, chunk));
+      const service = recipients.length > 1 ? this.usable(host) : undefined;
+      if (!service) {
+        recipients.forEach(single);
+        continue;
+      }
+      for (const chunk of this.chunks(recipients, o.bytes, service.limit)) {
+        if (chunk.length < 2) chunk.forEach(single);
+        else out.push(this.multicast(o, host, service.jid, chunk));
       }
     }
   }
 
-  private multicast(o: Fanout, host: string, chunk: string[]): Element {
-    const m = o.build(host, xml('addresses', { xmlns: NS_ADDRESS }, ...chunk.map((jid) => xml('address', { type: 'bcc', jid }))));
-    this.remember(m.attrs.id as string, { host, recipients: chunk, fanout: o });
+  private multicast(o: Fanout, host: string, service: string, chunk: string[]): Element {
+    const m = o.build(service, xml('addresses', { xmlns: NS_ADDRESS }, ...chunk.map((jid) => xml('address', { type: 'bcc', jid }))));
+    this.remember(m.attrs.id as string, { host, service, recipients: chunk, fanout: o });
     this.messages++;
     this.copies += chunk.length;
     return m;
   }
 
-  private usable(host: string): boolean {
-    const state = this.hosts.get(host);
-    if (state === undefined) this.probe(host);
-    return state === 'yes';
+  /** The service to multicast to for `host` (asked for on first use), or undefined. */
+  private usable(host: string): MulticastService | undefined {
+    if (!this.hosts.has(host)) this.probe(host);
+    return this.serviceOf(host);
   }
 
   private probe(host: string): void {
-    this.hosts.set(host, 'probing');
-    const asked = this.o.discoFeatures(host).then(
-      (features) => {
-        const yes = features.includes(NS_ADDRESS);
-        if (this.hosts.get(host) !== 'probing') return yes; // reset meanwhile: asked again later
-        this.hosts.set(host, yes ? 'yes' : 'no');
-        this.o.log.info({ host, multicast: yes }, yes
-          ? 'the server offers XEP-0033 multicast: identical notifications leave as one message'
+    this.hosts.set(host, { state: 'probing' });
+    const asked = discoverMulticast(host, this.o.disco).then(
+      (service) => {
+        if (this.hosts.get(host)?.state !== 'probing') return service !== undefined; // reset meanwhile: asked again later
+        this.hosts.set(host, service ? { state: 'yes', service } : { state: 'no' });
+        this.o.log.info({ host, multicast: !!service, ...(service ?? {}) }, service
+          ? 'the server offers XEP-0033 multicast: identical notifications leave as one message per address list'
           : 'the server offers no XEP-0033 multicast: one message per recipient');
-        return yes;
+        return service !== undefined;
       },
       (err: unknown) => {
-        if (this.hosts.get(host) === 'probing') {
-          this.hosts.set(host, 'no');
+        if (this.hosts.get(host)?.state === 'probing') {
+          this.hosts.set(host, { state: 'no' });
           this.o.log.warn({ host, err: { message: (err as Error).message } }, 'could not ask the server about multicast: one message per recipient until the next reconnect');
         }
         return false;
@@ -192,13 +222,13 @@ export class Multicast {
   }
 
   /** Address lists that keep each message under the stanza limit and the address limit. */
-  private *chunks(recipients: string[], sharedBytes: number): Generator<string[]> {
+  private *chunks(recipients: string[], sharedBytes: number, limit: number): Generator<string[]> {
     const budget = this.o.stanzaBytes - sharedBytes - 1024;
     let chunk: string[] = [];
     let bytes = 0;
     for (const to of recipients) {
       const b = to.length + ADDRESS_OVERHEAD;
-      if (chunk.length && (chunk.length >= this.maxAddresses || bytes + b > budget)) {
+      if (chunk.length && (chunk.length >= limit || bytes + b > budget)) {
         yield chunk;
         chunk = [];
         bytes = 0;
@@ -209,7 +239,7 @@ export class Multicast {
     if (chunk.length) yield chunk;
   }
 
-  private remember(id: string, entry: { host: string; recipients: string[]; fanout: Fanout }): void {
+  private remember(id: string, entry: Sent): void {
     this.inflight.set(id, entry);
     if (this.inflight.size > INFLIGHT) this.inflight.delete(this.inflight.keys().next().value as string);
   }

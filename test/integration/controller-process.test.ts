@@ -8,8 +8,7 @@ import { existsSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { startDevGrid, type DevGrid } from '../../src/devgrid/devgrid.js';
-import { startProsody } from '../../src/devgrid/prosody.js';
-import type { ProsodyHandle } from '../../src/devgrid/types.js';
+import type { ServerHandle } from '../../src/devgrid/types.js';
 
 const CLI = join(process.cwd(), 'dist/src/cli/grid-controller.js');
 let grid: DevGrid;
@@ -90,26 +89,26 @@ test('a missing secret or a bad config key: exit 1 naming the key', async () => 
 
 test('the link comes back by itself when the XMPP server restarts', async () => {
   const ctl = await grid.startController();
-  const ports = grid.prosody.ports;
+  const ports = grid.server.ports;
   const offline = once(ctl.link, 'offline');
-  await grid.prosody.stop();
+  await grid.server.stop();
   await offline;
   const back = once(ctl.link, 'online');
-  let again: ProsodyHandle | undefined;
+  let again: ServerHandle | undefined;
   try {
-    again = await startProsody({ componentSecret: secret, caFile: grid.pki.ca.cert, certFile: grid.pki.server.cert, keyFile: grid.pki.server.key, ports });
+    again = await grid.profile.start({ componentSecret: secret, caFile: grid.pki.ca.cert, certFile: grid.pki.server.cert, keyFile: grid.pki.server.key, ports });
     await back;
     assert.equal(ctl.link.online, true);
   } finally {
     await grid.stopController();
     await again?.stop();
-    // grid.stop() will stop the first (already stopped) Prosody again: harmless.
+    // grid.stop() will stop the first (already stopped) server again: harmless.
   }
 });
 
 test('started before the XMPP server, it keeps retrying (a line per attempt) and joins once the server is up', async () => {
-  const ports = grid.prosody.ports;
-  await grid.prosody.stop(); // harmless when an earlier test stopped it already
+  const ports = grid.server.ports;
+  await grid.server.stop(); // harmless when an earlier test stopped it already
   const p = run(envFor({ GRID_XMPP_RECONNECT_MAX_MS: '1000' }));
   const retries: { attempt: number; retry_in_ms: number }[] = [];
   await p.line((l) => {
@@ -118,9 +117,9 @@ test('started before the XMPP server, it keeps retrying (a line per attempt) and
   });
   assert.deepEqual(retries.map((r) => r.attempt), [1, 2], 'one line per attempt, numbered');
   assert.ok(retries.every((r) => r.retry_in_ms > 0 && r.retry_in_ms <= 1000), 'bounded by xmpp.reconnect_max_ms');
-  let again: ProsodyHandle | undefined;
+  let again: ServerHandle | undefined;
   try {
-    again = await startProsody({ componentSecret: secret, caFile: grid.pki.ca.cert, certFile: grid.pki.server.cert, keyFile: grid.pki.server.key, ports });
+    again = await grid.profile.start({ componentSecret: secret, caFile: grid.pki.ca.cert, certFile: grid.pki.server.cert, keyFile: grid.pki.server.key, ports });
     const online = JSON.parse(await p.line((l) => l.includes('component online')));
     assert.equal(online.domain, 'controller.grid.test');
     p.child.kill('SIGTERM');
@@ -133,7 +132,7 @@ test('started before the XMPP server, it keeps retrying (a line per attempt) and
 });
 
 test('SIGTERM while it waits for the XMPP server: stops at once with exit 0 and releases the lock', async () => {
-  await grid.prosody.stop(); // no server: the controller is in its retry loop
+  await grid.server.stop(); // no server: the controller is in its retry loop
   const p = run(envFor({ GRID_XMPP_RECONNECT_MAX_MS: '30000' }));
   await p.line((l) => l.includes('XMPP server not reachable; retrying'));
   const t0 = Date.now();

@@ -94,7 +94,7 @@ test('demo: registers, subscribes, replays, cuts by filter and TLP cap, then sto
     assert.equal(c.partner1!.objects, clearGreen);
     assert.ok(c.partner1!.objects < summary.published.objects);
 
-    assert.ok(gone(summary.prosodyPid), `prosody ${summary.prosodyPid} still runs`);
+    assert.ok(gone(summary.serverPid), `server ${summary.serverPid} still runs`);
     assert.match(s.text(), /ATT&CK carries no TLP marking/);
     assert.match(s.text(), /grid-controller accounts approve partner1@grid\.test --groups partners/);
   } finally {
@@ -102,7 +102,7 @@ test('demo: registers, subscribes, replays, cuts by filter and TLP cap, then sto
   }
 });
 
-test('demo: aborting mid-replay (Ctrl-C) stops Prosody, the controller and the nodes', async () => {
+test('demo: aborting mid-replay (Ctrl-C) stops the XMPP server, the controller and the nodes', async () => {
   const workDir = mkdtempSync(join(tmpdir(), 'grid-demo-'));
   const stop = new AbortController();
   const s = screen((l) => { if (l.includes('ics-b02')) stop.abort(); });
@@ -111,7 +111,7 @@ test('demo: aborting mid-replay (Ctrl-C) stops Prosody, the controller and the n
     assert.equal(summary.aborted, true);
     assert.ok(summary.published.items >= 2 && summary.published.items < 20);
     assert.deepEqual(summary.consumers, [], 'no summary of a replay that did not finish');
-    assert.ok(gone(summary.prosodyPid), `prosody ${summary.prosodyPid} still runs`);
+    assert.ok(gone(summary.serverPid), `server ${summary.serverPid} still runs`);
     assert.match(s.text(), /stopped by Ctrl-C/);
   } finally {
     rmSync(workDir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
-// The development grid against a real Prosody 0.12: certificate login (SASL EXTERNAL) over
-// direct TLS and STARTTLS, refusal of a foreign CA, the XEP-0114 component link, and a clean
-// stop. Needs `prosody` and prosody-modules (mod_auth_ccert) installed.
+// The development grid's server (Prosody 0.12 or ejabberd 23.01, as GRID_TEST_SERVER says):
+// certificate login (SASL EXTERNAL) over direct TLS and STARTTLS, refusal of a foreign CA,
+// the XEP-0114 component link, and a clean stop. What differs between the servers (config
+// text, a start failure's message) comes from src/devgrid/server-profile.ts.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -14,8 +15,8 @@ import type { Component } from '@xmpp/component';
 import type { Element } from '@xmpp/xml';
 import { createCa, issueNodeCert, writeDevPki } from '../../src/identity/devcerts.js';
 import type { DevPkiPaths } from '../../src/identity/types.js';
-import { startProsody } from '../../src/devgrid/prosody.js';
-import type { ProsodyHandle } from '../../src/devgrid/types.js';
+import { profileOf } from '../../src/devgrid/server-profile.js';
+import type { ServerHandle } from '../../src/devgrid/types.js';
 import { connectNode, NodeConnectError, StanzaError } from '../../src/agent/connection.js';
 import type { ConnectNodeOptions, NodeConnection } from '../../src/agent/types.js';
 
@@ -27,7 +28,8 @@ const NS_STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
 let dir: string;
 let pki: DevPkiPaths;
 let rogue: { cert: string; key: string; caCert: string };
-let prosody: ProsodyHandle | undefined;
+const profile = profileOf();
+let prosody: ServerHandle | undefined;
 const secret = randomBytes(18).toString('base64url');
 const open: { close(): Promise<void> }[] = [];
 
@@ -58,7 +60,7 @@ before(async () => {
   const rogueCa = createCa({ O: 'Rogue', CN: 'Rogue Root' });
   const forged = issueNodeCert(rogueCa, { xmppAddr: `node1@${DOMAIN}`, CN: 'node1' });
   rogue = { cert: forged.certPem, key: forged.keyPem, caCert: rogueCa.certPem };
-  prosody = await startProsody({
+  prosody = await profile.start({
     domain: DOMAIN, componentSecret: secret,
     caFile: pki.ca.cert, certFile: pki.server.cert, keyFile: pki.server.key,
   });
@@ -70,13 +72,12 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('startProsody', () => {
+describe(`start ${profile.name}`, () => {
   test('writes an owner-only config with the loopback listeners and certificate login', () => {
     const p = prosody!;
     assert.equal(statSync(p.configFile).mode & 0o077, 0, 'config holds the component secret');
     const cfg = readFileSync(p.configFile, 'utf8');
-    for (const want of ['authentication = "ccert"', `c2s_direct_tls_ports = { ${p.ports.c2sTls} }`,
-      `Component "${CONTROLLER}"`, `Component "pubsub.${DOMAIN}" "pubsub"`, 'interfaces = { "127.0.0.1" }']) {
+    for (const want of profile.configMarks(p)) {
       assert.ok(cfg.includes(want), `config lacks ${want}`);
     }
     assert.equal(p.componentJid, CONTROLLER);
@@ -84,16 +85,16 @@ describe('startProsody', () => {
   });
 });
 
-describe('startProsody failures', () => {
-  test('a port taken by another process fails the start with Prosody\'s own log line', async () => {
+describe(`start ${profile.name}: failures`, () => {
+  test('a port taken by another process fails the start with the server\'s own log line', async () => {
     const holder = createServer().listen(0, '127.0.0.1');
     await once(holder, 'listening');
     const taken = (holder.address() as AddressInfo).port;
     try {
-      await assert.rejects(startProsody({
+      await assert.rejects(profile.start({
         domain: DOMAIN, componentSecret: secret, caFile: pki.ca.cert, certFile: pki.server.cert,
-        keyFile: pki.server.key, ports: { c2s: taken }, pubsubComponent: false, startTimeoutMs: 5000,
-      }), new RegExp(`Failed to open server port ${taken}|not Prosody's listener on port\\(s\\): c2s ${taken}`));
+        keyFile: pki.server.key, ports: { c2s: taken }, pubsubComponent: false,
+      }), profile.portTakenError(taken));
     } finally {
       holder.close();
     }
@@ -122,7 +123,7 @@ describe('grid nodes log in with their certificate', () => {
     assert.equal((await a.waitFor((s) => bodyOf(s) === 'over starttls')).attrs.from, c.jid);
   });
 
-  test("Prosody's own pubsub service answers disco#info", async () => {
+  test("the server's own pubsub service answers disco#info", async () => {
     const n = await node('node1');
     const info = await n.iq(xml('iq', { type: 'get', to: `pubsub.${DOMAIN}` }, xml('query', { xmlns: 'http://jabber.org/protocol/disco#info' })));
     const identity = info.getChild('query')?.getChild('identity');
@@ -188,7 +189,7 @@ describe('the controller component link (XEP-0114)', () => {
 });
 
 describe('stop', () => {
-  test('ends the prosody process and removes its temp dir', async () => {
+  test('ends the server process and removes its temp dir', async () => {
     const p = prosody!;
     for (const c of open.splice(0)) await c.close();
     await p.stop();

@@ -7,17 +7,18 @@ import { Router } from '../../src/xmpp/router.js';
 import { Disco } from '../../src/xmpp/handlers/disco.js';
 import { installCommands, type CommandHooks } from '../../src/xmpp/handlers/commands.js';
 import { silentLogger } from '../../src/log.js';
-import { makeService } from '../unit/admin-fixtures.js';
+import { account, adminAccount, makeService, seededState } from '../unit/admin-fixtures.js';
+import type { Account } from '../../src/accounts/types.js';
 
 const CMD = 'http://jabber.org/protocol/commands';
 const STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
 const ADMIN = 'admin@grid.test/laptop';
 const CONTROLLER = 'controller.grid.test';
 
-function setup(hooks: CommandHooks = { declaredGroups: () => ['partners', 'soc'] }) {
+function setup(hooks: CommandHooks = { declaredGroups: () => ['partners', 'soc'] }, admin: Account | null = adminAccount()) {
   const router = new Router(silentLogger());
   const disco = new Disco();
-  const ctx = makeService();
+  const ctx = makeService(seededState(account('node1@grid.test', 'pending'), account('node2@grid.test', 'approved'), ...(admin ? [admin] : [])));
   router.setGate((bare) => ctx.service.gate(bare));
   disco.install(router, (bare) => ctx.service.gate(bare));
   const commands = installCommands(router, disco, ctx.service, hooks);
@@ -45,7 +46,7 @@ function note(r: Element | undefined): [string | undefined, string | undefined] 
 
 test('approve: execute → form → complete → the account is approved by the administrator', async () => {
   const { send, store, changes } = setup();
-  // The administrator holds no account of its own: the gate must not stop it.
+  // The administrator's own account (approved, xmppAddr) is what lets it in, with its name in the policy.
   const form = await send(ADMIN, { node: 'urn:xmpp-grid:0#approve', action: 'execute' });
   assert.equal(form?.name, 'command');
   assert.equal(form?.attrs.status, 'executing');
@@ -86,6 +87,23 @@ test('non-administrators are forbidden at every stage, even holding an approved 
     assert.ok(r?.getChild('forbidden', STANZAS));
   }
   assert.equal(store.data.accounts['node2@grid.test']!.status, 'approved');
+});
+
+test('named in the policy is not enough: no account, a pending one, or one registered without xmppAddr is forbidden', async () => {
+  const cases: [string, Account | null, RegExp][] = [
+    ['no account', null, /holds no approved account/],
+    ['pending', adminAccount({ status: 'pending' }), /holds no approved account/],
+    ['no xmppAddr proof', { ...adminAccount(), cert: { ...adminAccount().cert, xmppAddr: false } }, /not registered with an xmppAddr certificate/],
+  ];
+  for (const [what, admin, text] of cases) {
+    const { send, commands } = setup(undefined, admin);
+    const r = await send(ADMIN, { node: 'urn:xmpp-grid:0#accounts', action: 'execute' });
+    assert.equal(r?.name, 'error', what);
+    assert.equal(r?.attrs.type, 'auth', what);
+    assert.ok(r?.getChild('forbidden', STANZAS), what);
+    assert.match(r?.getChildText('text', STANZAS) ?? '', text, what);
+    assert.equal(commands.commandItems('admin@grid.test', CONTROLLER).getChildren('item').length, 0, `${what}: no commands listed`);
+  }
 });
 
 test('the command list is empty for non-administrators and full for administrators', () => {

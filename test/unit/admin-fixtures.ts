@@ -24,6 +24,12 @@ export function account(jid: string, status: AccountStatus, extra: Partial<Accou
   };
 }
 
+/** The policy's admin@grid.test with the account an administrator needs: approved, registered with an xmppAddr certificate. */
+export function adminAccount(extra: Partial<Account> = {}): Account {
+  const a = account('admin@grid.test', 'approved', { groups: [], requestedGroups: [], deviceType: 'console' });
+  return { ...a, cert: { ...a.cert, xmppAddr: true }, ...extra };
+}
+
 export function seededState(...accounts: Account[]): AccountsState {
   return { version: 1, accounts: Object.fromEntries(accounts.map((a) => [a.jid, a])) };
 }

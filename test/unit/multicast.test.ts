@@ -17,10 +17,13 @@ function make(features: string[] | Error, o: { mode?: 'auto' | 'off'; stanzaByte
   const asked: string[] = [];
   const m = new Multicast({
     mode: o.mode ?? 'auto', stanzaBytes: o.stanzaBytes ?? 491520, maxAddresses: o.maxAddresses ?? 500, log: silentLogger(),
-    discoFeatures: async (host) => {
-      asked.push(host);
-      if (features instanceof Error) throw features;
-      return features;
+    disco: {
+      info: async (host: string) => {
+        asked.push(host);
+        if (features instanceof Error) throw features;
+        return { features };
+      },
+      items: async () => [],
     },
   });
   return { m, asked };

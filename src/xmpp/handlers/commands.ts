@@ -2,8 +2,9 @@
 // `execute` and a result on `complete`; commands without fields complete at once. Every
 // account change goes through AccountService (which audits), acting as `admin:<jid>`.
 //
-// The route is exempt from the approval gate: an administrator is named in the policy and
-// need not hold an account. Admin status is checked here on every stage instead.
+// The route is exempt from the approval gate; admin status (named in the policy AND an approved
+// account registered with an xmppAddr certificate, AccountService.isAdmin) is checked here on
+// every stage instead, and a refusal is audited.
 import { randomUUID } from 'node:crypto';
 import { xml } from '@xmpp/component';
 import type { Element } from '@xmpp/xml';
@@ -61,7 +62,8 @@ export function installCommands(router: Router, disco: Disco, accounts: AccountS
   disco.addFeature(NS.COMMANDS);
 
   router.iq('set', NS.COMMANDS, 'command', async (req) => {
-    if (!accounts.isAdmin(req.bare)) return fail('forbidden', 'only administrators named in the policy may run commands');
+    const refusal = accounts.checkAdmin(req.bare, req.element.attrs.node);
+    if (refusal) return fail('forbidden', refusal);
     const el = req.element;
     const def = defs.get(el.attrs.node ?? '');
     if (!def) return fail('item-not-found', `no command ${el.attrs.node ?? '(no node)'}`);
