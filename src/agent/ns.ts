@@ -1,4 +1,4 @@
-// Namespaces the agent speaks (PROTOCOL.md), by the names the specs give them. The agent keeps
+// Namespaces the agent speaks (docs/protocol.md), by the names the specs give them. The agent keeps
 // its own copy: it ships as a separate package and imports nothing from the controller.
 export const NS = {
   STANZAS: 'urn:ietf:params:xml:ns:xmpp-stanzas',

@@ -1,6 +1,6 @@
 // The connection agent end to end on a real grid (Prosody + controller + dev PKI), driving the
 // controller ONLY through the GridClient library and the `grid-node` command.
-import { STIX_EXAMPLES } from '../../src/devgrid/shared-data.js';
+import { STIX_EXAMPLES } from '../../src/devgrid/data-files.js';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
