@@ -3,6 +3,7 @@
 // password mechanism exists to fall back to and STARTTLS can present the certificate.
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { once } from 'node:events';
 import type { ConnectionOptions } from 'node:tls';
 import { Client } from '@xmpp/client-core';
 import xml from '@xmpp/xml';
@@ -113,13 +114,27 @@ function buildClient(opts: ConnectNodeOptions, tlsOptions: ConnectionOptions) {
   return Object.assign(entity, { middleware, streamFeatures, iqCaller, iqCallee });
 }
 
-async function startWithin(entity: Client, timeoutMs: number, service: string): Promise<string> {
+/**
+ * Client.start() without its flaw: it waits for 'online' with a promise of its own, and when
+ * the stream fails before (a reset by a direct-TLS port spoken to in plain text) that promise
+ * rejects unheard, which ends the program. Here both halves are awaited together.
+ */
+async function start(entity: Client, domain: string): Promise<{ toString(): string }> {
+  const online = once(entity, 'online') as Promise<[{ toString(): string }]>;
+  const [, [jid]] = await Promise.all([(async () => {
+    await entity.connect(entity.options.service);
+    await entity.open({ domain });
+  })(), online]);
+  return jid;
+}
+
+async function startWithin(entity: Client, domain: string, timeoutMs: number, service: string): Promise<string> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new NodeConnectError('timeout', `no login to ${service} within ${timeoutMs} ms`)), timeoutMs);
   });
   try {
-    const jid = await Promise.race([entity.start(), timeout]);
+    const jid = await Promise.race([start(entity, domain), timeout]);
     return jid.toString();
   } finally {
     clearTimeout(timer);
@@ -154,7 +169,7 @@ export async function connectNode(opts: ConnectNodeOptions): Promise<NodeConnect
   try {
     const timeoutMs = opts.timeoutMs ?? 10_000;
     const deadline = Date.now() + timeoutMs;
-    jid = await startWithin(entity, timeoutMs, opts.service);
+    jid = await startWithin(entity, opts.domain, timeoutMs, opts.service);
     if (opts.presence !== false) await announce(entity, buffer, jid, deadline);
   } catch (err) {
     await abandon(entity);
