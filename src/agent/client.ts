@@ -199,6 +199,12 @@ export class GridClient {
   }
 
   private emit(e: GridEvent): void {
+    // XEP-0060 §12.4 sends the SubID header only to a JID with several subscriptions: with one,
+    // the item is that one's.
+    if (e.kind === 'item' && !e.subid) {
+      const mine = [...this.held.values()].filter((s) => s.topic === e.topic);
+      if (mine.length === 1 && mine[0]!.subid) e.subid = mine[0]!.subid;
+    }
     if (e.kind === 'subscription-ended') {
       for (const [k, s] of this.held) if (s.topic === e.topic && (!e.subid || s.subid === e.subid)) this.held.delete(k);
     }
