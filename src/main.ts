@@ -15,7 +15,7 @@ import { TopicService, EMPTY_TOPICS } from './topics/service.js';
 import { ItemService } from './topics/items.js';
 import { ComponentLink } from './xmpp/component.js';
 import { Router } from './xmpp/router.js';
-import { Disco, installPing } from './xmpp/handlers/disco.js';
+import { Disco, installPing, limitsForm } from './xmpp/handlers/disco.js';
 import { installRegister } from './xmpp/handlers/register.js';
 import { NS } from './xmpp/ns.js';
 import { Outbox } from './xmpp/outbox.js';
@@ -104,6 +104,7 @@ async function assemble(cfg: Config, log: Logger, cleanups: (() => Promise<void>
   const disco = new Disco();
   disco.install(router, (bare) => accounts.gate(bare));
   installPing(router, disco);
+  disco.addInfoForm(() => limitsForm(cfg.limits));
   installRegister(router, disco, accounts);
   disco.addFeature(NS.GRID);
 

@@ -20,6 +20,7 @@ export const FORM = {
   QUERY: 'urn:xmpp-grid:0#query',
   FILTER: 'urn:xmpp-grid:0#filter',
   TOPIC: 'urn:xmpp-grid:0#topic',
+  LIMITS: 'urn:xmpp-grid:0#limits',
   META: 'http://jabber.org/protocol/pubsub#meta-data',
   SUBSCRIBE_OPTIONS: 'http://jabber.org/protocol/pubsub#subscribe_options',
 } as const;

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDevGrid, type DevGrid } from '../../src/devgrid/devgrid.js';
+import { GridClient, GridError } from '../../src/agent/index.js';
 import { writeDevPki } from '../../src/identity/devcerts.js';
 import type { DevPkiPaths } from '../../src/identity/types.js';
 
@@ -66,6 +67,26 @@ test('grid-node: wrong --ca, untrusted --cert, wrong --domain, wrong --controlle
   await oneLineFailure(nodeFlags({ cert: o.cert, key: o.key }), /does not accept this node's certificate \(--cert, --key\)/, /SASL EXTERNAL failed: account-disabled/);
   await oneLineFailure(nodeFlags({ domain: 'grid.example' }), /does not serve the domain in --domain/, /unrecognized name/);
   await oneLineFailure([...nodeFlags(), '--controller', 'controller.elsewhere.test'], /no controller at the JID in --controller/, /Communication with remote domains is not enabled/);
+});
+
+test('a payload over the advertised limit is refused before sending, naming the limit; the stream stays up', async () => {
+  const n = grid.pki.nodes.sandbox1!;
+  const c = await GridClient.connect({ service: `xmpps://127.0.0.1:${grid.prosody.ports.c2sTls}`, domain: 'grid.test', certFile: n.cert, keyFile: n.key, ca: readFileSync(grid.pki.ca.cert, 'utf8') });
+  try {
+    // XEP-0128 form urn:xmpp-grid:0#limits on the controller's disco#info
+    assert.deepEqual(await c.limits(), { payloadBytes: grid.cfg.limits.payload_bytes });
+    const big = { type: 'bundle', id: 'bundle--5d0092c5-5f74-4287-9642-33f4c354e56d', objects: [{ type: 'note', id: 'note--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f', spec_version: '2.1', content: 'x'.repeat(300 * 1024) }] };
+    const t0 = Date.now();
+    const err = await c.publish('threat-intel/indicators', big).then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof GridError, String(err));
+    assert.equal(err.condition, 'payload-too-big');
+    assert.match(err.message, new RegExp(`over the grid's limit of ${grid.cfg.limits.payload_bytes} bytes`));
+    assert.ok(Date.now() - t0 < 5000, 'refused at once, not after a timeout');
+    // nothing was sent: the server did not close the stream, the node goes on
+    assert.equal((await c.status()).registered, false);
+  } finally {
+    await c.close();
+  }
 });
 
 test('50 concurrent requests against a stopped controller: each fails as a GridError, the process survives', async () => {
