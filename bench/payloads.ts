@@ -1,6 +1,7 @@
 // What the bench publishes: ~1.2 KB STIX 2.1 indicators (W0, W1), ATT&CK for ICS bundles
 // with ten subscriber filter groups (W2), and the bench's own policy file.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { readDataText } from '../src/devgrid/data-files.js';
 import { join } from 'node:path';
 
 export const FANOUT_TOPIC = 'bench/fanout';
@@ -42,7 +43,7 @@ export function indicatorJson(seq: number): string {
  * Objects over 20 KB are left out so that no stanza comes near Prosody's 256 KiB limit.
  */
 export function icsBundles(file: string, perBundle = 30): string[] {
-  const bundle = JSON.parse(readFileSync(file, 'utf8')) as { objects: Record<string, unknown>[] };
+  const bundle = JSON.parse(readDataText(file)) as { objects: Record<string, unknown>[] };
   const objs = bundle.objects.filter((o) => o.type !== 'marking-definition' && JSON.stringify(o).length < 20_000);
   const count = Math.ceil(objs.length / perBundle);
   const out: string[] = [];

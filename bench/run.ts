@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startDevGrid, SHIPPED_POLICIES, type DevGrid } from '../src/devgrid/devgrid.js';
-import { ATTACK_ICS_FILE } from '../src/devgrid/shared-data.js';
+import { ATTACK_ICS_FILE } from '../src/devgrid/data-files.js';
 import { Fleet } from './fleet.js';
 import { BENCH_OU, FLOOD_OU, writeBenchPolicy } from './payloads.js';
 import { floodWorkload } from './flood.js';

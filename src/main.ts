@@ -17,7 +17,7 @@ import { ItemService } from './topics/items.js';
 import { ComponentLink } from './xmpp/component.js';
 import { Router } from './xmpp/router.js';
 import { xmlCodec } from './xmpp/xml-codec.js';
-import { Disco, installPing } from './xmpp/handlers/disco.js';
+import { Disco, installPing, limitsForm } from './xmpp/handlers/disco.js';
 import { installRegister } from './xmpp/handlers/register.js';
 import { NS } from './xmpp/ns.js';
 import { Outbox } from './xmpp/outbox.js';
@@ -146,6 +146,7 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
   const disco = new Disco();
   disco.install(router, (bare) => accounts.gate(bare));
   installPing(router, disco);
+  disco.addInfoForm(() => limitsForm(cfg.limits));
   installRegister(router, disco, accounts);
   disco.addFeature(NS.GRID);
 

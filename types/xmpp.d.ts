@@ -288,6 +288,9 @@ declare module '@xmpp/client-core' {
     _jid(jid: string): JID;
     _status(status: string, ...args: unknown[]): void;
     restart(): Promise<void>;
+    /** The two halves of start(): open the socket, then the stream (which logs in). */
+    connect(service: string | undefined): Promise<void>;
+    open(options: { domain: string; lang?: string }): Promise<void>;
     sendReceive(element: xmlFn.Element, timeout?: number): Promise<xmlFn.Element>;
   }
   export interface Client extends Entity {}

@@ -6,7 +6,7 @@ import type { Element } from '@xmpp/xml';
 import { connectNode } from './connection.js';
 import type { NodeConnection } from './types.js';
 import type {
-  AccountState, Filter, GridClientOptions, GridEvent, Payload, QueryOptions, QueryPage, RegisterOptions,
+  AccountState, Filter, GridClientOptions, GridEvent, GridLimits, Payload, QueryOptions, QueryPage, RegisterOptions,
   SubtopicInfo, Subscription, TopicInfo,
 } from './grid-types.js';
 import { GridError, toGridError, usageError, type GridOperation } from './errors.js';
@@ -14,7 +14,7 @@ import { EventQueue } from './event-queue.js';
 import { parseEvents } from './events.js';
 import { parseRegistration, registrationGet, registrationRemove, registrationSubmit, signChallenge } from './register.js';
 import * as ps from './pubsub.js';
-import { discoInfoIq, discoItemsIq, parseDiscoItems, parseTopicInfo } from './topics.js';
+import { controllerInfoIq, discoInfoIq, discoItemsIq, parseDiscoItems, parseLimits, parseTopicInfo } from './topics.js';
 import { parseQueryPage, queryIq } from './query.js';
 import { payloadElement } from './payloads.js';
 import { retryWithBackoff } from './reconnect.js';
@@ -29,6 +29,7 @@ export class GridClient {
   private reconnecting: Promise<void> | undefined;
   private closed = false;
   private timer: NodeJS.Timeout | undefined;
+  private limitsAsked: Promise<GridLimits> | undefined;
 
   private constructor(private readonly opts: GridClientOptions, conn: NodeConnection) {
     this.controller = opts.controller ?? `controller.${opts.domain}`;
@@ -107,9 +108,27 @@ export class GridClient {
 
   // ---- publish (§5)
 
-  /** Publishes one item: a STIX object/bundle/envelope, or an XML document (text or element). */
+  /** The controller's advertised limits (asked once per client; {} from a controller that has none). */
+  limits(): Promise<GridLimits> {
+    this.limitsAsked ??= this.request(controllerInfoIq(this.controller), { operation: 'discover' }).then(parseLimits, (err: unknown) => {
+      this.limitsAsked = undefined;
+      throw err;
+    });
+    return this.limitsAsked;
+  }
+
+  /**
+   * Publishes one item: a STIX object/bundle/envelope, or an XML document (text or element).
+   * A payload over the grid's limit is refused here, before anything is sent: the server
+   * would close the whole stream over it (Prosody: 256 KiB on a client stream).
+   */
   async publish(topic: string, payload: Payload | Element, o: { id?: string } = {}): Promise<{ id: string }> {
     const el = payloadElement(payload);
+    const { payloadBytes } = await this.limits();
+    const bytes = Buffer.byteLength(el.toString(), 'utf8');
+    if (payloadBytes !== undefined && bytes > payloadBytes) {
+      throw new GridError('usage', 'payload-too-big', `payload-too-big: the payload is ${bytes} bytes, over the grid's limit of ${payloadBytes} bytes (the controller's limits.payload_bytes); not sent`);
+    }
     const r = await this.request(ps.publishIq(this.controller, topic, el, o.id), { operation: 'publish', topic });
     return { id: ps.parsePublishReply(r, o.id) };
   }
@@ -199,6 +218,12 @@ export class GridClient {
   }
 
   private emit(e: GridEvent): void {
+    // XEP-0060 §12.4 sends the SubID header only to a JID with several subscriptions: with one,
+    // the item is that one's.
+    if (e.kind === 'item' && !e.subid) {
+      const mine = [...this.held.values()].filter((s) => s.topic === e.topic);
+      if (mine.length === 1 && mine[0]!.subid) e.subid = mine[0]!.subid;
+    }
     if (e.kind === 'subscription-ended') {
       for (const [k, s] of this.held) if (s.topic === e.topic && (!e.subid || s.subid === e.subid)) this.held.delete(k);
     }

@@ -3,6 +3,7 @@
 // password mechanism exists to fall back to and STARTTLS can present the certificate.
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { once } from 'node:events';
 import type { ConnectionOptions } from 'node:tls';
 import { Client } from '@xmpp/client-core';
 import xml from '@xmpp/xml';
@@ -17,8 +18,8 @@ import resourceBinding from '@xmpp/resource-binding';
 import sessionEstablishment from '@xmpp/session-establishment';
 import { SaslFailure, useSaslExternal } from './sasl-external.js';
 import { useStartTls } from './starttls.js';
-import { StanzaError, parseStanzaError } from './stanza-error.js';
 import { StanzaBuffer } from './stanza-buffer.js';
+import { IqRequests } from './iq-requests.js';
 import type { ConnectFailure, ConnectNodeOptions, NodeConnection } from './types.js';
 
 export { StanzaError, parseStanzaError } from './stanza-error.js';
@@ -113,13 +114,27 @@ function buildClient(opts: ConnectNodeOptions, tlsOptions: ConnectionOptions) {
   return Object.assign(entity, { middleware, streamFeatures, iqCaller, iqCallee });
 }
 
-async function startWithin(entity: Client, timeoutMs: number, service: string): Promise<string> {
+/**
+ * Client.start() without its flaw: it waits for 'online' with a promise of its own, and when
+ * the stream fails before (a reset by a direct-TLS port spoken to in plain text) that promise
+ * rejects unheard, which ends the program. Here both halves are awaited together.
+ */
+async function start(entity: Client, domain: string): Promise<{ toString(): string }> {
+  const online = once(entity, 'online') as Promise<[{ toString(): string }]>;
+  const [, [jid]] = await Promise.all([(async () => {
+    await entity.connect(entity.options.service);
+    await entity.open({ domain });
+  })(), online]);
+  return jid;
+}
+
+async function startWithin(entity: Client, domain: string, timeoutMs: number, service: string): Promise<string> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new NodeConnectError('timeout', `no login to ${service} within ${timeoutMs} ms`)), timeoutMs);
   });
   try {
-    const jid = await Promise.race([entity.start(), timeout]);
+    const jid = await Promise.race([start(entity, domain), timeout]);
     return jid.toString();
   } finally {
     clearTimeout(timer);
@@ -140,13 +155,21 @@ export async function connectNode(opts: ConnectNodeOptions): Promise<NodeConnect
   const entity = buildClient(opts, tlsOptionsFor(opts));
   const buffer = new StanzaBuffer();
   entity.on('stanza', (el) => buffer.push(el));
+  const requests = new IqRequests((el) => send(entity, el));
+  entity.middleware.use((ctx: { stanza: Element }, next: () => Promise<unknown>) => (requests.route(ctx.stanza) ? undefined : next()));
   // Errors after login reach the caller's 'error' listeners; without one, node would throw.
-  entity.on('error', () => undefined);
+  // The last one (a <stream:error/>, a socket error) is why a stream ended: requests waiting
+  // then fail with it at once instead of running into their timeout.
+  let lastError: (Error & { condition?: string; text?: string }) | undefined;
+  entity.on('error', (err: Error) => { lastError = err; });
+  entity.on('status', (status: string) => {
+    if (status === 'disconnect' || status === 'offline') requests.failAll(streamClosed(opts.service, lastError));
+  });
   let jid: string;
   try {
     const timeoutMs = opts.timeoutMs ?? 10_000;
     const deadline = Date.now() + timeoutMs;
-    jid = await startWithin(entity, timeoutMs, opts.service);
+    jid = await startWithin(entity, opts.domain, timeoutMs, opts.service);
     if (opts.presence !== false) await announce(entity, buffer, jid, deadline);
   } catch (err) {
     await abandon(entity);
@@ -155,7 +178,7 @@ export async function connectNode(opts: ConnectNodeOptions): Promise<NodeConnect
   return {
     jid,
     xmpp: entity,
-    iq: (el, timeoutMs) => iqRequest(entity, el, timeoutMs),
+    iq: (el, timeoutMs) => iqRequest(requests, el, timeoutMs),
     send: (el) => entity.send(el),
     on: (event: string, fn: (...args: any[]) => void) => { entity.on(event, fn); },
     waitFor: (predicate, timeoutMs) => buffer.waitFor(predicate, timeoutMs),
@@ -182,17 +205,22 @@ async function announce(entity: Client, buffer: StanzaBuffer, jid: string, deadl
   });
 }
 
-async function iqRequest(entity: Client, el: Element, timeoutMs = 10_000): Promise<Element> {
+async function iqRequest(requests: IqRequests, el: Element, timeoutMs = 10_000): Promise<Element> {
   const type = el.attrs.type;
   if (el.name !== 'iq' || (type !== 'get' && type !== 'set')) {
     throw new TypeError(`iq() sends <iq type='get|set'>, got <${el.name} type='${type ?? ''}'>`);
   }
-  try {
-    return await entity.iqCaller.request(el, timeoutMs);
-  } catch (err) {
-    const element = (err as { element?: Element }).element;
-    const parsed = element ? parseStanzaError(element) : undefined;
-    if (parsed) throw new StanzaError(parsed.type, parsed.condition, parsed.appCondition, parsed.text, parsed.stanza);
-    throw err;
-  }
+  return requests.request(el, timeoutMs);
+}
+
+/** Writes only on an open stream: a closed one says so instead of failing inside the socket. */
+async function send(entity: Client, el: Element): Promise<void> {
+  if (entity.status !== 'online') throw new NodeConnectError('stream', `not connected (the stream is ${entity.status})`);
+  await entity.send(el);
+}
+
+/** Why waiting requests fail when the stream ends: the server's stream error, if it sent one. */
+function streamClosed(service: string, err: (Error & { condition?: string; text?: string }) | undefined): NodeConnectError {
+  const why = err?.condition ? `${err.condition}${err.text ? `: ${err.text}` : ''}` : err?.message;
+  return new NodeConnectError('stream', `${service} closed the stream${why ? ` (${why})` : ''}`, err?.condition);
 }

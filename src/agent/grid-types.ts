@@ -42,6 +42,12 @@ export interface Filter {
   [declared: string]: string[] | number | string | undefined;
 }
 
+/** What the controller advertises on its own disco#info (XEP-0128 form urn:xmpp-grid:0#limits). */
+export interface GridLimits {
+  /** Largest item payload the grid accepts, bytes (the controller's limits.payload_bytes). */
+  payloadBytes?: number;
+}
+
 export interface TopicInfo {
   node: string;
   name?: string;

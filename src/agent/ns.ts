@@ -1,4 +1,4 @@
-// Namespaces the agent speaks (PROTOCOL.md), by the names the specs give them. The agent keeps
+// Namespaces the agent speaks (docs/protocol.md), by the names the specs give them. The agent keeps
 // its own copy: it ships as a separate package and imports nothing from the controller.
 export const NS = {
   STANZAS: 'urn:ietf:params:xml:ns:xmpp-stanzas',
@@ -20,6 +20,7 @@ export const FORM = {
   QUERY: 'urn:xmpp-grid:0#query',
   FILTER: 'urn:xmpp-grid:0#filter',
   TOPIC: 'urn:xmpp-grid:0#topic',
+  LIMITS: 'urn:xmpp-grid:0#limits',
   META: 'http://jabber.org/protocol/pubsub#meta-data',
   SUBSCRIBE_OPTIONS: 'http://jabber.org/protocol/pubsub#subscribe_options',
 } as const;

@@ -2,7 +2,7 @@
 // on each gives title, content type, filtering, filter fields and publishers.
 import xml from '@xmpp/xml';
 import type { Element } from '@xmpp/xml';
-import type { TopicInfo } from './grid-types.js';
+import type { GridLimits, TopicInfo } from './grid-types.js';
 import { findForm, first } from './forms.js';
 import { FORM, NS } from './ns.js';
 
@@ -45,4 +45,15 @@ export function parseTopicInfo(result: Element, node: string, name?: string): To
     publishers: meta?.fields.get('pubsub#publisher') ?? [],
     ...(subs && /^\d+$/.test(subs) ? { subscribers: Number(subs) } : {}),
   } as TopicInfo;
+}
+
+/** The controller's own disco#info (no node): its limits form (XEP-0128), when it sends one. */
+export function controllerInfoIq(to: string): Element {
+  return xml('iq', { type: 'get', to }, xml('query', { xmlns: NS.DISCO_INFO }));
+}
+
+export function parseLimits(result: Element): GridLimits {
+  const v = first(findForm(result.getChild('query', NS.DISCO_INFO), FORM.LIMITS), 'payload_bytes');
+  const n = v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined;
+  return n ? { payloadBytes: n } : {};
 }

@@ -3,7 +3,7 @@
 // folder's lock. Exit 0 on success; 1 with one clear line on stderr otherwise.
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
-import { ConfigError } from '../config/types.js';
+import { ConfigError, type Config } from '../config/types.js';
 import { createLogger } from '../log.js';
 import type { Account } from '../accounts/types.js';
 import { adminRequest, controllerRunning } from '../admin/client.js';
@@ -29,8 +29,8 @@ export function registerAccountsCommand(program: Command): void {
     .option('--json', 'one JSON object per line instead of a table')
     .option('-c, --config <file>', CONFIG_HELP)
     .action((opts: { status?: string; json?: boolean; config?: string }, cmd: Command) =>
-      execute(cmd, 'accounts.list', opts.status ? { status: opts.status as AdminOpArgs['accounts.list']['status'] } : {}, (r) =>
-        opts.json ? r.map((a) => JSON.stringify(a)) : table(r, opts.status)));
+      execute(cmd, 'accounts.list', opts.status ? { status: opts.status as AdminOpArgs['accounts.list']['status'] } : {}, (r, cfg) =>
+        opts.json ? r.map((a) => JSON.stringify(a)) : table(r, opts.status, cfg.data)));
 
   accounts.command('show <jid>')
     .description('every stored field of one account: groups requested and granted, certificate, who decided and when, online / last seen')
@@ -74,7 +74,7 @@ export function registerAccountsCommand(program: Command): void {
     .action((jid: string, _opts: unknown, cmd: Command) => execute(cmd, 'accounts.remove', { jid, ...operatorName() }, () => [`removed ${jid.toLowerCase()}`]));
 }
 
-async function execute<K extends AdminOpName>(cmd: Command, op: K, args: AdminOpArgs[K], render: (r: AdminOpResults[K]) => string[]): Promise<void> {
+async function execute<K extends AdminOpName>(cmd: Command, op: K, args: AdminOpArgs[K], render: (r: AdminOpResults[K], cfg: Config) => string[]): Promise<void> {
   try {
     const file = cmd.optsWithGlobals<{ config?: string }>().config;
     const cfg = loadConfig({ file });
@@ -84,7 +84,7 @@ async function execute<K extends AdminOpName>(cmd: Command, op: K, args: AdminOp
       ? await adminRequest(cfg.admin.socket, op, args)
       : await runOffline(cfg, op, args, createLogger({ level: cfg.log.level, destination: process.stderr }));
     if (!r.ok) return failLine(r.error.text);
-    const lines = render(r.result);
+    const lines = render(r.result, cfg);
     if (!live && op !== 'accounts.list' && op !== 'accounts.show') lines.push(OFFLINE_NOTE);
     if (lines.length) process.stdout.write(`${lines.join('\n')}\n`);
   } catch (err) {
@@ -101,8 +101,9 @@ function groupList(a: Account): string {
   return a.groups.length ? a.groups.join(', ') : 'none';
 }
 
-function table(rows: ListedAccount[], status?: string): string[] {
-  if (rows.length === 0) return [status ? `no ${status} accounts` : 'no accounts'];
+function table(rows: ListedAccount[], status: string | undefined, data: string): string[] {
+  // Say which folder was read: an empty list from the wrong data folder looks like an empty grid.
+  if (rows.length === 0) return [`${status ? `no ${status} accounts` : 'no accounts'} in data folder ${data} (another controller's: --config FILE)`];
   const head = ['JID', 'STATUS', 'GROUPS', 'DEVICE', 'ISSUER O', 'NOT AFTER', 'DECIDED BY', 'REQUESTED', 'FINGERPRINT', 'LAST SEEN'];
   const body = rows.map((a) => [
     a.jid,

@@ -1,8 +1,9 @@
 // `grid-controller certs dev`: a development PKI for a local Prosody and test nodes
 // (PROTOCOL §11). Prints the paths it wrote, never key material.
-import { relative } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import type { Command } from 'commander';
-import { writeDevPki } from '../identity/devcerts.js';
+import { writeDevPki, writeNodeCerts } from '../identity/devcerts.js';
 import type { DevPkiNode, DevPkiPaths } from '../identity/types.js';
 import { registerCertsSign } from './certs-sign.js';
 
@@ -10,6 +11,15 @@ export interface CertsDevOptions {
   out: string;
   domain: string;
   nodes: string;
+  ouMap?: string;
+  /** Re-issue the server certificate (and make a CA where none is) even if the folder has them. */
+  force?: boolean;
+}
+
+export interface CertsNodeOptions {
+  caDir: string;
+  out?: string;
+  domain: string;
   ouMap?: string;
 }
 
@@ -31,12 +41,26 @@ export function parseOuMap(value: string | undefined, nodes: string[]): Record<s
   return map;
 }
 
+function devNodes(names: string[], ouMap: string | undefined): DevPkiNode[] {
+  if (names.length === 0) throw new Error('give at least one node name');
+  const ou = parseOuMap(ouMap, names);
+  return names.map((name) => (ou[name] ? { name, OU: ou[name] } : name));
+}
+
 export function runCertsDev(opts: CertsDevOptions): DevPkiPaths {
-  const names = splitList(opts.nodes);
-  if (names.length === 0) throw new Error('--nodes: give at least one node name');
-  const ou = parseOuMap(opts.ouMap, names);
-  const nodes: DevPkiNode[] = names.map((name) => (ou[name] ? { name, OU: ou[name] } : name));
+  const nodes = devNodes(splitList(opts.nodes), opts.ouMap);
+  // A re-issued server certificate, or a new CA beside certificates the grid trusts, breaks a
+  // running grid: only on request.
+  const existing = ['ca.crt', 'ca.key', 'server.crt', 'server.key'].map((f) => join(opts.out, f)).filter((f) => existsSync(f));
+  if (existing.length && !opts.force) {
+    throw new Error(`${existing.join(', ')} already exist${existing.length === 1 ? 's' : ''}: to add nodes from this CA use ` +
+      `\`grid-controller certs node NAME… --ca-dir ${opts.out}\`; --force re-issues the server certificate (the CA is kept)`);
+  }
   return writeDevPki({ outDir: opts.out, domain: opts.domain, nodes });
+}
+
+export function runCertsNode(names: string[], opts: CertsNodeOptions): Record<string, { cert: string; key: string }> {
+  return writeNodeCerts({ caDir: opts.caDir, ...(opts.out ? { outDir: opts.out } : {}), domain: opts.domain, nodes: devNodes(names, opts.ouMap) });
 }
 
 function describe(paths: DevPkiPaths, domain: string): string {
@@ -57,16 +81,31 @@ export function registerCertsCommand(program: Command): void {
   certs
     .command('dev')
     .description('make a development CA, a server certificate for the XMPP domain and node certificates '
-      + 'with the id-on-xmppAddr SAN (an existing CA in the folder is kept; everything else is re-issued)')
+      + 'with the id-on-xmppAddr SAN; refuses a folder that already holds a CA or server certificate unless --force '
+      + '(then the CA is kept and the rest re-issued)')
     .option('--out <dir>', 'output folder', 'certs-dev/out')
     .option('--domain <domain>', 'XMPP domain (server SAN; node JIDs are <node>@<domain>)', 'grid.test')
     .option('--nodes <list>', 'comma-separated node names', 'provider,soc1,soc2,admin')
     .option('--ou-map <pairs>', 'organizational unit per node, e.g. provider=intel,soc1=soc (default OU = node name)')
+    .option('--force', 're-issue the server certificate (and nodes) in a folder that already has a CA')
     .addHelpText('after', '\nWrites ca.crt, ca.key, server.crt, server.key and nodes/<name>.crt|.key; keys are mode 0600.\n'
       + 'For development only: the CA key sits unencrypted next to the certificates.')
     .action((opts: CertsDevOptions) => {
       const paths = runCertsDev(opts);
       process.stdout.write(describe(paths, opts.domain));
+    });
+  certs
+    .command('node <names...>')
+    .description('issue node certificates (id-on-xmppAddr <name>@<domain>) from an existing CA; touches nothing else')
+    .requiredOption('--ca-dir <dir>', 'folder holding ca.crt and ca.key (e.g. the --out of certs dev)')
+    .option('--out <dir>', 'where <name>.crt|.key go (default <ca-dir>/nodes)')
+    .option('--domain <domain>', 'XMPP domain (node JIDs are <node>@<domain>)', 'grid.test')
+    .option('--ou-map <pairs>', 'organizational unit per node, e.g. siem2=soc (default OU = node name)')
+    .action((names: string[], opts: CertsNodeOptions) => {
+      const rel = (p: string): string => relative(process.cwd(), p) || '.';
+      for (const [name, p] of Object.entries(runCertsNode(names, opts))) {
+        process.stdout.write(`node      ${rel(p.cert)}  key ${rel(p.key)}  xmppAddr ${name}@${opts.domain}\n`);
+      }
     });
   registerCertsSign(certs);
 }

@@ -1,15 +1,14 @@
 // The demo's data: MITRE ATT&CK for ICS (one 1,826-object bundle), a copy marked with TLP so
 // the TLP cuts have something to cut, packed into bundles that fit one item each. Pure.
 import { createHash, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { StixObject } from '../payloads/types.js';
 import { SUPPORT_TYPES } from '../filters/match.js';
 import { TLP2_MARKINGS, objectTlp } from '../filters/tlp.js';
 import type { Tlp } from '../filters/types.js';
 import type { ObjectCounts } from './demo-types.js';
 
-export { ATTACK_ICS_FILE } from './shared-data.js';
-import { ATTACK_ICS_FILE } from './shared-data.js';
+export { ATTACK_ICS_FILE } from './data-files.js';
+import { readDataText } from './data-files.js';
 export const ATTACK_COPYRIGHT = 'ATT&CK for ICS © 2015-2025 The MITRE Corporation. Reproduced under the MITRE ATT&CK licence.';
 
 /** One object alone over this is left out: one stanza must stay well under Prosody's 256 KiB. */
@@ -28,7 +27,7 @@ function digest(salt: string, id: string): Buffer {
 }
 
 export function loadStixObjects(file: string): StixObject[] {
-  const doc = JSON.parse(readFileSync(file, 'utf8')) as { objects?: unknown };
+  const doc = JSON.parse(readDataText(file)) as { objects?: unknown };
   if (!Array.isArray(doc.objects)) throw new Error(`${file}: not a STIX bundle (no "objects" list)`);
   return doc.objects as StixObject[];
 }

@@ -3,7 +3,6 @@
 // through the grid, and a summary. Everything it starts is stopped before it returns.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import type { GridClient } from '../agent/index.js';
 import { createLogger } from '../log.js';
@@ -11,13 +10,14 @@ import { startDevGrid, type DevGrid } from './devgrid.js';
 import { profileOf } from './server-profile.js';
 import type { DemoOptions, DemoSummary } from './demo-types.js';
 import { ATTACK_ICS_FILE, loadStixObjects, packBundles, type Packed } from './demo-data.js';
+import { REPO_ROOT } from './data-files.js';
+import { stringify as toYaml } from 'yaml';
 import { AbortError, DEMO_TOPIC, pkiNodes } from './demo-nodes.js';
 import { Screen, seconds } from './demo-screen.js';
 import { registerAll, subscribeAll } from './demo-steps.js';
 import { drain, replay } from './demo-replay.js';
 import { printSummary } from './demo-summary.js';
 
-export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const DEFAULT_WORK_DIR = join(REPO_ROOT, 'var', 'demo');
 
 /** Fresh data each run; the dev CA in certs/ is kept (certificates issued before stay valid). */
@@ -68,6 +68,9 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoSummary> {
     rmSync(join(workDir, 'demo.pid'), { force: true });
     throw new Error(`the grid did not start: ${(err as Error).message} (details in ${shortPath(logFile)})`);
   }
+  const controllerConfig = writeControllerConfig(grid);
+  screen.line(screen.paint(`  live data ${shortPath(grid.cfg.data)} · policies ${shortPath(grid.cfg.policies)} · ` +
+    `point the CLI at them: grid-controller accounts list --config ${shortPath(controllerConfig)}`, 'dim'));
   const clients: GridClient[] = [];
   const summary: DemoSummary = {
     registrations: [], topic: DEMO_TOPIC, subtopicsAnnounced: [], published: { items: 0, objects: 0, byType: {}, byTlp: {} },
@@ -88,7 +91,28 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoSummary> {
   summary.totalMs = Date.now() - t0;
   screen.line(screen.paint(`stopped: ${clients.length} nodes, the controller, ${grid.profile.name} (pid ${grid.server.pid}); ` +
     `certificates and data kept in ${shortPath(workDir)}; total ${seconds(summary.totalMs)}`, 'dim'));
+  screen.line(screen.paint(`  the demo's state: grid-controller accounts list --config ${shortPath(controllerConfig)} ` +
+    `(data ${shortPath(grid.cfg.data)}, policies ${shortPath(grid.cfg.policies)})`, 'dim'));
   return summary;
+}
+
+/**
+ * <workDir>/controller.yaml: the demo controller's settings, so `grid-controller … --config`
+ * reads and changes the demo's data and policies (not the default var/ and policies/).
+ * It holds the demo's component secret: owner-only, like the rest of the work dir.
+ */
+function writeControllerConfig(grid: DevGrid): string {
+  const file = join(grid.workDir, 'controller.yaml');
+  const c = grid.cfg;
+  const doc = {
+    xmpp: { service: c.xmpp.service, domain: c.xmpp.domain, secret: c.xmpp.secret },
+    trust: { ca: c.trust.ca },
+    policies: c.policies,
+    data: c.data,
+    admin: { socket: c.admin.socket },
+  };
+  writeFileSync(file, `# Written by the demo (scripts/demo.sh) for grid-controller --config; rewritten each run.\n${toYaml(doc)}`, { mode: 0o600 });
+  return file;
 }
 
 async function runSteps(grid: DevGrid, screen: Screen, packed: Packed, clients: GridClient[], summary: DemoSummary, o: DemoOptions): Promise<void> {

@@ -1,4 +1,4 @@
-// Canonical form and hash of a filter (PROTOCOL.md §5): the subtopic's identity.
+// Canonical form and hash of a filter (docs/protocol.md §5): the subtopic's identity.
 import { createHash } from 'node:crypto';
 import type { Filter } from './types.js';
 import { isCaseInsensitive } from './fields.js';

@@ -1,4 +1,4 @@
-// Controller-side cutting (PROTOCOL.md §5): keep the objects a subtopic (or a TLP cap)
+// Controller-side cutting (docs/protocol.md §5): keep the objects a subtopic (or a TLP cap)
 // lets through plus the marking definitions and identities they reference.
 // Hot path: one parse per published item, one cut per subtopic; linear in the objects,
 // and each object is serialised at most once per item however many subtopics keep it.

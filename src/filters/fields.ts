@@ -1,4 +1,4 @@
-// The built-in STIX 2.1 filter fields (PROTOCOL.md §5) and how each is checked.
+// The built-in STIX 2.1 filter fields (docs/protocol.md §5) and how each is checked.
 import type { FieldSpec, TopicFilterFields } from './types.js';
 import { STIX_FILTER_FIELDS, builtinFilterFields } from '../payloads/index.js';
 

@@ -1,5 +1,5 @@
 // Turns submitted filter fields (form values, names without `filter.`) into a canonical
-// filter, or an error that names the field (→ <invalid-options/>, PROTOCOL.md §5).
+// filter, or an error that names the field (→ <invalid-options/>, docs/protocol.md §5).
 import type { FieldSpec, FilterCaps, FilterParseResult, TopicFilterFields } from './types.js';
 import { BUILTIN_FIELDS, TLP_FILTER_VALUES } from './fields.js';
 import { asciiLower, canonicalise } from './canonical.js';

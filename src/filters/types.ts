@@ -4,7 +4,7 @@
 export type Tlp = 'clear' | 'green' | 'amber' | 'amber+strict' | 'red';
 
 /**
- * A canonical filter (PROTOCOL.md §5): field names without the `filter.` prefix, sorted;
+ * A canonical filter (docs/protocol.md §5): field names without the `filter.` prefix, sorted;
  * each value a sorted, de-duplicated list of trimmed strings. Values within a field are OR,
  * fields are AND.
  */

@@ -22,24 +22,60 @@ function writeSecret(path: string, data: string): void {
   chmodSync(path, 0o600);
 }
 
+/** The CA in `dir` (ca.crt + ca.key), checked: the key is the certificate's and it has not expired. */
+export function loadCa(dir: string): Pem {
+  const certPath = join(dir, 'ca.crt');
+  const keyPath = join(dir, 'ca.key');
+  for (const p of [certPath, keyPath]) if (!existsSync(p)) throw new Error(`${p} does not exist: --ca-dir names the folder holding ca.crt and ca.key`);
+  const ca = { certPem: readFileSync(certPath, 'utf8'), keyPem: readFileSync(keyPath, 'utf8') };
+  const x509 = new X509Certificate(ca.certPem);
+  if (!x509.checkPrivateKey(createPrivateKey(ca.keyPem))) {
+    throw new Error(`${keyPath} does not belong to ${certPath}; remove both to make a new CA`);
+  }
+  if (new Date(x509.validTo).getTime() <= Date.now()) {
+    throw new Error(`${certPath} has expired (${x509.validTo}); remove ca.crt and ca.key to make a new CA`);
+  }
+  return ca;
+}
+
+/**
+ * Node certificates issued by the CA in `caDir`, written to `outDir` (default <caDir>/nodes).
+ * Nothing else is touched: not the CA, not the server certificate, not other nodes' files.
+ */
+export function writeNodeCerts(opts: { caDir: string; outDir?: string; domain: string; nodes: DevPkiNode[]; O?: string }): Record<string, { cert: string; key: string }> {
+  const caDir = resolve(opts.caDir);
+  const specs = nodeSpecs(opts.nodes, opts.domain, opts.O);
+  const ca = loadCa(caDir);
+  const outDir = resolve(opts.outDir ?? join(caDir, 'nodes'));
+  mkdirSync(outDir, { recursive: true });
+  const out: Record<string, { cert: string; key: string }> = {};
+  for (const { name, spec } of specs) {
+    const pem = issueNodeCert(ca, spec);
+    const p = { cert: join(outDir, `${name}.crt`), key: join(outDir, `${name}.key`) };
+    writePublic(p.cert, pem.certPem);
+    writeSecret(p.key, pem.keyPem);
+    out[name] = p;
+  }
+  return out;
+}
+
 function loadOrCreateCa(outDir: string, O: string | undefined): { ca: Pem; reused: boolean } {
   const certPath = join(outDir, 'ca.crt');
   const keyPath = join(outDir, 'ca.key');
   if (existsSync(certPath) && existsSync(keyPath)) {
-    const ca = { certPem: readFileSync(certPath, 'utf8'), keyPem: readFileSync(keyPath, 'utf8') };
-    const x509 = new X509Certificate(ca.certPem);
-    if (!x509.checkPrivateKey(createPrivateKey(ca.keyPem))) {
-      throw new Error(`${keyPath} does not belong to ${certPath}; remove both to make a new CA`);
-    }
-    if (new Date(x509.validTo).getTime() <= Date.now()) {
-      throw new Error(`${certPath} has expired (${x509.validTo}); remove ca.crt and ca.key to make a new CA`);
-    }
-    return { ca, reused: true };
+    return { ca: loadCa(outDir), reused: true };
   }
   const ca = createCa(O ? { O: `${O} CA`, CN: `${O} Root CA` } : {});
   writePublic(certPath, ca.certPem);
   writeSecret(keyPath, ca.keyPem);
   return { ca, reused: false };
+}
+
+function nodeSpecs(nodes: DevPkiNode[], domain: string, O: string | undefined): { name: string; spec: NodeCertSpec }[] {
+  const specs = nodes.map((n) => nodeSpec(n, domain, O));
+  const dup = specs.find((s, i) => specs.findIndex((t) => t.name === s.name) !== i);
+  if (dup) throw new Error(`node "${dup.name}" is listed twice`);
+  return specs;
 }
 
 /** A bare name means xmppAddr name@domain, O "Grid Dev" (or opts.O), OU = CN = name. */
@@ -54,9 +90,7 @@ export function nodeSpec(node: DevPkiNode, domain: string, O = 'Grid Dev'): { na
 
 export function writeDevPki(opts: DevPkiOptions): DevPkiPaths {
   const outDir = resolve(opts.outDir);
-  const specs = opts.nodes.map((n) => nodeSpec(n, opts.domain, opts.O));
-  const dup = specs.find((s, i) => specs.findIndex((t) => t.name === s.name) !== i);
-  if (dup) throw new Error(`node "${dup.name}" is listed twice`);
+  const specs = nodeSpecs(opts.nodes, opts.domain, opts.O);
 
   mkdirSync(join(outDir, 'nodes'), { recursive: true });
   const { ca, reused } = loadOrCreateCa(outDir, opts.O);

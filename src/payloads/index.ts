@@ -1,5 +1,5 @@
 // Public face of the payload layer: content types, their pubsub#type, and one entry point
-// that checks an item's payload element against its topic (PROTOCOL.md §5).
+// that checks an item's payload element against its topic (docs/protocol.md §5).
 import type { ContentType, ParsedStix, PayloadError, XmlNode } from './types.js';
 import { parseStixPayload } from './stix.js';
 import { IODEF_NS, STIX1_NS, TAXII11_NS, validateXmlPayload } from './xml.js';

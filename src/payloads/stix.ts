@@ -1,4 +1,4 @@
-// STIX 2.1 payload validation (PROTOCOL.md §5): a bundle, a TAXII 2.1 envelope or one object.
+// STIX 2.1 payload validation (docs/protocol.md §5): a bundle, a TAXII 2.1 envelope or one object.
 // Parses once; the result's objects are reused by every subtopic's cut (filters/cut.ts).
 import type { ParsedStix, StixObject, StixParseResult } from './types.js';
 import {

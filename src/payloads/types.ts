@@ -12,7 +12,7 @@ export interface XmlNode {
   children: (XmlNode | string)[];
 }
 
-/** The content types of PROTOCOL.md §5's payload table; one per topic. */
+/** The content types of docs/protocol.md §5's payload table; one per topic. */
 export type ContentType =
   | 'application/stix+json;version=2.1'
   | 'application/iodef+xml'

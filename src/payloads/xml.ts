@@ -1,4 +1,4 @@
-// Structural checks of the XML content types (PROTOCOL.md §5). Not schema validation: the
+// Structural checks of the XML content types (docs/protocol.md §5). Not schema validation: the
 // controller checks what it must know to route and what RFC 7970 makes mandatory, no more.
 import type { ContentType, XmlNode, XmlValidation } from './types.js';
 import { childrenNamed, localName, namespaceOf, textOf } from './xml-ns.js';

@@ -1,5 +1,5 @@
 // Raw-stanza helpers for integration tests: what a third-party client would send, built
-// straight from PROTOCOL.md (the agent library has its own, tested separately).
+// straight from docs/protocol.md (the agent library has its own, tested separately).
 import { readFileSync } from 'node:fs';
 import { xml } from '@xmpp/client';
 import type { Element } from '@xmpp/xml';

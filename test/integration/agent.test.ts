@@ -1,6 +1,6 @@
 // The connection agent end to end on a real grid (Prosody + controller + dev PKI), driving the
 // controller ONLY through the GridClient library and the `grid-node` command.
-import { STIX_EXAMPLES } from '../../src/devgrid/shared-data.js';
+import { STIX_EXAMPLES } from '../../src/devgrid/data-files.js';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -129,6 +129,7 @@ test('subscribe (command, filtered) → publisher learns the subtopic → publis
   assert.deepEqual(Object.keys(line), ['topic', 'id', 'seq', 'published', 'publisher', 'subid', 'payload']);
   assert.equal(line.topic, TOPIC);
   assert.equal(line.publisher, 'sandbox1@grid.test');
+  assert.ok(typeof line.subid === 'string' && line.subid.length > 0, `subid filled with one subscription held (issue 11): ${line.subid}`);
   assert.ok(Number.isInteger(line.seq) && line.seq >= 1);
   const types = (line.payload.objects as { type: string }[]).map((o) => o.type);
   assert.ok(types.includes('indicator'));
@@ -151,6 +152,7 @@ test('query: JSON lines from the command; --after-seq skips what was seen; the l
   assert.equal(all.code, 0, all.stderr);
   const lines = all.stdout.trim().split('\n').map((l) => JSON.parse(l));
   assert.equal(lines.length, 5);
+  assert.deepEqual([...new Set(lines.map((l) => l.publisher))], ['sandbox1@grid.test'], 'query lines name the publisher (issue 11)');
   const seqs = lines.map((l) => l.seq);
   assert.deepEqual([...seqs].sort((a, b) => a - b), seqs, 'ascending seq');
   const after = await gridNode(['query', TOPIC, '--after-seq', String(seqs[2]), '--filter', 'type=indicator', ...flags('soc1')]).done;

@@ -11,6 +11,15 @@ import { runDemo } from '../../src/devgrid/demo-run.js';
 import { ATTACK_ICS_FILE, MAX_BUNDLE_BYTES, bundleDoc, loadStixObjects, markCopy, packBundles } from '../../src/devgrid/demo-data.js';
 import { TLP2_MARKINGS, objectTlp } from '../../src/filters/tlp.js';
 import type { StixObject } from '../../src/payloads/types.js';
+import { loadConfig } from '../../src/config/load.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+/** `grid-controller accounts list --config FILE` (the demo has stopped: read offline). */
+async function adminOfflineList(conf: string): Promise<string> {
+  const r = await promisify(execFile)(process.execPath, [join(process.cwd(), 'dist/src/cli/grid-controller.js'), 'accounts', 'list', '--config', conf], { encoding: 'utf8' });
+  return r.stdout;
+}
 
 function screen(onLine?: (l: string) => void): { out: Writable; text: () => string } {
   let text = '';
@@ -97,6 +106,14 @@ test('demo: registers, subscribes, replays, cuts by filter and TLP cap, then sto
     assert.ok(gone(summary.serverPid), `server ${summary.serverPid} still runs`);
     assert.match(s.text(), /ATT&CK carries no TLP marking/);
     assert.match(s.text(), /grid-controller accounts approve partner1@grid\.test --groups partners/);
+    // issue 11: which data and policy folders are live, and how to point the CLI at them
+    const conf = join(workDir, 'controller.yaml');
+    assert.ok(s.text().includes(`grid-controller accounts list --config ${conf}`), 'the --config hint');
+    assert.ok(s.text().includes(`live data ${join(workDir, 'var')}`) && s.text().includes(`policies ${join(workDir, 'policies')}`));
+    const cfg = loadConfig({ file: conf, env: {} });
+    assert.deepEqual([cfg.data, cfg.policies], [join(workDir, 'var'), join(workDir, 'policies')]);
+    const listed = await adminOfflineList(conf);
+    assert.ok(listed.includes('partner1@grid.test'), `accounts list --config reads the demo's accounts: ${listed}`);
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }

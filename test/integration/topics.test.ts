@@ -1,7 +1,7 @@
 // Topics end to end on a real Prosody, written like XEP-0060's examples (PROTOCOL §3–§7, §12):
 // filtered subscriptions on the topic node, subtopics told to publishers, each subscriber
 // receiving exactly its cut of an ATT&CK bundle, §4 denials, live policy edits.
-import { ATTACK_ICS_FILE } from '../../src/devgrid/shared-data.js';
+import { ATTACK_ICS_FILE, readDataText } from '../../src/devgrid/data-files.js';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, renameSync, unlinkSync } from 'node:fs';
@@ -15,7 +15,7 @@ import { CTL, NS_GRID, id, isAccountMessage, register, refusal } from '../helper
 const PS = 'http://jabber.org/protocol/pubsub';
 const EV = 'http://jabber.org/protocol/pubsub#event';
 const T = 'threat-intel/attack-patterns';
-const ATTACK = JSON.parse(readFileSync(ATTACK_ICS_FILE, 'utf8').replace(/^\uFEFF/, '')) as { objects: { type: string; id: string; object_marking_refs?: string[]; created_by_ref?: string }[] };
+const ATTACK = JSON.parse(readDataText(ATTACK_ICS_FILE).replace(/^\uFEFF/, '')) as { objects: { type: string; id: string; object_marking_refs?: string[]; created_by_ref?: string }[] };
 
 let grid: DevGrid;
 const nodes: Record<string, NodeConnection> = {};

@@ -1,5 +1,5 @@
 // Deterministic stanza generator for the protocol fuzz (fuzz.test.ts): valid IQs after
-// XEP-0060 and PROTOCOL.md's examples, then 1–3 random mutations each. A seeded PRNG makes
+// XEP-0060 and docs/protocol.md's examples, then 1–3 random mutations each. A seeded PRNG makes
 // every run the same, so a failure names its iteration and can be replayed.
 import { xml } from '@xmpp/component';
 import type { Element } from '@xmpp/xml';

@@ -69,6 +69,7 @@ describe('filtered query (§7)', () => {
     const item = r.getChildren('item')[0]!;
     assert.equal(item.attrs.id, 'q4');
     assert.ok(item.attrs.published);
+    assert.equal(item.attrs.publisher, PROV.split('/')[0], 'each item names its publisher (issue 11)');
     assert.ok(item.getChild('json', NS.JSON));
     const set = r.getChild('set', NS.RSM)!;
     assert.deepEqual([set.getChildText('first'), set.getChildText('last'), set.getChildText('count')], ['4', '7', '4']);

@@ -58,9 +58,15 @@ describe('subscribe (XEP-0060 §6.1, §6.3.7)', () => {
     // pubsub# fields it does not know are ignored (XEP-0004 §3.1)
     const ok = el(await h.iq(SOC, 'set', subscribeEl(SOC, xml('options', {}, form('submit', SUB_OPTIONS, { 'pubsub#deliver': ['true'] })))));
     assert.equal(ok.getChild('options'), undefined);
-    // untouched fields of the handed-out form come back without values: not set
-    const untouched = el(await h.iq(SOC, 'set', subscribeEl(SOC, filterOptions({ type: ['indicator'], tlp: [], labels: [] }))));
-    assert.deepEqual(fieldValues(untouched.getChild('options')!.getChild('x', NS.DATA)!, '{urn:xmpp-grid:0}filter.type'), ['indicator']);
+    // §5: a field with no value at all is an empty field → invalid-options naming it (issue 11;
+    // this used to be taken as "not set")
+    const untouched = assertError(await h.iq(SOC, 'set', subscribeEl(SOC, filterOptions({ type: ['indicator'], tlp: [], labels: [] }))), 'modify', 'bad-request', 'invalid-options');
+    assert.match(untouched.getChildText('text', 'urn:ietf:params:xml:ns:xmpp-stanzas') ?? '', /filter field 'tlp' has no value/);
+    const bare = assertError(await h.iq(SOC, 'set', subscribeEl(SOC, xml('options', {}, form('submit', SUB_OPTIONS, { '{urn:xmpp-grid:0}filter.type': [] })))), 'modify', 'bad-request', 'invalid-options');
+    assert.match(bare.getChildText('text', 'urn:ietf:params:xml:ns:xmpp-stanzas') ?? '', /filter field 'type' has no value/);
+    // the same filter without the empty fields is taken
+    const set = el(await h.iq(SOC, 'set', subscribeEl(SOC, filterOptions({ type: ['indicator'] }))));
+    assert.deepEqual(fieldValues(set.getChild('options')!.getChild('x', NS.DATA)!, '{urn:xmpp-grid:0}filter.type'), ['indicator']);
   });
 
   test('someone else\'s JID → invalid-jid; no jid → invalid-jid', async () => {

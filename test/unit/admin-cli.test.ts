@@ -223,7 +223,8 @@ test('no data folder yet: list is empty and changes find no account', async () =
   try {
     rmSync(join(t.dir, 'var'), { recursive: true });
     const l = await cli(['accounts', 'list', '--config', t.config]);
-    assert.deepEqual([l.code, l.stdout], [0, 'no accounts\n']);
+    // issue 11: an empty list says which data folder it read (it used to say only "no accounts")
+    assert.deepEqual([l.code, l.stdout], [0, `no accounts in data folder ${join(t.dir, 'var')} (another controller's: --config FILE)\n`]);
     const a = await cli(['accounts', 'approve', 'node1@grid.test', '--config', t.config]);
     assert.deepEqual([a.code, a.stderr], [1, 'no account node1@grid.test\n']);
   } finally {

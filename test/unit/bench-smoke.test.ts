@@ -1,7 +1,7 @@
 // The benchmark's arithmetic: latency buckets, percentiles, rates, the W2 bundles. The bench
 // itself (Prosody, controller, 100 connections) is never run from the tests.
 import { test } from 'node:test';
-import { ATTACK_ICS_FILE } from '../../src/devgrid/shared-data.js';
+import { ATTACK_ICS_FILE } from '../../src/devgrid/data-files.js';
 import assert from 'node:assert/strict';
 import { BUCKETS, Histogram, bucketOf, bucketUpperMs, percentileOf, perSecond, ratio } from '../../bench/stats.js';
 import { figures } from '../../bench/fleet.js';

@@ -9,7 +9,7 @@ import {
 const VECTOR_JSON = '{"min_confidence":["70"],"tlp":["clear","green"],"type":["indicator","malware"]}';
 const sha16 = (s: string): string => createHash('sha256').update(Buffer.from(s, 'utf8')).digest('hex').slice(0, 16);
 
-describe('PROTOCOL.md §5 test vector', () => {
+describe('docs/protocol.md §5 test vector', () => {
   const filter = { type: ['indicator', 'malware'], tlp: ['green', 'clear'], min_confidence: ['70'] };
   test('canonical JSON', () => assert.equal(canonicalJson(filter), VECTOR_JSON));
   test('hash 853495ea38be367e', () => assert.equal(filterHash(filter), '853495ea38be367e'));

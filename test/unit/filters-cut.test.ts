@@ -3,16 +3,15 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { ATTACK_ICS_FILE, STIX_EXAMPLES, readDataText } from '../../src/devgrid/data-files.js';
 import {
   TLP1_MARKINGS, TLP2_MARKINGS, cutStix, makePredicate, parseFilter, type Filter, type TlpCap,
 } from '../../src/filters/index.js';
 import { parseStixPayload, type ParsedStix } from '../../src/payloads/index.js';
 
-const DATA = process.env.GRID_SHARED_DATA ?? fileURLToPath(new URL('../../../../shared/data/', import.meta.url));
 type Obj = Record<string, any>;
 const TOPIC = { contentType: 'application/stix+json;version=2.1', filterFields: {} };
-const ICS_TEXT = readFileSync(`${DATA}/attack-ics/ics-attack-18.1.json`, 'utf8');
+const ICS_TEXT = readDataText(ATTACK_ICS_FILE);
 const ICS = JSON.parse(ICS_TEXT) as { id: string; objects: Obj[] };
 
 function parsed(text: string): ParsedStix {
@@ -187,7 +186,7 @@ describe('containers and support objects', () => {
     assert.equal(cutStix(sp, makePredicate(filter({ labels: ['y'] }), {})), null);
   });
   test('OASIS poisonivy report: type=malware', () => {
-    const raw = JSON.parse(readFileSync(`${DATA}/stix2-json-schemas/examples/threat-reports/poisonivy.json`, 'utf8')) as { objects: Obj[] };
+    const raw = JSON.parse(readFileSync(`${STIX_EXAMPLES}/threat-reports/poisonivy.json`, 'utf8')) as { objects: Obj[] };
     const r = cut(parsed(JSON.stringify(raw)), filter({ type: ['malware'] }))!;
     const malware = idsWhere(raw.objects, (o) => o.type === 'malware');
     const refs = new Set(raw.objects.filter((o) => malware.has(o.id)).flatMap((o) => [o.created_by_ref, ...(o.object_marking_refs ?? [])]).filter(Boolean));

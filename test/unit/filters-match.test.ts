@@ -2,14 +2,13 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { STIX_SCHEMAS } from '../../src/devgrid/data-files.js';
 import {
   TLP1_MARKINGS, TLP2_MARKINGS, matchObject, objectTlp, parseFilter, tlpAllowed,
   type Filter, type Tlp,
 } from '../../src/filters/index.js';
 import type { StixObject } from '../../src/payloads/index.js';
 
-const DATA = process.env.GRID_SHARED_DATA ?? fileURLToPath(new URL('../../../../shared/data/', import.meta.url));
 const TLP1 = Object.fromEntries(Object.entries(TLP1_MARKINGS).map(([id, t]) => [t, id])) as Record<string, string>;
 const TLP2 = Object.fromEntries(Object.entries(TLP2_MARKINGS).map(([id, t]) => [t, id])) as Record<string, string>;
 const DECLARED = { location: 'x_location', country: 'x_geo.country', port: 'x_ports' };
@@ -85,7 +84,7 @@ describe('support objects never match by themselves', () => {
 
 describe('TLP marking ids', () => {
   test('TLP 1.0 ids equal those of the OASIS schema common/marking-definition.json', () => {
-    const schema = JSON.parse(readFileSync(`${DATA}/stix2-json-schemas/schemas/common/marking-definition.json`, 'utf8'));
+    const schema = JSON.parse(readFileSync(`${STIX_SCHEMAS}/common/marking-definition.json`, 'utf8'));
     const defs = schema.definitions as Record<string, { properties: { id: { enum: string[] } } }>;
     const fromSchema = Object.fromEntries(['white', 'green', 'amber', 'red'].map((c) => [defs[`tlp_${c}`]!.properties.id.enum[0], c === 'white' ? 'clear' : c]));
     assert.deepEqual(TLP1_MARKINGS, fromSchema);

@@ -7,7 +7,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCrl, issueNodeCert, issueServerCert, writeDevPki } from '../../src/identity/devcerts.js';
 import { describeCertificate } from '../../src/identity/certinfo.js';
-import { parseOuMap, runCertsDev } from '../../src/cli/certs.js';
+import { parseOuMap, runCertsDev, runCertsNode } from '../../src/cli/certs.js';
 import { loadTrust } from '../../src/identity/trust.js';
 import { verifyRegistration } from '../../src/identity/verify.js';
 import { openssl, registration, tempDir, testPki } from '../helpers/pki.js';
@@ -136,5 +136,38 @@ describe('certs dev options', () => {
   it('--ou-map with spaces and an empty value', () => {
     assert.deepEqual(parseOuMap(' a = x , b=y ', ['a', 'b']), { a: 'x', b: 'y' });
     assert.deepEqual(parseOuMap(undefined, ['a']), {});
+  });
+});
+
+describe('certs dev on a folder with a CA, certs node --ca-dir (issue 11)', () => {
+  it('certs dev never overwrites an existing CA or server certificate without --force', () => {
+    const out = join(dir, 'existing');
+    const first = runCertsDev({ out, domain: 'grid.test', nodes: 'soc1' });
+    const before = ['ca.crt', 'ca.key', 'server.crt', 'server.key'].map((f) => readFileSync(join(out, f), 'utf8'));
+    assert.throws(() => runCertsDev({ out, domain: 'grid.test', nodes: 'soc2' }),
+      /ca\.crt, .*server\.key already exist: to add nodes from this CA use `grid-controller certs node NAME… --ca-dir .*`; --force re-issues/);
+    assert.deepEqual(['ca.crt', 'ca.key', 'server.crt', 'server.key'].map((f) => readFileSync(join(out, f), 'utf8')), before, 'nothing touched');
+    const forced = runCertsDev({ out, domain: 'grid.test', nodes: 'soc2', force: true });
+    assert.equal(forced.caReused, true);
+    assert.equal(readFileSync(forced.ca.cert, 'utf8'), before[0], 'the CA is kept even with --force');
+    assert.notEqual(readFileSync(forced.server.cert, 'utf8'), before[2], '--force re-issues the server certificate');
+    assert.ok(first.nodes.soc1);
+  });
+
+  it('certs node issues from the existing CA and touches nothing else', () => {
+    const out = join(dir, 'ca-only');
+    runCertsDev({ out, domain: 'grid.test', nodes: 'soc1' });
+    const files = ['ca.crt', 'ca.key', 'server.crt', 'server.key', 'nodes/soc1.crt', 'nodes/soc1.key'];
+    const before = files.map((f) => readFileSync(join(out, f), 'utf8'));
+    const issued = runCertsNode(['siem2', 'fw1'], { caDir: out, domain: 'grid.test', ouMap: 'siem2=soc' });
+    assert.deepEqual(Object.keys(issued), ['siem2', 'fw1']);
+    assert.deepEqual(files.map((f) => readFileSync(join(out, f), 'utf8')), before, 'CA, server and other nodes untouched');
+    const ca = new X509Certificate(readFileSync(join(out, 'ca.crt')));
+    const siem2 = new X509Certificate(readFileSync(issued.siem2!.cert));
+    assert.ok(siem2.checkIssued(ca) && siem2.verify(ca.publicKey), 'issued by the existing CA');
+    assert.equal(describeCertificate(readFileSync(issued.siem2!.cert, 'utf8')).subject.OU, 'soc');
+    assert.deepEqual(describeCertificate(readFileSync(issued.fw1!.cert, 'utf8')).xmppAddrs, ['fw1@grid.test']);
+    assert.equal(statSync(issued.fw1!.key).mode & 0o777, 0o600);
+    assert.throws(() => runCertsNode(['x'], { caDir: join(dir, 'nowhere'), domain: 'grid.test' }), /ca\.crt does not exist: --ca-dir names the folder/);
   });
 });

@@ -3,16 +3,15 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { parseStixPayload, stixObjectError } from '../../src/payloads/index.js';
+import { ATTACK_ICS_FILE, STIX_EXAMPLES, STIX_SCHEMAS, readDataText } from '../../src/devgrid/data-files.js';
 
-// dist/test/unit/ → the checkout's parent holds shared/ (shared/data/README.md).
-const DATA = process.env.GRID_SHARED_DATA ?? fileURLToPath(new URL('../../../../shared/data/', import.meta.url));
-const EXAMPLES = join(DATA, 'stix2-json-schemas/examples');
-const SCHEMAS = join(DATA, 'stix2-json-schemas/schemas');
+// The OASIS schemas and examples ship as test fixtures (test/fixtures/stix2-json-schemas/).
+const EXAMPLES = STIX_EXAMPLES;
+const SCHEMAS = STIX_SCHEMAS;
 const SCHEMA_BASE = 'http://raw.githubusercontent.com/oasis-open/cti-stix2-json-schemas/stix2.1/schemas/';
 
 type Obj = Record<string, unknown>;
@@ -79,7 +78,7 @@ describe('parseStixPayload on the OASIS examples', () => {
 });
 
 describe('parseStixPayload on ATT&CK for ICS 18.1', () => {
-  const text = read(join(DATA, 'attack-ics/ics-attack-18.1.json'));
+  const text = readDataText(ATTACK_ICS_FILE);
   test('accepts the whole bundle (every object is 2.1, custom x-mitre-* types as SDOs)', () => {
     const r = parseStixPayload(text);
     assert.ok(r.ok, r.ok ? '' : r.text);

@@ -61,7 +61,8 @@ export async function topicsCmd(f: ConnectionFlags & { json?: boolean }): Promis
 
 export async function publishCmd(topic: string, files: string[], f: ConnectionFlags & { split?: boolean; id?: string }): Promise<void> {
   const summary = await withClient(f, (c) => publishAll(c, topic, files.length ? files : ['-'], { split: !!f.split, ...(f.id ? { id: f.id } : {}) }));
-  if (summary.failed) throw usageError(`${summary.failed} of ${summary.published + summary.failed} items were not published`);
+  const bad = summary.files.filter((x) => x.errors.length).map((x) => x.source);
+  if (summary.failed) throw usageError(`${bad.length} of ${summary.files.length} files not (wholly) published: ${bad.join(', ')}`);
 }
 
 export interface SubscribeFlags extends ConnectionFlags { filter: string[]; keep?: boolean; count?: string }

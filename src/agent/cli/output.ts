@@ -1,6 +1,7 @@
 // stdout carries data only (one JSON object a line); everything for people goes to stderr.
 import { GridError, toGridError } from '../errors.js';
 import type { ItemEvent, QueryItem } from '../grid-types.js';
+import { hintFor } from './hints.js';
 
 export function dataLine(value: unknown): void {
   process.stdout.write(JSON.stringify(value) + '\n');
@@ -17,7 +18,8 @@ export function info(message: string): void {
 /** The one-line error of a failed command (always printed). */
 export function errorLine(err: unknown): string {
   const e = err instanceof GridError ? err : toGridError(err);
-  return `grid-node: ${e.message.split('\n')[0]}`;
+  const hint = hintFor(e);
+  return `grid-node: ${hint ? `${hint} (${e.message.split('\n')[0]})` : e.message.split('\n')[0]}`;
 }
 
 /** The JSON line of a received item: fixed key order so lines diff well. */

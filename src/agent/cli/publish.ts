@@ -37,26 +37,58 @@ export function unitsOf(text: string, source: string, split: boolean): PublishUn
   return splitObjects(obj).map((o) => ({ payload: o, ...(typeof o.id === 'string' ? { id: o.id } : {}), source }));
 }
 
-export interface PublishSummary { published: number; failed: number }
+export interface FileOutcome {
+  source: string;
+  /** Item ids published from this file. */
+  published: string[];
+  /** Why the file, or some of its items, was not published. */
+  errors: string[];
+}
 
-/** Publishes every unit; a failed item is reported and counted, the rest go on. */
-export async function publishAll(client: GridClient, topic: string, files: string[], o: { split: boolean; id?: string }): Promise<PublishSummary> {
-  const units = files.flatMap((f) => unitsOf(readInput(f), f === '-' ? 'stdin' : f, o.split));
-  if (o.id && units.length > 1) throw usageError('--id names one item; it cannot be used with several files or --split');
-  const p = progress(`published to ${topic}`);
-  const summary: PublishSummary = { published: 0, failed: 0 };
-  for (const u of units) {
+export interface PublishSummary { published: number; failed: number; files: FileOutcome[] }
+
+/**
+ * Reads and checks every file before anything is sent, then publishes the items of the good
+ * ones; each file gets its own line saying what was published and what was not.
+ */
+export async function publishAll(client: Pick<GridClient, 'publish'>, topic: string, files: string[], o: { split: boolean; id?: string }): Promise<PublishSummary> {
+  const read = files.map((f) => {
+    const source = f === '-' ? 'stdin' : f;
     try {
-      const r = await client.publish(topic, u.payload, { ...(o.id ?? u.id ? { id: (o.id ?? u.id)! } : {}) });
-      summary.published++;
-      if (units.length === 1) info(`published ${u.source} to ${topic} as item ${r.id}`);
+      return { source, units: unitsOf(readInput(f), source, o.split) };
     } catch (err) {
-      summary.failed++;
-      info(`${u.source}${u.id ? ` (${u.id})` : ''}: ${(err as Error).message}`);
-      if (units.length === 1) throw err;
+      return { source, units: [] as PublishUnit[], error: err as Error };
     }
-    p.tick(summary.published + summary.failed, units.length);
+  });
+  if (read.length === 1 && read[0]!.error) throw read[0]!.error; // one file: its error is the command's
+  const total = read.reduce((n, r) => n + r.units.length, 0);
+  if (o.id && (total > 1 || read.length > 1)) throw usageError('--id names one item; it cannot be used with several files or --split');
+  const p = progress(`published to ${topic}`);
+  const summary: PublishSummary = { published: 0, failed: 0, files: [] };
+  for (const r of read) {
+    const f: FileOutcome = { source: r.source, published: [], errors: r.error ? [r.error.message] : [] };
+    summary.files.push(f);
+    if (r.error) summary.failed++;
+    for (const u of r.units) {
+      try {
+        f.published.push((await client.publish(topic, u.payload, { ...(o.id ?? u.id ? { id: (o.id ?? u.id)! } : {}) })).id);
+        summary.published++;
+      } catch (err) {
+        summary.failed++;
+        f.errors.push(`${u.id ? `${u.id}: ` : ''}${(err as Error).message}`);
+        if (total === 1 && read.length === 1) throw err;
+      }
+      p.tick(summary.published + summary.failed, total);
+    }
+    info(fileLine(f, topic));
   }
-  if (units.length > 1) info(`done: ${summary.published} published, ${summary.failed} failed`);
+  if (read.length > 1 || total > 1) info(`done: ${summary.published} published, ${summary.failed} not published`);
   return summary;
+}
+
+function fileLine(f: FileOutcome, topic: string): string {
+  const ids = f.published.length === 1 ? `as item ${f.published[0]}` : `${f.published.length} items`;
+  if (!f.errors.length) return `published ${f.source} to ${topic} ${ids}`;
+  const why = f.errors.length === 1 ? f.errors[0]! : `${f.errors.length} items failed, first: ${f.errors[0]}`;
+  return f.published.length ? `${f.source}: published ${ids}, not all: ${why}` : `${f.source}: not published: ${why}`;
 }

@@ -5,6 +5,14 @@ import type { Element } from '@xmpp/xml';
 import { fail } from '../../result.js';
 import { NS } from '../ns.js';
 import type { IqHandler, IqReply, IqRequest, Router } from '../router.js';
+import { buildForm } from '../forms.js';
+
+/** XEP-0128 extended info on the controller's disco#info: the limits a node must respect. */
+export const LIMITS_FORM_TYPE = 'urn:xmpp-grid:0#limits';
+
+export function limitsForm(limits: { payload_bytes: number }): Element {
+  return buildForm('result', LIMITS_FORM_TYPE, [{ var: 'payload_bytes', type: 'text-single', values: [String(limits.payload_bytes)] }]);
+}
 
 export interface DiscoProvider {
   /** disco#info of a node (a topic); a Fail when it does not exist or may not be seen. */
@@ -16,10 +24,16 @@ export interface DiscoProvider {
 export class Disco {
   private readonly features = new Set<string>([NS.DISCO_INFO, NS.DISCO_ITEMS]);
   private provider: DiscoProvider = {};
+  private readonly forms: (() => Element)[] = [];
 
   /** Advertise a feature: call only where the feature is actually implemented. */
   addFeature(...f: string[]): void {
     for (const x of f) this.features.add(x);
+  }
+
+  /** An XEP-0128 form appended to the controller's own disco#info. */
+  addInfoForm(form: () => Element): void {
+    this.forms.push(form);
   }
 
   setProvider(p: DiscoProvider): void {
@@ -55,6 +69,7 @@ export class Disco {
       xml('identity', { category: 'pubsub', type: 'service', name: 'XMPP-Grid controller' }),
       xml('identity', { category: 'component', type: 'generic', name: 'XMPP-Grid controller' }),
       ...this.featureList().map((v) => xml('feature', { var: v })),
+      ...this.forms.map((f) => f()),
     );
   }
 }

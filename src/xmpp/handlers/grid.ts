@@ -132,7 +132,7 @@ function query(d: GridDeps, s: PolicySubject, req: IqRequest): IqReply {
   const first = items[0]?.item.seq;
   const last = items[items.length - 1]?.item.seq;
   return xml('query', { xmlns: NS.GRID, node, ...(truncated ? { truncated: 'true' } : {}) },
-    ...items.map((x) => xml('item', { id: x.item.id, seq: String(x.item.seq), published: x.item.published }, payloadElement(topic.contentType, x.payload))),
+    ...items.map((x) => xml('item', { id: x.item.id, seq: String(x.item.seq), published: x.item.published, publisher: x.item.publisher }, payloadElement(topic.contentType, x.payload))),
     rsmSet(first === undefined ? undefined : String(first), last === undefined ? undefined : String(last), count));
 }
 

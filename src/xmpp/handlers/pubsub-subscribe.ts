@@ -30,9 +30,9 @@ export function filterFieldsOf(form: { formType: string | undefined; fields: Map
     if (v.startsWith(FILTER_PREFIX)) {
       const name = v.slice(FILTER_PREFIX.length);
       if (!name) return fail('invalid-options', `field ${v} names no filter`);
-      // A field without <value/> is how a client returns an untouched field of our form:
-      // not set. An empty <value/> is a malformed filter (parseFilter says which).
-      if (values.length) out[name] = values;
+      // §5: an empty field (no <value/>, or an empty one) is refused, naming it (parseFilter
+      // says which): a filter field is set with values or left out of the form.
+      out[name] = values;
     } else if (v.startsWith(`{${NS.GRID}}`) && v !== grid('subtopic')) {
       return fail('invalid-options', `unknown grid field ${v.slice(0, 100)}: filter fields are {urn:xmpp-grid:0}filter.<name>`);
     }
