@@ -67,4 +67,7 @@ console.log('\nrun-tests: per server');
 for (const r of results) {
   console.log(`  ${r.label.padEnd(20)} ${r.files} files, ${r.tests} tests, ${r.pass} pass, ${r.fail} fail, ${r.seconds.toFixed(1)} s`);
 }
+// One plain closing line over every run, so the whole matrix ends with its total.
+const sum = (k) => results.reduce((n, r) => n + (Number.isNaN(r[k]) ? 0 : r[k]), 0);
+console.log(`run-tests: ${sum('pass')} passed, ${sum('fail')} failed`);
 process.exit(results.every((r) => r.code === 0) ? 0 : 1);

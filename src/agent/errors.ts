@@ -50,7 +50,9 @@ function explain(condition: string, app: string | undefined, op: GridOperation |
 export function toGridError(err: unknown, op?: GridOperation): GridError {
   if (err instanceof GridError) return err;
   if (err instanceof StanzaError && isControllerDownBounce(err)) {
-    return new GridError('unavailable', err.condition, `the controller is not connected to the XMPP server (${err.condition}: ${err.text ?? ''}): try again later`,
+    // The raw reason as the server gave it; grid-node's hint (cli/hints.ts) says what it means.
+    const app = err.appCondition?.name;
+    return new GridError('unavailable', err.condition, `the controller is not connected to the XMPP server: try again later (${err.condition}${app ? ` + ${app}` : ''}: ${err.text?.trim() ?? ''})`,
       { type: err.type, text: err.text, cause: err });
   }
   if (err instanceof StanzaError) {

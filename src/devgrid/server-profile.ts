@@ -34,6 +34,11 @@ export interface ServerProfile {
   configMarks(h: ServerHandle): string[];
   /** How a start fails when another process holds the c2s port. */
   portTakenError(port: number): RegExp;
+  /**
+   * The raw reasons a node sees for transport mistakes (agent-failures test): a plain stream
+   * sent to the direct-TLS port, and a certificate from a CA the server does not trust.
+   */
+  transportReasons: { plainOnTlsPort: RegExp; untrustedCert: RegExp };
 }
 
 function prosodyVersion(): string | undefined {
@@ -53,6 +58,8 @@ export const PROFILES: Record<ServerKind, ServerProfile> = {
     configMarks: (h) => ['authentication = "ccert"', `c2s_direct_tls_ports = { ${h.ports.c2sTls} }`,
       `Component "${h.componentJid}"`, `Component "pubsub.${h.domain}" "pubsub"`, 'interfaces = { "127.0.0.1" }'],
     portTakenError: (port) => new RegExp(`Failed to open server port ${port}|not Prosody's listener on port\\(s\\): c2s ${port}`),
+    // Prosody resets the TCP connection; mod_auth_ccert answers an untrusted chain account-disabled.
+    transportReasons: { plainOnTlsPort: /ECONNRESET/, untrustedCert: /SASL EXTERNAL failed: account-disabled/ },
   },
   ejabberd: {
     kind: 'ejabberd',
@@ -67,6 +74,8 @@ export const PROFILES: Record<ServerKind, ServerProfile> = {
       `- port: ${h.ports.component}\n    ip: 127.0.0.1\n    module: ejabberd_service`, `${h.componentJid}:\n        password:`,
       'disable_sasl_mechanisms:\n  - PLAIN', 's2s_access: none', `host: pubsub.${h.domain}`],
     portTakenError: (port) => new RegExp(`could not listen on 127\\.0\\.0\\.1:${port} \\(eaddrinuse\\)|not ejabberd's listener on port\\(s\\): c2s ${port}`),
+    // ejabberd closes the connection without a reason; an untrusted chain is not-authorized.
+    transportReasons: { plainOnTlsPort: /XMPP stream with xmpp:\/\/\S+ failed/, untrustedCert: /SASL EXTERNAL failed: not-authorized/ },
   },
 };
 

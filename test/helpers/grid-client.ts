@@ -75,3 +75,13 @@ export async function refusal(p: Promise<unknown>): Promise<StanzaError> {
   }
   assert.fail('expected a stanza error');
 }
+
+/**
+ * An administrator must hold an approved account proven by an xmppAddr certificate
+ * (AccountService.isAdmin): register the admin node and approve it, as an operator would.
+ */
+export async function enrolAdmin(c: NodeConnection, files: { cert: string; key: string }, accounts: { approve(jid: string, by: string): Promise<unknown>; get(jid: string): { status: string } | undefined }, jid = 'admin@grid.test'): Promise<void> {
+  await register(c, files);
+  if (accounts.get(jid)?.status !== 'approved') await accounts.approve(jid, 'cli');
+  assert.equal(accounts.get(jid)?.status, 'approved', `${jid} could not be approved`);
+}

@@ -112,7 +112,7 @@ test('status: exit 0 and the whole picture; --json is the same report', async ()
   const r = JSON.parse(j.stdout);
   assert.equal(r.xmpp.link, 'up');
   assert.equal(r.xmpp.domain, CTL);
-  assert.deepEqual(r.accounts.by_state, { pending: 1, approved: 2, denied: 0, revoked: 0 });
+  assert.deepEqual(r.accounts.by_state, { pending: 1, approved: 2, denied: 0, revoked: 0, suspended: 0 });
   assert.deepEqual(r.accounts.pending.map((p: { jid: string; requested_groups: string[] }) => [p.jid, p.requested_groups]), [['partner1@grid.test', ['partners']]]);
   assert.equal(r.accounts.online, 3, 'all three nodes talked to the controller just now');
   assert.deepEqual(r.topics, { topics: 3, subtopics: 0, subscriptions: 1 });

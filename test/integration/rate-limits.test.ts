@@ -12,7 +12,7 @@ import type { Element } from '@xmpp/xml';
 import { startDevGrid, SHIPPED_POLICIES, type DevGrid } from '../../src/devgrid/devgrid.js';
 import type { NodeConnection } from '../../src/agent/types.js';
 import { StanzaError } from '../../src/agent/connection.js';
-import { CTL, NS_DATA, NS_GRID, id, isAccountMessage, register, refusal } from '../helpers/grid-client.js';
+import { CTL, NS_DATA, NS_GRID, enrolAdmin, id, isAccountMessage, register, refusal } from '../helpers/grid-client.js';
 
 const DISCO_ITEMS = 'http://jabber.org/protocol/disco#items';
 const COMMANDS = 'http://jabber.org/protocol/commands';
@@ -48,6 +48,7 @@ before(async () => {
   admin = await grid.connect('admin');
   await register(flood, grid.pki.nodes.flood!);
   await register(victim, grid.pki.nodes.victim!);
+  await enrolAdmin(admin, grid.pki.nodes.admin!, grid.controller!.accounts);
 });
 after(async () => {
   for (const c of [flood, victim, admin]) await c?.close().catch(() => {});

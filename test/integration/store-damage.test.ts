@@ -11,7 +11,7 @@ import type { Element } from '@xmpp/xml';
 import { startDevGrid, type DevGrid } from '../../src/devgrid/devgrid.js';
 import type { NodeConnection } from '../../src/agent/types.js';
 import { topicToFileName } from '../../src/store/names.js';
-import { CTL, NS_GRID, id, register } from '../helpers/grid-client.js';
+import { CTL, NS_GRID, enrolAdmin, id, register } from '../helpers/grid-client.js';
 
 const PS = 'http://jabber.org/protocol/pubsub';
 const RSM = 'http://jabber.org/protocol/rsm';
@@ -44,6 +44,7 @@ before(async () => {
   for (const name of ['sandbox', 'soc1', 'admin']) n[name] = await grid.connect(name);
   await register(n.sandbox!, grid.pki.nodes.sandbox!, { deviceType: 'sandbox', groups: ['providers'] });
   await register(n.soc1!, grid.pki.nodes.soc1!, {});
+  await enrolAdmin(n.admin!, grid.pki.nodes.admin!, grid.controller!.accounts);
 });
 after(async () => {
   for (const c of Object.values(n)) await c.close().catch(() => {});

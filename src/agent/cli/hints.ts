@@ -12,7 +12,8 @@ const is = (e: GridError, kind: GridError['kind'], condition?: string) => e.kind
 
 const HINTS: Hint[] = [
   {
-    matches: (e) => is(e, 'connection', 'connect') && /ECONNRESET|socket hang up|wrong version number|EPROTO/i.test(text(e)),
+    // ejabberd closes a plain stream on its TLS port without a word: an empty reason at connect.
+    matches: (e) => is(e, 'connection', 'connect') && (/ECONNRESET|socket hang up|wrong version number|EPROTO/i.test(text(e)) || /failed:\s*$/.test(e.message.split('\n')[0]!)),
     say: 'the port in --service speaks another protocol: use xmpps:// for the direct-TLS port (5223) and xmpp:// for STARTTLS (5222)',
   },
   {
