@@ -38,7 +38,7 @@ export interface ServerProfile {
    * The raw reasons a node sees for transport mistakes (agent-failures test): a plain stream
    * sent to the direct-TLS port, and a certificate from a CA the server does not trust.
    */
-  transportReasons: { plainOnTlsPort: RegExp; untrustedCert: RegExp };
+  transportReasons: { plainOnTlsPort: RegExp; untrustedCert: RegExp; wrongDomain: RegExp; wrongController: RegExp; wrongControllerHint: RegExp };
 }
 
 function prosodyVersion(): string | undefined {
@@ -59,7 +59,9 @@ export const PROFILES: Record<ServerKind, ServerProfile> = {
       `Component "${h.componentJid}"`, `Component "pubsub.${h.domain}" "pubsub"`, 'interfaces = { "127.0.0.1" }'],
     portTakenError: (port) => new RegExp(`Failed to open server port ${port}|not Prosody's listener on port\\(s\\): c2s ${port}`),
     // Prosody resets the TCP connection; mod_auth_ccert answers an untrusted chain account-disabled.
-    transportReasons: { plainOnTlsPort: /ECONNRESET/, untrustedCert: /SASL EXTERNAL failed: account-disabled/ },
+    transportReasons: { plainOnTlsPort: /ECONNRESET/, untrustedCert: /SASL EXTERNAL failed: account-disabled/,
+      wrongDomain: /unrecognized name/, wrongController: /Communication with remote domains is not enabled/,
+      wrongControllerHint: /no controller at the JID in --controller/ },
   },
   ejabberd: {
     kind: 'ejabberd',
@@ -75,7 +77,11 @@ export const PROFILES: Record<ServerKind, ServerProfile> = {
       'disable_sasl_mechanisms:\n  - PLAIN', 's2s_access: none', `host: pubsub.${h.domain}`],
     portTakenError: (port) => new RegExp(`could not listen on 127\\.0\\.0\\.1:${port} \\(eaddrinuse\\)|not ejabberd's listener on port\\(s\\): c2s ${port}`),
     // ejabberd closes the connection without a reason; an untrusted chain is not-authorized.
-    transportReasons: { plainOnTlsPort: /XMPP stream with xmpp:\/\/\S+ failed/, untrustedCert: /SASL EXTERNAL failed: not-authorized/ },
+    transportReasons: { plainOnTlsPort: /XMPP stream with xmpp:\/\/\S+ failed/, untrustedCert: /SASL EXTERNAL failed: not-authorized/,
+      // No SNI refusal: Node's own name check speaks. With s2s off, a JID of no component is
+      // bounced exactly like a controller that is down ("Access denied by service policy").
+      wrongDomain: /does not match certificate's altnames/, wrongController: /forbidden: Access denied by service policy/,
+      wrongControllerHint: /--controller names no component there/ },
   },
 };
 

@@ -65,8 +65,8 @@ test('grid-node: wrong --ca, untrusted --cert, wrong --domain, wrong --controlle
   await oneLineFailure(nodeFlags({ ca: other.ca.cert }), /does not verify against the CA in --ca/, /self-signed certificate in certificate chain/);
   const o = other.nodes.sandbox1!;
   await oneLineFailure(nodeFlags({ cert: o.cert, key: o.key }), /does not accept this node's certificate \(--cert, --key\)/, grid.profile.transportReasons.untrustedCert);
-  await oneLineFailure(nodeFlags({ domain: 'grid.example' }), /does not serve the domain in --domain/, /unrecognized name/);
-  await oneLineFailure([...nodeFlags(), '--controller', 'controller.elsewhere.test'], /no controller at the JID in --controller/, /Communication with remote domains is not enabled/);
+  await oneLineFailure(nodeFlags({ domain: 'grid.example' }), /does not serve the domain in --domain/, grid.profile.transportReasons.wrongDomain);
+  await oneLineFailure([...nodeFlags(), '--controller', 'controller.elsewhere.test'], grid.profile.transportReasons.wrongControllerHint, grid.profile.transportReasons.wrongController);
 });
 
 test('a payload over the advertised limit is refused before sending, naming the limit; the stream stays up', async () => {

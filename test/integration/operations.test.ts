@@ -127,7 +127,7 @@ test('status: exit 0 and the whole picture; --json is the same report', async ()
   assert.match(t.stdout, /^grid-controller \d+\.\d+\.\d+ running \(pid \d+\), up /);
   assert.match(t.stdout, /\nxmpp\s+up\s+controller\.grid\.test via xmpp:\/\/127\.0\.0\.1:\d+\n/);
   assert.match(t.stdout, /\ntaxii\s+off\n/);
-  assert.match(t.stdout, /\naccounts\s+1 pending, 2 approved, 0 denied, 0 revoked; 3 online\n/);
+  assert.match(t.stdout, /\naccounts\s+1 pending, 2 approved, 0 denied, 0 revoked, 0 suspended; 3 online\n/);
   assert.match(t.stdout, /\npending\s+partner1@grid\.test \(tip\) asks for partners\n/);
   assert.match(t.stdout, /\nitems\s+2 stored\n/);
   assert.match(t.stdout, /\nreload\s+none since start\n/);

@@ -13,7 +13,8 @@ const is = (e: GridError, kind: GridError['kind'], condition?: string) => e.kind
 const HINTS: Hint[] = [
   {
     // ejabberd closes a plain stream on its TLS port without a word: an empty reason at connect.
-    matches: (e) => is(e, 'connection', 'connect') && (/ECONNRESET|socket hang up|wrong version number|EPROTO/i.test(text(e)) || /failed:\s*$/.test(e.message.split('\n')[0]!)),
+    matches: (e) => (is(e, 'connection', 'connect') && /ECONNRESET|socket hang up|wrong version number|EPROTO/i.test(text(e))) ||
+      (is(e, 'connection') && /^XMPP stream with \S+ failed:\s*$/.test(e.message.split('\n')[0]!)),
     say: 'the port in --service speaks another protocol: use xmpps:// for the direct-TLS port (5223) and xmpp:// for STARTTLS (5222)',
   },
   {
@@ -39,6 +40,12 @@ const HINTS: Hint[] = [
   {
     matches: (e) => is(e, 'stanza') && /remote domains|remote-server-not-found/i.test(`${e.condition} ${text(e)}`),
     say: 'no controller at the JID in --controller (default controller.<domain>) on this server: check --controller and --domain',
+  },
+  {
+    // The server answered for the controller. ejabberd (s2s off) answers a JID of no
+    // component on it the same way, so a wrong --controller reads like this too.
+    matches: (e) => e.kind === 'unavailable',
+    say: 'the controller is not connected to the XMPP server (stopped or restarting, or --controller names no component there): try again shortly; if it persists, check --controller',
   },
   {
     matches: (e) => is(e, 'stanza') && (e.appCondition === 'not-connected' || /component unavailable/i.test(text(e)) || e.condition === 'remote-server-timeout'),
