@@ -1,0 +1,3 @@
+// Public face of the HTTPS server: doors and the console import from here.
+export { createHttps, HttpsStartError, WWW_AUTHENTICATE, type GridHttps, type HttpsOptions } from './server.js';
+export { subjectOf, type Identity } from './identity.js';
