@@ -87,7 +87,7 @@ function setup() {
 
 const json = (o: unknown) => {
   const text = JSON.stringify(o);
-  return { root: { name: 'json', attrs: { xmlns: 'urn:xmpp:json:0' }, children: [text] }, serialised: `<json xmlns="urn:xmpp:json:0">${text}</json>` };
+  return { kind: 'json' as const, text, bytes: Buffer.byteLength(`<json xmlns="urn:xmpp:json:0">${text}</json>`) };
 };
 const TLP_GREEN = 'marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da';
 const TLP_RED = 'marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed';
