@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
 import { audit } from '../log.js';
 import { Slice } from './slice.js';
+import { checkQuery, type QueryRequest } from './query.js';
 import { fail, isFail, ok, type Result } from '../result.js';
 import type { ItemStore, StoredItem } from '../store/types.js';
 import type { PolicySubject } from '../policy/types.js';
@@ -231,53 +232,62 @@ export class ItemService {
     return ok(subscriptions);
   }
 
-  /** XEP-0060 §6.5: the N newest, or by id; cut by the node's TLP cap. */
-  items(subject: PolicySubject, node: string, opts: { max?: number; ids?: string[] }): Result<{ topic: Topic; items: { item: StoredItem; payload: string }[] }> {
+  /** XEP-0060 §6.5: the N newest, or by id; cut by the node's TLP cap. Cuts yield to the loop. */
+  async items(subject: PolicySubject, node: string, opts: { max?: number; ids?: string[] }): Promise<Result<{ topic: Topic; items: QueryPage['items'] }>> {
     const a = this.d.topics.check(subject, 'query', node);
-    if ('fail' in a) return a;
+    if (isFail(a)) return a;
     const cap = capOf(a.decision);
     let list: StoredItem[];
     if (opts.ids?.length) list = opts.ids.map((id) => this.d.items.get(node, id)).filter((x): x is StoredItem => !!x);
     else list = opts.max ? this.d.items.latest(node, opts.max) : this.d.items.list(node);
     if (this.uncut(a.topic, null, cap)) return ok({ topic: a.topic, items: list.map(lazy) });
     const out = [];
+    const slice = new Slice();
     for (const item of list) {
+      await slice.turn();
       const payload = this.cut(a.topic, this.payloadOf(a.topic, item.payload), null, cap);
       if (payload !== null) out.push({ item, payload });
     }
     return ok({ topic: a.topic, items: out });
   }
 
-  /** §7: filtered query over stored items, ascending seq, with paging by seq. */
-  query(subject: PolicySubject, node: string, q: { filter: Record<string, string[]>; afterSeq?: number; addedAfter?: string; max: number }): Result<{ topic: Topic } & QueryPage> {
+  /**
+   * §7: the filtered query over stored items, ascending seq, paged by seq; limits and checks
+   * in query.ts, cut as for a subscription and by the TLP cap. A long scan yields to the loop.
+   */
+  async query(subject: PolicySubject, node: string, req: QueryRequest): Promise<Result<{ topic: Topic } & QueryPage>> {
     const a = this.d.topics.check(subject, 'query', node);
-    if ('fail' in a) return a;
+    if (isFail(a)) return a;
+    const q = checkQuery(req);
+    if (isFail(q)) return q;
     let filter: Filter | null = null;
-    if (Object.keys(q.filter).length) {
-      const p = parseFilter(q.filter, a.topic, this.d.topics.limits.filter);
+    if (Object.keys(q.value.filter).length) {
+      const p = parseFilter(q.value.filter, a.topic, this.d.topics.limits.filter);
       if (!p.ok) return fail('invalid-options', p.text);
       filter = p.filter;
     }
+    const { afterSeq, addedAfter, limit } = q.value;
     const cap = capOf(a.decision);
-    const after = q.afterSeq ?? 0;
-    const addedAfter = q.addedAfter ? Date.parse(q.addedAfter) : undefined;
+    const after = afterSeq ?? 0;
     const oldest = this.d.items.oldestSeq(node);
-    const truncated = q.afterSeq !== undefined && oldest !== undefined && after < oldest - 1;
+    const truncated = afterSeq !== undefined && oldest !== undefined && after < oldest - 1;
     const page: QueryPage['items'] = [];
     let count = 0;
     const uncut = this.uncut(a.topic, filter, cap);
+    const slice = new Slice();
     for (const item of this.d.items.after(node, after, Number.MAX_SAFE_INTEGER)) {
+      await slice.turn();
       if (addedAfter !== undefined && !(Date.parse(item.published) > addedAfter)) continue;
       if (uncut) {
         // Counted without reading the payload; only the page's are read, when answered.
         count++;
-        if (page.length < q.max) page.push(lazy(item));
+        if (page.length < limit) page.push(lazy(item));
         continue;
       }
       const payload = this.cut(a.topic, this.payloadOf(a.topic, item.payload), filter, cap);
       if (payload === null) continue;
       count++;
-      if (page.length < q.max) page.push({ item, payload });
+      if (page.length < limit) page.push({ item, payload });
     }
     return ok({ topic: a.topic, items: page, count, truncated });
   }

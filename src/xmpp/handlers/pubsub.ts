@@ -14,7 +14,8 @@ import { findForm } from '../forms.js';
 import type { IqReply, IqRequest, Router } from '../router.js';
 import type { Disco } from './disco.js';
 import { listPage } from '../paging.js';
-import { fitAnswer, pageOf, parseRsm, rsmSet } from '../xmlnode.js';
+import { fitAnswer, parseRsm, rsmSet } from '../xmlnode.js';
+import { pageOf } from '../../topics/query.js';
 import { publishInput } from '../payload-input.js';
 import { completeConfig, DEFAULT_CONFIG, installPubsubOwner, NODE_CONFIG, parseNodeConfig } from './pubsub-owner.js';
 import { defaultOptions, options, optionsSet, subscribe, subscriptions, unsubscribe } from './pubsub-subscribe.js';
@@ -162,7 +163,7 @@ async function retract(d: PubsubDeps, s: PolicySubject, _req: IqRequest, op: Ele
 }
 
 /** XEP-0060 §6.5: all, the N newest (max_items), by id, or a XEP-0059 page (ids as markers). */
-function items(d: PubsubDeps, s: PolicySubject, req: IqRequest, op: Element): IqReply {
+async function items(d: PubsubDeps, s: PolicySubject, req: IqRequest, op: Element): Promise<IqReply> {
   const node = op.attrs.node;
   if (!node) return fail('nodeid-required');
   const ids = op.getChildren('item').map((i) => i.attrs.id).filter((x): x is string => !!x);
@@ -173,7 +174,7 @@ function items(d: PubsubDeps, s: PolicySubject, req: IqRequest, op: Element): Iq
   }
   const rsm = parseRsm(req.element);
   if (isFail(rsm)) return rsm;
-  const r = d.items.items(s, node, { ...(max ? { max } : {}), ...(ids.length ? { ids } : {}) });
+  const r = await d.items.items(s, node, { ...(max ? { max } : {}), ...(ids.length ? { ids } : {}) });
   if ('fail' in r) return r;
   const all = r.value.items;
   const paging = rsm ?? (all.length > ITEMS_PAGE && !ids.length ? { before: '', max: ITEMS_PAGE } : undefined);
