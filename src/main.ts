@@ -178,10 +178,10 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
   const limits = wireLimits({ router, accounts, policy, outbox, domain: cfg.xmpp.domain, log: log.child({ mod: 'limits' }) });
   cleanups.push(() => limits.stop());
   const limitStats = () => ({ ...limits.limiter.counters, requests_active: limits.queue.load.active, requests_queued: limits.queue.load.queued });
-  const protocol = installProtocol({ router, disco, accounts, topics, items, policy, subjectOf, domain: cfg.xmpp.domain, outbox, multicast, itemStore, limitStats, metrics: ops.sink, log });
+  installProtocol({ router, disco, accounts, topics, items, policy, subjectOf, domain: cfg.xmpp.domain, outbox, multicast, itemStore, limitStats, metrics: ops.sink, log });
   const sweep = new RevocationSweep({ accounts, trust: () => trustWatch.current(), log: log.child({ mod: 'revocation' }) });
   cleanups.push(() => sweep.stop());
-  wireEvents({ accounts, topics, items, policy, trust: trustWatch, sweep, outbox, notifier: protocol.notifier, subjectOf, domain: cfg.xmpp.domain, log });
+  wireEvents({ accounts, topics, items, policy, trust: trustWatch, sweep, events: items.events, metrics: ops.sink, subjectOf, log });
   const status = ops.attach({ link, accounts, topics, itemStore, policy, outbox, multicast });
   // The admin socket and the metrics endpoint come up before the link, so that `status` and
   // /healthz answer (link down) while the XMPP server is not reachable yet.
