@@ -31,7 +31,7 @@ import { wireLimits } from './wiring-limits.js';
 import { Operations } from './wiring-ops.js';
 import { checkStateVersion, ensureDataFormat, StateFormatError } from './state-format.js';
 import { packageVersion } from './agent/version.js';
-import { startDoorsHttps, HttpsStartError } from './wiring-https.js';
+import { startDoorsHttps, HttpsStartError, type RunningHttps } from './wiring-https.js';
 
 export interface RunningController {
   readonly link: ComponentLink;
@@ -44,6 +44,8 @@ export interface RunningController {
   readonly multicast: Multicast;
   /** Metrics, last-seen, the status report. */
   readonly ops: Operations;
+  /** The HTTPS server (TAXII door), or null when taxii.listen is not set. */
+  readonly https: RunningHttps | null;
   stop(): Promise<void>;
 }
 
@@ -189,10 +191,10 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
   cleanups.push(() => admin.close());
   await ops.startServer();
   cleanups.push(() => ops.close());
-  const https = await startDoorsHttps(cfg, { accounts, topics, items, trust: () => trustWatch.current(), log: log.child({ mod: 'https' }) }).catch((err: unknown) => {
+  const https = await startDoorsHttps(cfg, { accounts, topics, items, itemStore, trust: () => trustWatch.current(), log: log.child({ mod: 'https' }) }).catch((err: unknown) => {
     throw err instanceof HttpsStartError ? new StartError(err.message) : err;
   });
-  if (https) cleanups.push(() => https.https.close());
+  if (https) cleanups.push(() => https.close());
   cleanups.push(() => link.stop());
   const abort = () => void link.stop();
   signal?.addEventListener('abort', abort, { once: true });
@@ -208,7 +210,7 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
 
   let stopped = false;
   return {
-    link, disco, accounts, topics, items, policy, outbox, multicast, ops,
+    link, disco, accounts, topics, items, policy, outbox, multicast, ops, https,
     async stop() {
       if (stopped) return;
       stopped = true;

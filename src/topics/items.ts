@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
 import { audit } from '../log.js';
 import { Slice } from './slice.js';
+import { PublishClock } from './publish-clock.js';
 import { checkQuery, type QueryRequest } from './query.js';
 import { fail, isFail, ok, type Result } from '../result.js';
 import type { ItemStore, StoredItem } from '../store/types.js';
@@ -56,7 +57,11 @@ export class ItemService {
   /** What happened, for the doors: published, retracted, purged, configured, and the topic service's events. */
   readonly events: Broadcaster;
 
+  /** PROTOCOL §13: published strictly increasing per node, ≥ 1 µs per object. */
+  private readonly clock: PublishClock;
+
   constructor(private readonly d: ItemServiceDeps) {
+    this.clock = new PublishClock(d.items);
     this.events = d.events ?? new Broadcaster(d.log);
     d.topics.on('event', (e: TopicEvent) => {
       // A deleted topic's items go with it: a topic created again under the same name (perhaps
@@ -114,7 +119,7 @@ export class ItemService {
     const id = itemId || randomUUID();
     const stored = await this.d.items.append(node, {
       id, publisher: subject.jid, payload: v.stix ? v.stix.text : input.text,
-      published: (this.d.now?.() ?? new Date()).toISOString(),
+      published: this.clock.stamp(node, this.d.now?.() ?? new Date(), v.stix ? v.stix.objects.length : 1),
     }, a.topic.maxItems);
     // The topic was deleted while the item was being written (found by the race test): the
     // item must not outlive it, nor reappear in a topic later created with the same name.
