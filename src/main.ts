@@ -194,7 +194,10 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
   const https = await startDoorsHttps(cfg, { accounts, topics, items, itemStore, trust: () => trustWatch.current(), log: log.child({ mod: 'https' }) }).catch((err: unknown) => {
     throw err instanceof HttpsStartError ? new StartError(err.message) : err;
   });
-  if (https) cleanups.push(() => https.close());
+  if (https) {
+    cleanups.push(() => https.close());
+    ops.taxiiUrl = `${cfg.taxii.public_url || https.url}/taxii2/`;
+  }
   cleanups.push(() => link.stop());
   const abort = () => void link.stop();
   signal?.addEventListener('abort', abort, { once: true });

@@ -39,6 +39,8 @@ export class Operations {
   private server: MetricsServer | undefined;
   private statusBuilder: StatusBuilder | undefined;
   private readonly startedAt = new Date();
+  /** The TAXII door's discovery URL once the HTTPS server listens (set by main.ts). */
+  taxiiUrl: string | null = null;
 
   constructor(private readonly cfg: Config, private readonly log: Logger) {
     this.prom = cfg.metrics.listen ? new PromMetrics({
@@ -72,7 +74,7 @@ export class Operations {
         const hosts = parts.multicast.offeringHosts();
         return { mode: this.cfg.xmpp.multicast, in_use: hosts.length > 0, hosts, messages: parts.multicast.messages, copies: parts.multicast.copies, fallbacks: parts.multicast.fallbacks };
       },
-      taxiiUrl: () => null,
+      taxiiUrl: () => this.taxiiUrl,
       metricsUrl: () => this.server?.url ?? null,
       accounts: () => parts.accounts.list().map((a) => ({ ...a, effective: parts.accounts.effectiveStatus(a) })),
       online: () => this.seen.onlineCount((jid) => parts.accounts.get(jid) !== undefined),
