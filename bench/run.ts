@@ -3,7 +3,7 @@
 // W0 the server's client→client routing ceiling, W1 fan-out through the controller and through
 // the server's own mod_pubsub (Prosody's or ejabberd's), W2 filtered fan-out, W3 state at grid scale. Table on stdout,
 // bench/results/latest.json, progress on stderr. Stops everything it started, also on Ctrl-C.
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,7 @@ import { topFunctions } from './profile.js';
 import { log, w0, w1Controller, w1ModPubsub, w2, w3Core, w3Scale, type Params } from './workloads.js';
 import { buildTable } from './table.js';
 import { adminRequest } from '../src/admin/client.js';
+import { taxiiWorkload } from './taxii.js';
 
 const RESULTS = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 
@@ -64,7 +65,25 @@ async function main(): Promise<void> {
   const cleanup = new Cleanup();
   cleanup.installSignalHandlers();
   const results: Record<string, unknown> = {};
+  const taxiiParams = quick ? { objects: 20_000, pageSize: 1000, postEnvelopes: 50 } : { objects: 100_000, pageSize: 1000, postEnvelopes: 200 };
   try {
+    if (p.only && [...p.only].every((w) => w === 'taxii')) {
+      // The TAXII door alone: no XMPP fleet needed.
+      results.taxii = await taxiiWorkload(taxiiParams);
+      // Merged into the last full run's file (its other workloads stay), so `--only taxii` adds to it.
+      let prev: Record<string, unknown> = {};
+      try {
+        prev = JSON.parse(readFileSync(join(RESULTS, 'latest.json'), 'utf8')) as Record<string, unknown>;
+      } catch {
+        prev = { meta: { date: new Date().toISOString(), quick, cpus: cpus().length, cpu_model: cpus()[0]?.model, node: process.version } };
+      }
+      const out = { ...prev, ...results, taxii_meta: { date: new Date().toISOString(), quick } };
+      mkdirSync(RESULTS, { recursive: true });
+      writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify(out, null, 2)}\n`);
+      process.stdout.write(buildTable(out));
+      process.stdout.write(`\nwritten: bench/results/latest.json\n`);
+      return;
+    }
     const policies = mkdtempSync(join(tmpdir(), 'bench-policies-'));
     cleanup.add('policies', () => rmSync(policies, { recursive: true, force: true }));
     cpSync(SHIPPED_POLICIES, policies, { recursive: true });
@@ -140,6 +159,10 @@ async function main(): Promise<void> {
         subscribe_p50_ms: scale.subscribe_p50_ms, subscribe_p99_ms: scale.subscribe_p99_ms, subscribe_sequential_calls: scale.subscribe_sequential_calls,
         subscribe_concurrent_p99_ms: scale.subscribe_concurrent_p99_ms, subscribe_concurrency: scale.subscribe_concurrency, ...core,
       };
+    }
+    if (want('taxii')) {
+      log('TAXII: objects GET in pages and envelope POST over the HTTPS door');
+      results.taxii = await taxiiWorkload(taxiiParams);
     }
     const out = {
       meta: {

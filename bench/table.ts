@@ -26,6 +26,12 @@ export function buildTable(r: any): string {
     const st = r.controller_process.stats;
     out.push(`Controller: ${num(st.sent)} stanzas written, ${num(st.multicast_messages)} of them XEP-0033 multicasts carrying ${num(st.multicast_copies)} deliveries; ${num(st.multicast_fallbacks)} re-sent one by one; ${num(st.bounced)} bounced`);
   }
+  if (r.taxii) {
+    const t = r.taxii;
+    out.push(`TAXII: GET ${num(t.get.objects)} of ${num(t.stored_objects)} stored objects in ${num(t.get.pages)} pages of ${num(t.page_size)}: ${num(t.get.objects_per_s)} objects/s, ` +
+      `page p50 ${num(t.get.p50_ms, 1)} ms, p99 ${num(t.get.p99_ms, 1)} ms (target ≤ 50 ms); last 10 pages ÷ first 10: ${num(t.get.deep_to_shallow, 2)} (depth-independent ≈ 1); index built in ${num(t.index_build_ms)} ms`);
+    out.push(`  POST ${num(t.post.envelopes)} envelopes of ${t.post.objects_per_envelope}: ${num(t.post.envelopes_per_s, 1)} envelopes/s (${num(t.post.objects_per_s)} objects/s), p99 ${num(t.post.p99_ms, 1)} ms; ${t.note}`);
+  }
   if (r.flood) {
     const f = r.flood;
     out.push(`Flood: one node ${num(f.flooder.per_s)} requests/s (${num(f.flooder.sent)} in ${num(f.flooder.seconds, 1)} s, ${num(f.flooder.answered)} answered; refused: ${Object.entries(f.flooder.refused).map(([k, n]) => `${k} ${num(n)}`).join(', ') || 'none'})`);
