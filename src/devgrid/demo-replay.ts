@@ -60,9 +60,10 @@ export async function drain(screen: Screen, receivers: Receiver[], summary: Demo
     const sameItems = missing.length === 0 && r.items.size === ids.length;
     const matchesQuery = sameItems && objects === r.counts.objects;
     const sub = r.client.subscriptionsHeld.find((s) => s.topic === summary.topic);
+    // A snapshot: the TAXII step (demo-taxii.ts) delivers one more item afterwards.
     summary.consumers.push({
       name: r.node.name, jid: r.client.bareJid, ...(r.node.filter ? { filter: r.node.filter } : {}),
-      ...(sub?.subtopic ? { subtopic: sub.subtopic } : {}), ...(r.cap ? { cap: r.cap } : {}), ...r.counts, matchesQuery, missing,
+      ...(sub?.subtopic ? { subtopic: sub.subtopic } : {}), ...(r.cap ? { cap: r.cap } : {}), ...r.counts, byType: { ...r.counts.byType }, byTlp: { ...r.counts.byTlp }, matchesQuery, missing,
     });
     if (!matchesQuery) {
       screen.warn(`${r.node.name}: live ${r.items.size} items / ${r.counts.objects} objects, but the filtered query lists ` +

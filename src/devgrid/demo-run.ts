@@ -17,6 +17,7 @@ import { Screen, seconds } from './demo-screen.js';
 import { registerAll, subscribeAll } from './demo-steps.js';
 import { drain, replay } from './demo-replay.js';
 import { printSummary } from './demo-summary.js';
+import { taxiiStep } from './demo-taxii.js';
 
 export const DEFAULT_WORK_DIR = join(REPO_ROOT, 'var', 'demo');
 
@@ -63,7 +64,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoSummary> {
   screen.line(screen.paint(`  work dir ${shortPath(workDir)} · controller log ${shortPath(logFile)} (pino JSON; audit lines have "audit")`, 'dim'));
   let grid: DevGrid;
   try {
-    grid = await startDevGrid({ nodes: pkiNodes(), log, keep: true, workDir, ...(o.server ? { server: o.server } : {}) });
+    grid = await startDevGrid({ nodes: pkiNodes(), log, keep: true, workDir, taxii: {}, ...(o.server ? { server: o.server } : {}) });
   } catch (err) {
     rmSync(join(workDir, 'demo.pid'), { force: true });
     throw new Error(`the grid did not start: ${(err as Error).message} (details in ${shortPath(logFile)})`);
@@ -129,6 +130,7 @@ async function runSteps(grid: DevGrid, screen: Screen, packed: Packed, clients: 
   await drain(screen, receivers, summary, signal);
   summary.replayMs = Date.now() - t;
   printSummary(screen, summary, packed);
+  await taxiiStep(grid, screen, receivers, summary);
   if (o.stay) await stay(grid, screen, signal);
 }
 

@@ -89,4 +89,6 @@ export interface DemoSummary {
   /** The XMPP server's OS pid (gone once the demo returned). */
   serverPid: number;
   aborted: boolean;
+  /** Step 5 (PROTOCOL §13): what the TAXII clients read and what the POST reached. */
+  taxii?: { url: string; collection: string; soc1Objects: number; partner1Objects: number; posted: string; notified: string[] };
 }

@@ -102,6 +102,11 @@ test('demo: registers, subscribes, replays, cuts by filter and TLP cap, then sto
     const clearGreen = (summary.published.byTlp.clear ?? 0) + (summary.published.byTlp.green ?? 0);
     assert.equal(c.partner1!.objects, clearGreen);
     assert.ok(c.partner1!.objects < summary.published.objects);
+    // Step 5, TAXII 2.1: the XMPP publishes are readable, the cap holds there too, a POST reaches XMPP subscribers.
+    assert.ok(summary.taxii, 'the TAXII step ran');
+    assert.ok(summary.taxii.soc1Objects >= summary.published.objects, 'soc1 reads every published object over TAXII');
+    assert.ok(summary.taxii.partner1Objects < summary.taxii.soc1Objects, 'partner1 is capped over TAXII too');
+    assert.deepEqual([...summary.taxii.notified].sort(), ['partner1', 'soc1', 'soc2']);
 
     assert.ok(gone(summary.serverPid), `server ${summary.serverPid} still runs`);
     assert.match(s.text(), /ATT&CK carries no TLP marking/);
