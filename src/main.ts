@@ -31,6 +31,7 @@ import { wireLimits } from './wiring-limits.js';
 import { Operations } from './wiring-ops.js';
 import { checkStateVersion, ensureDataFormat, StateFormatError } from './state-format.js';
 import { packageVersion } from './agent/version.js';
+import { BulkGrants } from './topics/bulk.js';
 import { startDoorsHttps, HttpsStartError, type RunningHttps } from './wiring-https.js';
 
 export interface RunningController {
@@ -180,7 +181,8 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
   const limits = wireLimits({ router, accounts, policy, outbox, domain: cfg.xmpp.domain, log: log.child({ mod: 'limits' }) });
   cleanups.push(() => limits.stop());
   const limitStats = () => ({ ...limits.limiter.counters, requests_active: limits.queue.load.active, requests_queued: limits.queue.load.queued });
-  installProtocol({ router, disco, accounts, topics, items, policy, subjectOf, domain: cfg.xmpp.domain, outbox, multicast, itemStore, limitStats, metrics: ops.sink, log });
+  const bulk = new BulkGrants(topics, log.child({ mod: 'bulk' }));
+  installProtocol({ router, disco, accounts, topics, items, policy, subjectOf, domain: cfg.xmpp.domain, outbox, multicast, itemStore, limitStats, metrics: ops.sink, log, bulk });
   const sweep = new RevocationSweep({ accounts, trust: () => trustWatch.current(), log: log.child({ mod: 'revocation' }) });
   cleanups.push(() => sweep.stop());
   wireEvents({ accounts, topics, items, policy, trust: trustWatch, sweep, events: items.events, metrics: ops.sink, subjectOf, log });
@@ -191,7 +193,7 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
   cleanups.push(() => admin.close());
   await ops.startServer();
   cleanups.push(() => ops.close());
-  const https = await startDoorsHttps(cfg, { accounts, topics, items, itemStore, trust: () => trustWatch.current(), log: log.child({ mod: 'https' }) }).catch((err: unknown) => {
+  const https = await startDoorsHttps(cfg, { accounts, topics, items, itemStore, bulk, trust: () => trustWatch.current(), log: log.child({ mod: 'https' }) }).catch((err: unknown) => {
     throw err instanceof HttpsStartError ? new StartError(err.message) : err;
   });
   if (https) {

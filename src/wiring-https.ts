@@ -6,6 +6,8 @@ import type { Config } from './config/types.js';
 import type { Trust } from './identity/types.js';
 import type { Logger } from './log.js';
 import type { ItemStore } from './store/types.js';
+import type { BulkGrants } from './topics/bulk.js';
+import { subjectOf } from './https/index.js';
 import type { ItemService } from './topics/items.js';
 import type { TopicService } from './topics/service.js';
 import { startHttps, HttpsStartError, type GridHttps } from './https/index.js';
@@ -16,6 +18,7 @@ export interface DoorDeps {
   topics: TopicService;
   items: ItemService;
   itemStore: ItemStore;
+  bulk: BulkGrants;
   trust: () => Trust;
   log: Logger;
 }
@@ -39,6 +42,7 @@ export async function startDoorsHttps(cfg: Config, d: DoorDeps): Promise<Running
         pageDefault: cfg.taxii.page_default, pageMax: cfg.taxii.page_max,
         topics: d.topics, items: d.items, itemStore: d.itemStore, payloadLimit: () => cfg.limits.payload_bytes,
         filterCaps: { values: cfg.limits.filter_values, bytes: cfg.limits.filter_bytes }, dataDir: cfg.data, log: d.log.child({ door: 'taxii' }),
+        bulk: d.bulk, subjectOf: (jid) => subjectOf(d.accounts, jid),
       });
     },
   ]);

@@ -12,6 +12,7 @@ import type { Router } from './xmpp/router.js';
 import type { Disco } from './xmpp/handlers/disco.js';
 import type { Outbox } from './xmpp/outbox.js';
 import type { Multicast } from './xmpp/multicast.js';
+import type { BulkGrants } from './topics/bulk.js';
 import type { ItemStore } from './store/types.js';
 import { installCommands } from './xmpp/handlers/commands.js';
 import { startAdminServer } from './admin/server.js';
@@ -42,6 +43,8 @@ export interface ProtocolDeps {
   limitStats?: () => Record<string, number>;
   metrics: MetricsSink;
   log: Logger;
+  /** §9 bulk grants, served by the TAXII door. */
+  bulk?: BulkGrants;
 }
 
 function multicastStats(m: Multicast) {
@@ -86,7 +89,7 @@ export function installProtocol(d: ProtocolDeps): () => void {
   });
   d.disco.setProvider(discoProvider({ topics: d.topics, items: d.items, subjectOf: d.subjectOf, domain: d.domain, commands }));
   installPubsub(d.router, d.disco, { topics: d.topics, items: d.items, subjectOf: d.subjectOf, domain: d.domain });
-  installGrid(d.router, d.disco, { topics: d.topics, items: d.items, subjectOf: d.subjectOf });
+  installGrid(d.router, d.disco, { topics: d.topics, items: d.items, subjectOf: d.subjectOf, ...(d.bulk ? { bulk: d.bulk } : {}) });
   // Whatever the core broadcasts (from any door) becomes stanzas here.
   return installBroadcast({ events: d.items.events, domain: d.domain, outbox: d.outbox, multicast: d.multicast, metrics: d.metrics });
 }

@@ -21,6 +21,9 @@ import { parsePageRequest, type Endpoint, type Query } from './params.js';
 import { read } from './read.js';
 import { addObjects } from './add.js';
 import { StatusStore } from './status-store.js';
+import { serveBulk } from './bulk.js';
+import type { BulkGrants } from '../topics/bulk.js';
+import type { PolicySubject } from '../policy/types.js';
 
 export interface TaxiiDeps {
   /** The controller's JID (collection ids). */
@@ -38,6 +41,9 @@ export interface TaxiiDeps {
   filterCaps: FilterCaps;
   dataDir: string;
   log: Logger;
+  /** §9: grants the XMPP door hands out; this door serves their URLs. */
+  bulk?: BulkGrants;
+  subjectOf?: (jid: string) => PolicySubject | null;
   now?: () => Date;
 }
 
@@ -137,5 +143,16 @@ export function mountTaxii(https: GridHttps, d: TaxiiDeps): TaxiiDoor {
     });
   }, `/${d.apiRoot}`);
 
+  if (d.bulk && d.subjectOf) {
+    const grants = d.bulk;
+    const subjectOfJid = d.subjectOf;
+    grants.urlOf = (token) => `${d.publicUrl()}/${d.apiRoot}/bulk/${token}`;
+    // The URL is the credential (single use, 5 minutes): no client certificate is asked for,
+    // the grant's account is checked again when it is fetched.
+    https.mount(async (app) => {
+      app.setErrorHandler(async (err: Error & { statusCode?: number }, _req, reply) => sendError(reply, err.statusCode && err.statusCode >= 400 ? err.statusCode : 500, err.message));
+      app.get('/:token', async (req: Req, reply) => serveBulk({ grants, topics: d.topics, itemStore: d.itemStore, index, subjectOf: subjectOfJid, filterCaps: d.filterCaps }, req.params.token!, reply));
+    }, `/${d.apiRoot}/bulk`);
+  }
   return { index, close: () => statuses.close() };
 }

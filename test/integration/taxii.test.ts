@@ -249,3 +249,25 @@ test('POST: one item by the account, 202 complete status kept for its creator; X
   assert.deepEqual(again.successes, [{ id: oslo.id, version: oslo.modified, message: 'already present' }]);
   assert.equal((await g.as('soc1')(`${OBJ}?match[id]=${oslo.id}&match[version]=all`)).json().objects.length, 1);
 });
+
+test('bulk (§9): <bulk/> with the §7 form gives a single-use URL streaming one STIX bundle after the cap', async () => {
+  const bulkIq = (node: string, fields: Record<string, string>) => xml('iq', { type: 'get', to: CTL, id: id('b') }, xml('bulk', { xmlns: 'urn:xmpp-grid:0', node },
+    xml('x', { xmlns: 'jabber:x:data', type: 'submit' },
+      xml('field', { var: 'FORM_TYPE', type: 'hidden' }, xml('value', {}, 'urn:xmpp-grid:0#query')),
+      ...Object.entries(fields).map(([k, v]) => xml('field', { var: k }, xml('value', {}, v))))));
+  const r = await g.nodes.soc1!.iq(bulkIq(TOPIC, { 'filter.location': 'berlin' }));
+  const el = r.getChild('bulk', 'urn:xmpp-grid:0')!;
+  const url = el.getChildText('url')!;
+  assert.ok(url.startsWith(`${g.base()}/grid/bulk/`), url);
+  assert.ok(Date.parse(el.getChildText('expires')!) > Date.now());
+  const path = new URL(url).pathname;
+  const got = await g.anon(path, { headers: { accept: '*/*' } });
+  assert.equal(got.status, 200);
+  assert.equal(got.headers['content-type'], 'application/stix+json;version=2.1');
+  const bundle = got.json();
+  assert.equal(bundle.type, 'bundle');
+  assert.deepEqual(bundle.objects.map((o: any) => o.id), [green.id, unmarked.id]);
+  assertTaxiiError(await g.anon(path), 404);
+  // partner1 may query but not bulk: forbidden, as §4 says.
+  await assert.rejects(g.nodes.partner1!.iq(bulkIq(TOPIC, {})), (e: any) => e.condition === 'forbidden');
+});

@@ -16,6 +16,7 @@ import type { Disco } from './disco.js';
 import { fitAnswer, parseRsm, rsmSet, type RsmRequest } from '../xmlnode.js';
 import { filterForm, payloadElement } from './notify.js';
 import { listPage } from '../paging.js';
+import type { BulkGrants } from '../../topics/bulk.js';
 
 export const QUERY_FORM_TYPE = 'urn:xmpp-grid:0#query';
 
@@ -24,6 +25,8 @@ export interface GridDeps {
   items: ItemService;
   /** The policy subject of an approved account, or null (unknown, pending, revoked): deny. */
   subjectOf: (bare: string) => PolicySubject | null;
+  /** §9 bulk download grants (absent: <bulk/> is not offered). */
+  bulk?: BulkGrants;
 }
 
 type Handler = (d: GridDeps, s: PolicySubject, req: IqRequest) => IqReply | Promise<IqReply>;
@@ -37,6 +40,7 @@ export function installGrid(router: Router, disco: Disco, d: GridDeps): void {
   router.iq('get', NS.GRID, 'subtopics', wrap(subtopics));
   router.iq('get', NS.GRID, 'query', wrap(query));
   router.iq('get', NS.GRID, 'authorize', wrap(authorize));
+  router.iq('get', NS.GRID, 'bulk', wrap(bulk));
   disco.addFeature(NS.GRID);
 }
 
@@ -130,6 +134,18 @@ async function query(d: GridDeps, s: PolicySubject, req: IqRequest): Promise<IqR
   return xml('query', { xmlns: NS.GRID, node, ...(truncated ? { truncated: 'true' } : {}) },
     ...items.map((x) => xml('item', { id: x.item.id, seq: String(x.item.seq), published: x.item.published, publisher: x.item.publisher }, payloadElement(topic.contentType, x.payload))),
     rsmSet(first === undefined ? undefined : String(first), last === undefined ? undefined : String(last), count));
+}
+
+/** §9: checks `bulk`; the URL is single use, 5 minutes, on the HTTPS door. */
+function bulk(d: GridDeps, s: PolicySubject, req: IqRequest): IqReply {
+  const node = req.element.attrs.node;
+  if (!node) return fail('nodeid-required');
+  if (!d.bulk) return fail('feature-not-implemented', 'bulk download is not offered', 'bulk');
+  const q = parseQuery(req.element);
+  if (isFail(q)) return q;
+  const r = d.bulk.grant(s, node, q);
+  if (isFail(r)) return r;
+  return xml('bulk', { xmlns: NS.GRID, node }, xml('url', {}, r.value.url), xml('expires', {}, r.value.expires));
 }
 
 /** §8: only publishers of the topic may ask; unknown or unapproved JIDs are denied. */
