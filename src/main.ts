@@ -120,11 +120,7 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
   const accounts = new AccountService({
     store: accountStore, policy: accountPolicy(() => policy.current()), trust: () => trustWatch.current(), verify: verifyRegistration, log: log.child({ mod: 'accounts' }),
   });
-  const subjectOf = (bare: string): PolicySubject | null => {
-    if (accounts.gate(bare)) return null;
-    const a = accounts.get(bare)!;
-    return { jid: a.jid, groups: a.groups, ...(a.deviceType ? { deviceType: a.deviceType } : {}), cert: { subject: a.cert.subject, issuer: a.cert.issuer } };
-  };
+  const subjectOf = (bare: string): PolicySubject | null => accounts.subject(bare);
   const l = cfg.limits;
   const topics = new TopicService({
     store: topicStore, policy: () => policy.current(), subject: subjectOf, log: log.child({ mod: 'topics' }),

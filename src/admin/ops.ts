@@ -1,6 +1,7 @@
 // The admin operations table: argument checks and dispatch shared by the socket server, and
 // the account operations implemented on AccountService (which audits every change).
-import { norm, type AccountService } from '../accounts/service.js';
+import type { AccountService } from '../accounts/service.js';
+import { bareJid } from '../jid.js';
 import { ACCOUNT_STATUSES, type Account, type AccountStatus } from '../accounts/types.js';
 import { fail, ok, type Result } from '../result.js';
 import type { SeenBook } from './seen.js';
@@ -32,7 +33,7 @@ export function accountOps(service: AccountService, by: string, o: AccountOpsOpt
     'accounts.list': async ({ status }) => ok(service.list(status).map(listed)),
     'accounts.show': async ({ jid }) => {
       const a = service.get(jid);
-      return a ? ok(listed(a)) : fail('item-not-found', `no account ${norm(jid)}`);
+      return a ? ok(listed(a)) : fail('item-not-found', `no account ${bareJid(jid)}`);
     },
     'accounts.approve': (a) => service.approve(a.jid, who(a), a.groups),
     'accounts.deny': (a) => service.deny(a.jid, who(a)),

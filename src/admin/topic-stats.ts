@@ -3,6 +3,7 @@
 // the newest was published — distinct from the publisher *affiliations* (§6), which say who
 // may publish.
 import type { ItemStore } from '../store/types.js';
+import { bareJid } from '../jid.js';
 
 export interface TopicCarried {
   items: number;
@@ -15,7 +16,7 @@ export function topicCarried(store: Pick<ItemStore, 'list'>, topic: string): Top
   const items = store.list(topic);
   const latest = new Map<string, number>();
   for (let i = items.length - 1; i >= 0; i--) {
-    const p = items[i]!.publisher.split('/')[0]!.toLowerCase();
+    const p = bareJid(items[i]!.publisher);
     if (!latest.has(p)) latest.set(p, i);
   }
   return { items: items.length, published_by: [...latest.keys()], last_published: items.length ? items[items.length - 1]!.published : null };

@@ -98,7 +98,3 @@ export function compileClientGlob(glob: string): Glob | string {
 }
 
 /** Lower-cased bare JID: drops a resource if one slipped through. */
-export function bareJid(jid: string): string {
-  const slash = jid.indexOf('/');
-  return (slash < 0 ? jid : jid.slice(0, slash)).toLowerCase();
-}

@@ -9,6 +9,7 @@ import { fail, ok, type Fail, type Result } from '../result.js';
 import type { ControlStore } from '../store/types.js';
 import type { Policy, PolicySubject, TopicDecl } from '../policy/types.js';
 import { topicNameProblem } from '../policy/glob.js';
+import { bareJid } from '../jid.js';
 import { topicToFileName } from '../store/names.js';
 import { DEFAULT_FILTER_CAPS, parseFilter } from '../filters/parse.js';
 import { filterHash, subtopicNode } from '../filters/canonical.js';
@@ -208,7 +209,7 @@ export class TopicService extends EventEmitter {
       const a = this.check(subject, 'subscribe', node);
       if ('fail' in a) return a;
       if (a.subtopic) return fail('not-allowed', 'subscribe to the topic node with a filter; the subtopic follows from it');
-      if (bare(jid) !== subject.jid) return fail('invalid-jid', 'the jid must be your own (bare or full)');
+      if (bareJid(jid) !== subject.jid) return fail('invalid-jid', 'the jid must be your own (bare or full)');
       let filter = null;
       if (filterFields && Object.keys(filterFields).length) {
         const p = parseFilter(filterFields, a.topic, this.limits.filter);
@@ -247,7 +248,7 @@ export class TopicService extends EventEmitter {
     return this.exclusive(async () => {
       const a = this.check(subject, 'discover', node);
       if ('fail' in a) return a;
-      if (bare(jid) !== subject.jid) return fail('invalid-jid', 'the jid must be your own');
+      if (bareJid(jid) !== subject.jid) return fail('invalid-jid', 'the jid must be your own');
       const mine = this.subscriptionsOf(a.topic.name).filter((s) => s.jid === jid || (!jid.includes('/') && s.owner === jid));
       if (!mine.length) return fail('not-subscribed');
       let sub: Subscription | undefined;
@@ -419,10 +420,6 @@ export function storageNameProblem(name: string): string | null {
   }
 }
 
-export function bare(jid: string): string {
-  const i = jid.indexOf('/');
-  return (i === -1 ? jid : jid.slice(0, i)).toLowerCase();
-}
 
 export function declConfig(t: TopicDecl): TopicConfig {
   return {

@@ -10,6 +10,7 @@ import { parseDateTime, parseSeq, type QueryRequest } from '../../topics/query.j
 import type { SubtopicView } from '../../topics/types.js';
 import { OPERATIONS, type Operation, type PolicySubject } from '../../policy/types.js';
 import { NS } from '../ns.js';
+import { bareJid } from '../../jid.js';
 import { findForm } from '../forms.js';
 import type { IqReply, IqRequest, Router } from '../router.js';
 import type { Disco } from './disco.js';
@@ -143,7 +144,7 @@ function authorize(d: GridDeps, s: PolicySubject, req: IqRequest): IqReply {
   const a = d.topics.check(s, 'publish', node);
   if ('fail' in a) return a;
   if (!a.topic.publishers.includes(s.jid)) return fail('forbidden', `only registered publishers of ${a.topic.name} may ask (register with <publisher/>)`);
-  const target = d.subjectOf(jid.split('/')[0]!.toLowerCase());
+  const target = d.subjectOf(bareJid(jid));
   const permit = target !== null && !('fail' in d.topics.check(target, operation as Operation, node));
   return xml('authorize', { xmlns: NS.GRID, jid, node, operation, decision: permit ? 'permit' : 'deny' });
 }

@@ -9,6 +9,7 @@ import type { PolicySubject } from '../../policy/types.js';
 import type { Filter } from '../../filters/types.js';
 import { canonicalJson, filterFieldSpecs, parseFilter } from '../../filters/index.js';
 import { NS } from '../ns.js';
+import { bareJid } from '../../jid.js';
 import { buildForm, findForm, type FieldSpec } from '../forms.js';
 import type { IqReply, IqRequest } from '../router.js';
 import { grid, parseRsm } from '../xmlnode.js';
@@ -95,7 +96,7 @@ function findSubscription(d: PubsubDeps, s: PolicySubject, op: Element): { topic
   if (!jid) return fail('invalid-jid', 'options needs the jid attribute');
   const a = d.topics.check(s, 'discover', node);
   if ('fail' in a) return a;
-  if (jid.split('/')[0]!.toLowerCase() !== s.jid) return fail('forbidden', 'only your own subscriptions');
+  if (bareJid(jid) !== s.jid) return fail('forbidden', 'only your own subscriptions');
   const mine = d.topics.subscriptionsOfOwner(s.jid, a.topic.name).filter((x) => x.jid === jid);
   if (!mine.length) return fail('not-subscribed');
   const subid = op.attrs.subid;
