@@ -4,6 +4,7 @@
 // may publish.
 import type { ItemStore } from '../store/types.js';
 import { bareJid } from '../jid.js';
+import type { TopicService } from '../topics/service.js';
 
 export interface TopicCarried {
   items: number;
@@ -20,4 +21,14 @@ export function topicCarried(store: Pick<ItemStore, 'list'>, topic: string): Top
     if (!latest.has(p)) latest.set(p, i);
   }
   return { items: items.length, published_by: [...latest.keys()], last_published: items.length ? items[items.length - 1]!.published : null };
+}
+
+/** The directory as `topics list` and XEP-0050 #topics show it: settings, subscribers, subtopics, what it carries. */
+export function topicsSummary(topics: TopicService, items?: Pick<ItemStore, 'list'>) {
+  return topics.allTopics().map((t) => ({
+    name: t.name, content_type: t.contentType, filtering: t.filtering, source: t.source,
+    publishers: t.publishers, subscribers: topics.subscriptionsOf(t.name).length,
+    subtopics: topics.subtopics(t.name).map((s) => ({ node: s.node, subscribers: s.subscribers, filter: s.filter })),
+    ...(items ? topicCarried(items, t.name) : {}),
+  }));
 }

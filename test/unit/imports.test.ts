@@ -15,7 +15,7 @@ const SRC = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../src'
 const CORE = ['accounts', 'identity', 'policy', 'topics', 'filters', 'payloads', 'store', 'limits', 'metrics', 'config'];
 const CORE_FILES = ['result.ts', 'jid.ts', 'log.ts'];
 /** Doors, the CLI and the assembly: never imported by the core. */
-const OUTER = ['xmpp', 'taxii', 'https', 'cli', 'admin', 'devgrid', 'agent', 'main.ts', 'wiring.ts', 'wiring-protocol.ts', 'wiring-limits.ts', 'wiring-ops.ts', 'wiring-https.ts'];
+const OUTER = ['xmpp', 'taxii', 'https', 'cli', 'admin', 'devgrid', 'agent', 'main.ts', 'wiring.ts', 'wiring-admin.ts', 'wiring-limits.ts', 'wiring-ops.ts', 'wiring-https.ts'];
 
 function tsFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
