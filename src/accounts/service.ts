@@ -4,7 +4,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../log.js';
 import { audit } from '../log.js';
-import { fail, ok, type Fail, type Result } from '../result.js';
+import { fail, ok, type Fail, type Result, isFail } from '../result.js';
 import type { ControlStore } from '../store/types.js';
 import type { RegistrationInput, RegistrationResult, Trust } from '../identity/types.js';
 import { ChallengeBook } from './challenges.js';
@@ -225,7 +225,7 @@ export class AccountService extends EventEmitter {
    */
   async suspend(jid: string, by: string, reason: string): Promise<Result<Account>> {
     const r = await this.decide(jid, by, (a) => (a.status === 'approved' ? { status: 'suspended', groups: a.groups } : fail('not-acceptable', `the account is ${a.status}, not approved`)), reason);
-    if (!('fail' in r)) this.emit('suspended', r.value, reason);
+    if (!isFail(r)) this.emit('suspended', r.value, reason);
     return r;
   }
 
@@ -251,7 +251,7 @@ export class AccountService extends EventEmitter {
     const prev = this.get(bare);
     if (!prev) return fail('item-not-found', `no account ${bare}`);
     const n = next(prev);
-    if ('fail' in n) return n;
+    if (isFail(n)) return n;
     const t = this.now().toISOString();
     const account: Account = { ...prev, status: n.status, groups: n.groups, updatedAt: t, decidedBy: by, decidedAt: t };
     await this.d.store.update((s) => {

@@ -3,7 +3,7 @@
 import type { AccountService } from '../accounts/service.js';
 import { bareJid } from '../jid.js';
 import { ACCOUNT_STATUSES, type Account, type AccountStatus } from '../accounts/types.js';
-import { fail, ok, type Result } from '../result.js';
+import { fail, ok, type Result, isFail } from '../result.js';
 import type { SeenBook } from './seen.js';
 import type { AdminOpArgs, AdminOpName, AdminOps, AdminReply, ListedAccount, OperatorArg } from './types.js';
 
@@ -65,9 +65,9 @@ export async function runOp(ops: AdminOps, op: unknown, rawArgs: unknown): Promi
   const fn = ops[op] as ((args: unknown) => Promise<Result<unknown>>) | undefined;
   if (!fn) return { ok: false, error: { code: 'unavailable', text: `${op} is not offered by this controller` } };
   const args = parseArgs(op, rawArgs);
-  if ('fail' in args) return { ok: false, error: { code: args.fail, text: args.text ?? args.fail } };
+  if (isFail(args)) return { ok: false, error: { code: args.fail, text: args.text ?? args.fail } };
   const r = await fn(args.value);
-  if ('fail' in r) return { ok: false, error: { code: r.fail, text: r.text ?? r.fail } };
+  if (isFail(r)) return { ok: false, error: { code: r.fail, text: r.text ?? r.fail } };
   return { ok: true, result: r.value };
 }
 

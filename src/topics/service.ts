@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
 import { audit } from '../log.js';
-import { fail, ok, type Fail, type Result } from '../result.js';
+import { fail, ok, type Fail, type Result, isFail } from '../result.js';
 import type { ControlStore } from '../store/types.js';
 import type { Policy, PolicySubject, TopicDecl } from '../policy/types.js';
 import { topicNameProblem } from '../policy/glob.js';
@@ -139,7 +139,7 @@ export class TopicService extends EventEmitter {
   async configure(subject: PolicySubject, node: string, patch: Partial<TopicConfig>): Promise<Result<Topic>> {
     return this.exclusive(async () => {
       const a = this.check(subject, 'create', node);
-      if ('fail' in a) return a;
+      if (isFail(a)) return a;
       if (a.subtopic) return fail('not-allowed', 'subtopics take their configuration from the parent topic');
       if (a.topic.source === 'policy') return fail('not-allowed', `topic ${a.topic.name} is declared in the policy files: configure it there`);
       const capped = patch.maxItems === undefined ? null : this.maxItemsProblem(patch.maxItems);
@@ -156,7 +156,7 @@ export class TopicService extends EventEmitter {
   async delete(subject: PolicySubject, node: string): Promise<Result<Subscription[]>> {
     return this.exclusive(async () => {
       const a = this.check(subject, 'create', node);
-      if ('fail' in a) return a;
+      if (isFail(a)) return a;
       if (a.subtopic) return fail('not-allowed', 'a subtopic goes with its last subscription');
       if (a.topic.source === 'policy') return fail('not-allowed', `topic ${a.topic.name} is declared in the policy files: remove it there`);
       const subs = this.subscriptionsOf(a.topic.name);
@@ -207,7 +207,7 @@ export class TopicService extends EventEmitter {
   async subscribe(subject: PolicySubject, node: string, jid: string, filterFields: Record<string, string[]> | null): Promise<Result<{ subscription: Subscription; created: boolean }>> {
     return this.exclusive(async () => {
       const a = this.check(subject, 'subscribe', node);
-      if ('fail' in a) return a;
+      if (isFail(a)) return a;
       if (a.subtopic) return fail('not-allowed', 'subscribe to the topic node with a filter; the subtopic follows from it');
       if (bareJid(jid) !== subject.jid) return fail('invalid-jid', 'the jid must be your own (bare or full)');
       let filter = null;
@@ -247,7 +247,7 @@ export class TopicService extends EventEmitter {
   async unsubscribe(subject: PolicySubject, node: string, jid: string, subid: string | undefined): Promise<Result<Subscription>> {
     return this.exclusive(async () => {
       const a = this.check(subject, 'discover', node);
-      if ('fail' in a) return a;
+      if (isFail(a)) return a;
       if (bareJid(jid) !== subject.jid) return fail('invalid-jid', 'the jid must be your own');
       const mine = this.subscriptionsOf(a.topic.name).filter((s) => s.jid === jid || (!jid.includes('/') && s.owner === jid));
       if (!mine.length) return fail('not-subscribed');
@@ -290,7 +290,7 @@ export class TopicService extends EventEmitter {
   async registerPublisher(subject: PolicySubject, node: string): Promise<Result<SubtopicView[]>> {
     return this.exclusive(async () => {
       const a = this.check(subject, 'publish', node);
-      if ('fail' in a) return a;
+      if (isFail(a)) return a;
       if (!a.topic.publishers.includes(subject.jid)) {
         await this.d.store.update((s) => {
           s.topics[a.topic.name]!.publishers = [...a.topic.publishers, subject.jid].sort();

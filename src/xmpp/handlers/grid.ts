@@ -52,7 +52,7 @@ async function publisher(d: GridDeps, s: PolicySubject, req: IqRequest): Promise
   const rsm = parseRsm(req.element);
   if (isFail(rsm)) return rsm;
   const r = await d.topics.registerPublisher(s, node);
-  if ('fail' in r) return r;
+  if (isFail(r)) return r;
   return subtopicList('publisher', node, r.value, rsm);
 }
 
@@ -70,7 +70,7 @@ function subtopics(d: GridDeps, s: PolicySubject, req: IqRequest): IqReply | Pro
   const rsm = parseRsm(req.element);
   if (isFail(rsm)) return rsm;
   const a = d.topics.check(s, 'discover', node);
-  if ('fail' in a) return a;
+  if (isFail(a)) return a;
   return subtopicList('subtopics', node, d.topics.subtopics(a.topic.name), rsm);
 }
 
@@ -142,9 +142,9 @@ function authorize(d: GridDeps, s: PolicySubject, req: IqRequest): IqReply {
   // `publish`, not only `discover`: a registered publisher whose permission was withdrawn must
   // not keep probing what other nodes may do (the affiliation list is not re-checked).
   const a = d.topics.check(s, 'publish', node);
-  if ('fail' in a) return a;
+  if (isFail(a)) return a;
   if (!a.topic.publishers.includes(s.jid)) return fail('forbidden', `only registered publishers of ${a.topic.name} may ask (register with <publisher/>)`);
   const target = d.subjectOf(bareJid(jid));
-  const permit = target !== null && !('fail' in d.topics.check(target, operation as Operation, node));
+  const permit = target !== null && !isFail(d.topics.check(target, operation as Operation, node));
   return xml('authorize', { xmlns: NS.GRID, jid, node, operation, decision: permit ? 'permit' : 'deny' });
 }

@@ -151,7 +151,7 @@ async function ownerGet(d: PubsubDeps, req: IqRequest): Promise<IqReply> {
   const node = op.attrs.node;
   if (!node) return fail('nodeid-required');
   const a = d.topics.check(s, 'create', node);
-  if ('fail' in a) return a;
+  if (isFail(a)) return a;
   return ownerReply(xml('configure', { node }, nodeConfigForm(configOf(a.topic))));
 }
 
@@ -177,19 +177,19 @@ async function ownerSet(d: PubsubDeps, req: IqRequest): Promise<IqReply> {
 async function configure(d: PubsubDeps, req: IqRequest, op: Element, node: string): Promise<IqReply> {
   const s = d.subjectOf(req.bare)!;
   const a = d.topics.check(s, 'create', node);
-  if ('fail' in a) return a;
+  if (isFail(a)) return a;
   const x = op.getChild('x', NS.DATA);
   if (!x) return fail('bad-request', 'configure needs a jabber:x:data form');
   if (x.attrs.type === 'cancel') return true; // XEP-0060 §8.2.4
   const form = findForm(op, NODE_CONFIG);
   if (!form) return fail('not-acceptable', `the form's FORM_TYPE must be ${NODE_CONFIG}`);
   const patch = parseNodeConfig(form.fields, d.topics.limits.maxItems);
-  if (!('ok' in patch)) return patch;
+  if (isFail(patch)) return patch;
   if (patch.value.contentType && patch.value.contentType !== a.topic.contentType) {
     return bad(grid('content_type'), 'the content type of an existing topic cannot change: create a new topic');
   }
   const full = completeConfig(configOf(a.topic), patch.value);
-  if (!('ok' in full)) return full;
+  if (isFail(full)) return full;
   // A round-tripped form repeats pubsub#type; only application/xml topics keep it as config.
   if (full.value.payloadNamespace === undefined) delete patch.value.payloadNamespace;
   // A lowered max_items trims the stored history in the core.

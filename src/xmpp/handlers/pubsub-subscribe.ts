@@ -69,7 +69,7 @@ export async function subscribe(d: PubsubDeps, s: PolicySubject, req: IqRequest,
     fields = Object.keys(f).length ? f : null;
   }
   const r = await d.topics.subscribe(s, node, jid, fields);
-  if ('fail' in r) return r;
+  if (isFail(r)) return r;
   const sub = r.value.subscription;
   const t = d.topics.topic(sub.topic);
   const opts = sub.filter && t
@@ -85,7 +85,7 @@ export async function unsubscribe(d: PubsubDeps, s: PolicySubject, _req: IqReque
   const jid = op.attrs.jid;
   if (!jid) return fail('invalid-jid', 'unsubscribe needs the jid attribute');
   const r = await d.topics.unsubscribe(s, node, jid, op.attrs.subid || undefined);
-  return 'fail' in r ? r : true;
+  return isFail(r) ? r : true;
 }
 
 /** The one subscription an options request means (§6.3.4 errors: not-subscribed, subid-required, invalid-subid). */
@@ -95,7 +95,7 @@ function findSubscription(d: PubsubDeps, s: PolicySubject, op: Element): { topic
   const jid = op.attrs.jid;
   if (!jid) return fail('invalid-jid', 'options needs the jid attribute');
   const a = d.topics.check(s, 'discover', node);
-  if ('fail' in a) return a;
+  if (isFail(a)) return a;
   if (bareJid(jid) !== s.jid) return fail('forbidden', 'only your own subscriptions');
   const mine = d.topics.subscriptionsOfOwner(s.jid, a.topic.name).filter((x) => x.jid === jid);
   if (!mine.length) return fail('not-subscribed');
@@ -143,7 +143,7 @@ export function defaultOptions(d: PubsubDeps, s: PolicySubject, _req: IqRequest,
   const node = op.attrs.node;
   if (!node) return fail('nodeid-required', 'default options are per topic: name the node');
   const a = d.topics.check(s, 'discover', node);
-  if ('fail' in a) return a;
+  if (isFail(a)) return a;
   return reply(xml('default', { node: a.topic.name }, optionsForm('form', a.topic, null)));
 }
 
@@ -155,7 +155,7 @@ export async function subscriptions(d: PubsubDeps, s: PolicySubject, req: IqRequ
   let list: Subscription[];
   if (node) {
     const a = d.topics.check(s, 'discover', node);
-    if ('fail' in a) return a;
+    if (isFail(a)) return a;
     list = d.topics.subscriptionsOfOwner(s.jid, a.topic.name);
   } else list = d.topics.subscriptionsOfOwner(s.jid);
   // XEP-0059 paged by subid, so 1,000 subscriptions always answer within one stanza.

@@ -76,14 +76,14 @@ async function create(d: PubsubDeps, s: PolicySubject, req: IqRequest, op: Eleme
     const form = findForm(configure, NODE_CONFIG);
     if (!form) return fail('not-acceptable', `the configure form's FORM_TYPE must be ${NODE_CONFIG}`);
     const p = parseNodeConfig(form.fields, d.topics.limits.maxItems);
-    if (!('ok' in p)) return p;
+    if (isFail(p)) return p;
     patch = p.value;
   }
   // The default max_items never exceeds the cap (limits.max_items).
   const cfg = completeConfig({ ...DEFAULT_CONFIG, maxItems: Math.min(DEFAULT_CONFIG.maxItems, d.topics.limits.maxItems) }, patch);
-  if (!('ok' in cfg)) return cfg;
+  if (isFail(cfg)) return cfg;
   const r = await d.topics.create(s, node, cfg.value);
-  return 'fail' in r ? r : true;
+  return isFail(r) ? r : true;
 }
 
 /** XEP-0060 §7.1: exactly one item with exactly one payload element. */
@@ -134,7 +134,7 @@ function preconditions(d: PubsubDeps, s: PolicySubject, node: string, el: Elemen
   if (!form) return null;
   if (form.formType !== PUBLISH_OPTIONS) return fail('bad-request', `publish-options FORM_TYPE must be ${PUBLISH_OPTIONS}`);
   const a = d.topics.check(s, 'publish', node);
-  if ('fail' in a) return a;
+  if (isFail(a)) return a;
   const actual: Record<string, string[]> = {
     'pubsub#access_model': ['whitelist'],
     'pubsub#persist_items': ['1', 'true'],
@@ -175,7 +175,7 @@ async function items(d: PubsubDeps, s: PolicySubject, req: IqRequest, op: Elemen
   const rsm = parseRsm(req.element);
   if (isFail(rsm)) return rsm;
   const r = await d.items.items(s, node, { ...(max ? { max } : {}), ...(ids.length ? { ids } : {}) });
-  if ('fail' in r) return r;
+  if (isFail(r)) return r;
   const all = r.value.items;
   const paging = rsm ?? (all.length > ITEMS_PAGE && !ids.length ? { before: '', max: ITEMS_PAGE } : undefined);
   let list = all;
@@ -209,7 +209,7 @@ async function affiliations(d: PubsubDeps, s: PolicySubject, req: IqRequest, op:
   let topics: Topic[];
   if (node) {
     const a = d.topics.check(s, 'discover', node);
-    if ('fail' in a) return a;
+    if (isFail(a)) return a;
     topics = [a.topic];
   } else topics = d.topics.list(s);
   const out: { node: string; affiliation: string }[] = [];

@@ -3,7 +3,7 @@ import { xml } from '@xmpp/component';
 import type { Element } from '@xmpp/xml';
 import type { AccountService } from '../../accounts/service.js';
 import type { Account, AccountChange } from '../../accounts/types.js';
-import { fail } from '../../result.js';
+import { fail, isFail } from '../../result.js';
 import { buildForm, findForm } from '../forms.js';
 import { NS } from '../ns.js';
 import type { Router } from '../router.js';
@@ -42,7 +42,7 @@ export function installRegister(router: Router, disco: Disco, accounts: AccountS
   router.iq('set', NS.REGISTER, 'query', async (req) => {
     if (req.element.getChild('remove')) {
       const r = await accounts.remove(req.bare, req.bare);
-      return 'fail' in r ? fail('registration-required') : true;
+      return isFail(r) ? fail('registration-required') : true;
     }
     const form = findForm(req.element, REGISTER_FORM_TYPE);
     if (!form || form.type !== 'submit') return fail('bad-request', `submit the ${REGISTER_FORM_TYPE} form`);
@@ -62,7 +62,7 @@ export function installRegister(router: Router, disco: Disco, accounts: AccountS
       deviceType: one('device-type') || undefined,
       description: one('description') || undefined,
     });
-    return 'fail' in r ? r : true;
+    return isFail(r) ? r : true;
   }, { exempt: true });
 }
 

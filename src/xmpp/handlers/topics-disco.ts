@@ -43,7 +43,7 @@ export function discoProvider(d: TopicsDiscoDeps): DiscoProvider {
       const s = subjectOr(req.bare);
       if (isFail(s)) return s;
       const a = d.topics.check(s, 'discover', node);
-      if ('fail' in a) return a;
+      if (isFail(a)) return a;
       return topicInfo(d.topics, a.topic, node, a.subtopic);
     },
     items(req, node) {
@@ -102,11 +102,11 @@ async function topicList(d: TopicsDiscoDeps, s: PolicySubject, req: IqRequest): 
  */
 async function nodeItems(d: TopicsDiscoDeps, s: PolicySubject, req: IqRequest, node: string): Promise<IqReply> {
   const a = d.topics.check(s, 'discover', node);
-  if ('fail' in a) return a;
+  if (isFail(a)) return a;
   const rsm = parseRsm(req.element);
   if (isFail(rsm)) return rsm;
   const r = await d.items.items(s, node, {});
-  const ids = 'fail' in r ? [] : r.value.items.map((x) => x.item.id);
+  const ids = isFail(r) ? [] : r.value.items.map((x) => x.item.id);
   const p = await listPage(ids, (id) => id, rsm, (id) => xml('item', { jid: d.domain, name: id }));
   if (isFail(p)) return p;
   return xml('query', { xmlns: NS.DISCO_ITEMS, node }, ...p.entries, p.set);
