@@ -4,6 +4,5 @@ export { loadPolicyDir, parsePolicyText, emptyPolicy, policyFileNames } from './
 export { decide, explain, isAdmin } from './decide.js';
 export { matchAutoApprove, autoApproveMismatch } from './approve.js';
 export { PolicyWatcher, PolicyLoadError, formatPolicyError, type PolicyLogger } from './watch.js';
-export { isValidTopicName, topicNameProblem, topicOfNode, MAX_TOPIC_LENGTH } from './glob.js';
-export { tlpRank } from './tlp.js';
+export { topicNameProblem, topicOfNode, MAX_TOPIC_LENGTH } from './glob.js';
 export { findWidenings, isWider, reportWidening, type Widening, type WideningByRule } from './widen.js';

@@ -10,6 +10,7 @@ import { parseDateTime, parseSeq, type QueryRequest } from '../../topics/query.j
 import type { SubtopicView } from '../../topics/types.js';
 import { OPERATIONS, type Operation, type PolicySubject } from '../../policy/types.js';
 import { NS } from '../ns.js';
+import { FORM_TYPES } from '../form-types.js';
 import { bareJid } from '../../jid.js';
 import { findForm } from '../forms.js';
 import type { IqReply, IqRequest, Router } from '../router.js';
@@ -18,7 +19,6 @@ import { fitAnswer, parseRsm, rsmSet, type RsmRequest } from '../xmlnode.js';
 import { filterForm, payloadElement } from './notify.js';
 import { listPage } from '../paging.js';
 
-export const QUERY_FORM_TYPE = 'urn:xmpp-grid:0#query';
 
 export interface GridDeps {
   topics: TopicService;
@@ -80,7 +80,7 @@ function subtopics(d: GridDeps, s: PolicySubject, req: IqRequest): IqReply | Pro
  */
 export function parseQuery(el: Element): QueryRequest | Fail {
   const form = findForm(el);
-  if (!form || form.formType !== QUERY_FORM_TYPE) return fail('bad-request', `a form with FORM_TYPE ${QUERY_FORM_TYPE} is required`);
+  if (!form || form.formType !== FORM_TYPES.query) return fail('bad-request', `a form with FORM_TYPE ${FORM_TYPES.query} is required`);
   const q: QueryRequest & { filter: Record<string, string[]> } = { filter: {} };
   for (const [v, values] of form.fields) {
     if (v === 'FORM_TYPE') continue;

@@ -8,12 +8,12 @@ import type { Topic, TopicConfig } from '../../topics/types.js';
 import { checkDeclaredFields } from '../../filters/index.js';
 import { CONTENT_TYPES, STIX_CONTENT_TYPE, normaliseContentType, pubsubType } from '../../payloads/index.js';
 import { NS } from '../ns.js';
+import { FORM_TYPES } from '../form-types.js';
 import { buildForm, findForm } from '../forms.js';
 import type { IqReply, IqRequest, Router } from '../router.js';
 import { grid } from '../xmlnode.js';
 import type { PubsubDeps } from './pubsub.js';
 
-export const NODE_CONFIG = 'http://jabber.org/protocol/pubsub#node_config';
 export const DEFAULT_MAX_ITEMS = 1000;
 export const MAX_MAX_ITEMS = 1_000_000;
 const TEXT_MAX = 1024;
@@ -116,7 +116,7 @@ export function completeConfig(base: TopicConfig, patch: Partial<TopicConfig>): 
 
 /** The `pubsub#node_config` form (XEP-0060 §8.2.1), filled with `cfg`. */
 export function nodeConfigForm(cfg: TopicConfig): Element {
-  return buildForm('form', NODE_CONFIG, [
+  return buildForm('form', FORM_TYPES.nodeConfig, [
     { var: 'pubsub#title', type: 'text-single', label: 'Title', values: cfg.title ? [cfg.title] : [] },
     { var: 'pubsub#description', type: 'text-single', label: 'Description', values: cfg.description ? [cfg.description] : [] },
     { var: 'pubsub#type', type: 'text-single', label: 'Payload namespace', values: [pubsubType(cfg.contentType, cfg.payloadNamespace) ?? ''] },
@@ -181,8 +181,8 @@ async function configure(d: PubsubDeps, req: IqRequest, op: Element, node: strin
   const x = op.getChild('x', NS.DATA);
   if (!x) return fail('bad-request', 'configure needs a jabber:x:data form');
   if (x.attrs.type === 'cancel') return true; // XEP-0060 §8.2.4
-  const form = findForm(op, NODE_CONFIG);
-  if (!form) return fail('not-acceptable', `the form's FORM_TYPE must be ${NODE_CONFIG}`);
+  const form = findForm(op, FORM_TYPES.nodeConfig);
+  if (!form) return fail('not-acceptable', `the form's FORM_TYPE must be ${FORM_TYPES.nodeConfig}`);
   const patch = parseNodeConfig(form.fields, d.topics.limits.maxItems);
   if (isFail(patch)) return patch;
   if (patch.value.contentType && patch.value.contentType !== a.topic.contentType) {

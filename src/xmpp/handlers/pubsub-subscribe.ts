@@ -9,6 +9,7 @@ import type { PolicySubject } from '../../policy/types.js';
 import type { Filter } from '../../filters/types.js';
 import { canonicalJson, filterFieldSpecs, parseFilter } from '../../filters/index.js';
 import { NS } from '../ns.js';
+import { FORM_TYPES } from '../form-types.js';
 import { bareJid } from '../../jid.js';
 import { buildForm, findForm, type FieldSpec } from '../forms.js';
 import type { IqReply, IqRequest } from '../router.js';
@@ -16,7 +17,6 @@ import { grid, parseRsm } from '../xmlnode.js';
 import { listPage } from '../paging.js';
 import type { PubsubDeps } from './pubsub.js';
 
-export const SUBSCRIBE_OPTIONS = 'http://jabber.org/protocol/pubsub#subscribe_options';
 const FILTER_PREFIX = grid('filter.');
 const reply = (...children: (Element | null)[]) => xml('pubsub', { xmlns: NS.PUBSUB }, ...children);
 
@@ -25,7 +25,7 @@ const reply = (...children: (Element | null)[]) => xml('pubsub', { xmlns: NS.PUB
  * prefix. Other grid fields are errors (PROTOCOL preamble); pubsub# fields are ignored.
  */
 export function filterFieldsOf(form: { formType: string | undefined; fields: Map<string, string[]> }): Record<string, string[]> | Fail {
-  if (form.formType !== SUBSCRIBE_OPTIONS) return fail('invalid-options', `the options form's FORM_TYPE must be ${SUBSCRIBE_OPTIONS}`);
+  if (form.formType !== FORM_TYPES.subscribeOptions) return fail('invalid-options', `the options form's FORM_TYPE must be ${FORM_TYPES.subscribeOptions}`);
   const out: Record<string, string[]> = {};
   for (const [v, values] of form.fields) {
     if (v.startsWith(FILTER_PREFIX)) {
@@ -48,7 +48,7 @@ export function optionsForm(type: 'form' | 'result', topic: Topic, filter: Filte
     ...(f.options ? { options: [...f.options] } : {}), values: filter?.[f.name] ?? [],
   }));
   if (subtopic) fields.push({ var: grid('subtopic'), type: 'text-single', values: [subtopic] });
-  return buildForm(type, SUBSCRIBE_OPTIONS, fields);
+  return buildForm(type, FORM_TYPES.subscribeOptions, fields);
 }
 
 function subscriptionEl(s: Subscription): Element {

@@ -10,6 +10,7 @@ import type { ItemService } from '../../topics/items.js';
 import type { Topic } from '../../topics/types.js';
 import type { PolicySubject } from '../../policy/types.js';
 import { NS } from '../ns.js';
+import { FORM_TYPES } from '../form-types.js';
 import { findForm } from '../forms.js';
 import type { IqReply, IqRequest, Router } from '../router.js';
 import type { Disco } from './disco.js';
@@ -17,7 +18,7 @@ import { listPage } from '../paging.js';
 import { fitAnswer, parseRsm, rsmSet } from '../xmlnode.js';
 import { pageOf } from '../../topics/query.js';
 import { publishInput } from '../payload-input.js';
-import { completeConfig, DEFAULT_CONFIG, installPubsubOwner, NODE_CONFIG, parseNodeConfig } from './pubsub-owner.js';
+import { completeConfig, DEFAULT_CONFIG, installPubsubOwner, parseNodeConfig } from './pubsub-owner.js';
 import { defaultOptions, options, optionsSet, subscribe, subscriptions, unsubscribe } from './pubsub-subscribe.js';
 import { payloadElement } from './notify.js';
 
@@ -40,7 +41,6 @@ export const PUBSUB_FEATURES: readonly string[] = [
     'retrieve-subscriptions', 'rsm', 'subscribe', 'subscription-notifications', 'subscription-options'].map(PS),
   NS.RSM, NS.SHIM, `${NS.SHIM}#SubID`, `${NS.SHIM}#Grid-Seq`, `${NS.SHIM}#Grid-Published`,
 ];
-export const PUBLISH_OPTIONS = PS('publish-options');
 /** Items retrieval without RSM answers at most this many (the newest), with a <set/>. */
 const ITEMS_PAGE = 1000;
 
@@ -73,8 +73,8 @@ async function create(d: PubsubDeps, s: PolicySubject, req: IqRequest, op: Eleme
   let patch = {};
   const configure = req.element.getChild('configure');
   if (configure?.getChild('x', NS.DATA)) {
-    const form = findForm(configure, NODE_CONFIG);
-    if (!form) return fail('not-acceptable', `the configure form's FORM_TYPE must be ${NODE_CONFIG}`);
+    const form = findForm(configure, FORM_TYPES.nodeConfig);
+    if (!form) return fail('not-acceptable', `the configure form's FORM_TYPE must be ${FORM_TYPES.nodeConfig}`);
     const p = parseNodeConfig(form.fields, d.topics.limits.maxItems);
     if (isFail(p)) return p;
     patch = p.value;
@@ -132,7 +132,7 @@ function preconditions(d: PubsubDeps, s: PolicySubject, node: string, el: Elemen
   if (!el) return null;
   const form = findForm(el);
   if (!form) return null;
-  if (form.formType !== PUBLISH_OPTIONS) return fail('bad-request', `publish-options FORM_TYPE must be ${PUBLISH_OPTIONS}`);
+  if (form.formType !== FORM_TYPES.publishOptions) return fail('bad-request', `publish-options FORM_TYPE must be ${FORM_TYPES.publishOptions}`);
   const a = d.topics.check(s, 'publish', node);
   if (isFail(a)) return a;
   const actual: Record<string, string[]> = {
