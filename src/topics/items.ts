@@ -16,7 +16,9 @@ import { XmlPayload } from '../payloads/xml-cut.js';
 import { parseFilter } from '../filters/parse.js';
 import { cutStix, makePredicate } from '../filters/cut.js';
 import type { Filter } from '../filters/types.js';
-import { storageNameProblem, type TopicService } from './service.js';
+import type { TopicService } from './service.js';
+import { storageNameProblem } from './config.js';
+import { KeyedSerial } from './serial.js';
 import type { TlpCap, Delivery, PublishInput, Subscription, Topic, TopicConfig, TopicEvent } from './types.js';
 import { Broadcaster, type Published } from './events.js';
 
@@ -50,8 +52,8 @@ export class ItemService {
    */
   private readonly capCache = new Map<string, { cap: TlpCap | null; until: number }>();
 
-  /** topic → the tail of its planning chain (see publish). */
-  private readonly planning = new Map<string, Promise<unknown>>();
+  /** Delivery planning runs in publish order per topic (see publish). */
+  private readonly planning = new KeyedSerial();
 
   /** What happened, for the doors: published, retracted, purged, configured, and the topic service's events. */
   readonly events: Broadcaster;
@@ -66,16 +68,6 @@ export class ItemService {
       }
       this.events.emit(e);
     });
-  }
-
-  private inOrder<T>(topic: string, fn: () => Promise<T>): Promise<T> {
-    const run = (this.planning.get(topic) ?? Promise.resolve()).then(fn);
-    const tail = run.catch(() => undefined);
-    this.planning.set(topic, tail);
-    void tail.then(() => {
-      if (this.planning.get(topic) === tail) this.planning.delete(topic);
-    });
-    return run;
   }
 
   /** Policy or account changed: decisions must be taken again. */
@@ -124,7 +116,7 @@ export class ItemService {
     }
     // Planned in publish order per topic: planning yields to the event loop, and the
     // notifications of a later item must not overtake those of an earlier one.
-    const deliveries = await this.inOrder(a.topic.name, () => this.plan(a.topic, node, stored, v.stix));
+    const deliveries = await this.planning.run(a.topic.name, () => this.plan(a.topic, node, stored, v.stix));
     this.d.log.debug({ jid: subject.jid, topic: node, item: id, seq: stored.seq, deliveries: deliveries.length }, 'published');
     const published: Published = { topic: a.topic, node, item: stored, deliveries };
     this.events.emit({ kind: 'published', published });

@@ -4,7 +4,8 @@
 import { xml } from '@xmpp/component';
 import type { Element } from '@xmpp/xml';
 import { fail, ok, isFail, type Fail, type Result } from '../../result.js';
-import type { Topic, TopicConfig } from '../../topics/types.js';
+import type { TopicConfig } from '../../topics/types.js';
+import { configOf } from '../../topics/config.js';
 import { checkDeclaredFields } from '../../filters/index.js';
 import { CONTENT_TYPES, STIX_CONTENT_TYPE, normaliseContentType, pubsubType } from '../../payloads/index.js';
 import { NS } from '../ns.js';
@@ -130,10 +131,6 @@ export function nodeConfigForm(cfg: TopicConfig): Element {
   ]);
 }
 
-function configOf(t: Topic): TopicConfig {
-  const { name: _n, source: _s, owner: _o, publishers: _p, createdAt: _c, ...cfg } = t;
-  return cfg;
-}
 
 export function installPubsubOwner(router: Router, d: PubsubDeps): void {
   router.iq('get', NS.PUBSUB_OWNER, 'pubsub', (req) => ownerGet(d, req));
