@@ -4,13 +4,13 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../log.js';
 import { audit } from '../log.js';
+import { bareJid } from '../jid.js';
+import type { PolicySubject } from '../policy/types.js';
+import { subjectOfAccount } from './subject.js';
 import { fail, ok, type Fail, type Result, isFail } from '../result.js';
 import type { ControlStore } from '../store/types.js';
 import type { RegistrationInput, RegistrationResult, Trust } from '../identity/types.js';
 import { ChallengeBook } from './challenges.js';
-import { subjectOfAccount } from './subject.js';
-import type { PolicySubject } from '../policy/types.js';
-import { bareJid } from '../jid.js';
 import type { Account, AccountChange, AccountPolicy, AccountsState, AccountStatus, Submission } from './types.js';
 
 export interface AccountServiceDeps {
