@@ -80,11 +80,7 @@ export async function buildScale(dir: string, o: { accounts: number; topics: num
     store: accountStore, log, verify: verifyRegistration, trust: () => ({}) as Trust,
     policy: { autoApprove: () => null, declaredGroups: () => ['bench'], admins: () => [] },
   });
-  const subjectOf = (bare: string): PolicySubject | null => {
-    if (accounts.gate(bare)) return null;
-    const a = accounts.get(bare)!;
-    return { jid: a.jid, groups: a.groups, cert: { subject: a.cert.subject, issuer: a.cert.issuer } };
-  };
+  const subjectOf = (bare: string): PolicySubject | null => accounts.subject(bare);
   const topics = new TopicService({ store: topicStore, policy: () => policy, subject: subjectOf, log });
   const topicName = (i: number) => `scale/t${String(i).padStart(4, '0')}`;
   const config = { contentType: 'application/stix+json;version=2.1' as const, filtering: 'controller' as const, filterFields: {}, maxItems: 1000, notificationType: 'normal' as const };

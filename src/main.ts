@@ -1,4 +1,4 @@
-// Wiring only: config → stores → services → xmpp → start.
+// Wiring only: config → stores → services → doors → start. Nothing here builds or reads XML.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from './config/types.js';
@@ -14,19 +14,15 @@ import { RevocationSweep } from './accounts/revocation-sweep.js';
 import type { AccountPolicy } from './accounts/types.js';
 import { TopicService, EMPTY_TOPICS } from './topics/service.js';
 import { ItemService } from './topics/items.js';
-import { ComponentLink } from './xmpp/component.js';
-import { Router } from './xmpp/router.js';
+import type { ComponentLink } from './xmpp/component.js';
 import { xmlCodec } from './xmpp/xml-codec.js';
-import { Disco, installPing, limitsForm } from './xmpp/handlers/disco.js';
-import { installRegister } from './xmpp/handlers/register.js';
-import { NS } from './xmpp/ns.js';
-import { Outbox } from './xmpp/outbox.js';
-import { Multicast } from './xmpp/multicast.js';
-import { discoOver } from './xmpp/multicast-discovery.js';
-import { xml } from '@xmpp/component';
-import { setAnswerBudget } from './xmpp/xmlnode.js';
+import type { Outbox } from './xmpp/outbox.js';
+import type { Multicast } from './xmpp/multicast.js';
+import type { Disco } from './xmpp/handlers/disco.js';
+import { buildXmppDoor } from './xmpp/door.js';
 import { wireEvents } from './wiring.js';
-import { installProtocol, startAdmin } from './wiring-protocol.js';
+import { installProtocol } from './xmpp/protocol.js';
+import { startAdmin } from './wiring-admin.js';
 import { wireLimits } from './wiring-limits.js';
 import { Operations } from './wiring-ops.js';
 import { checkStateVersion, ensureDataFormat, StateFormatError } from './state-format.js';
@@ -124,11 +120,7 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
   const accounts = new AccountService({
     store: accountStore, policy: accountPolicy(() => policy.current()), trust: () => trustWatch.current(), verify: verifyRegistration, log: log.child({ mod: 'accounts' }),
   });
-  const subjectOf = (bare: string): PolicySubject | null => {
-    if (accounts.gate(bare)) return null;
-    const a = accounts.get(bare)!;
-    return { jid: a.jid, groups: a.groups, ...(a.deviceType ? { deviceType: a.deviceType } : {}), cert: { subject: a.cert.subject, issuer: a.cert.issuer } };
-  };
+  const subjectOf = (bare: string): PolicySubject | null => accounts.subject(bare);
   const l = cfg.limits;
   const topics = new TopicService({
     store: topicStore, policy: () => policy.current(), subject: subjectOf, log: log.child({ mod: 'topics' }),
@@ -144,40 +136,7 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
   };
   const items = new ItemService({ topics, items: itemStore, subject: subjectOf, approvedUntil, payloadLimit: () => cfg.limits.payload_bytes, xml: xmlCodec, log: log.child({ mod: 'items' }) });
 
-  setAnswerBudget(cfg.limits.stanza_bytes);
-  const router = new Router(log.child({ mod: 'router' }));
-  router.setGate((bare) => accounts.gate(bare));
-  const disco = new Disco();
-  disco.install(router, (bare) => accounts.gate(bare));
-  installPing(router, disco);
-  disco.addInfoForm(() => limitsForm(cfg.limits));
-  installRegister(router, disco, accounts);
-  disco.addFeature(NS.GRID);
-
-  const link = new ComponentLink(
-    { service: cfg.xmpp.service, domain: cfg.xmpp.domain, secret: cfg.xmpp.secret, reconnectMaxMs: cfg.xmpp.reconnect_max_ms, log: log.child({ mod: 'link' }), stanzaBytes: cfg.limits.stanza_bytes, metrics: ops.sink },
-    router,
-  );
-  const outbox = new Outbox(link, log.child({ mod: 'outbox' }), ops.sink);
-  const multicast = new Multicast({
-    mode: cfg.xmpp.multicast, stanzaBytes: cfg.limits.stanza_bytes, log: log.child({ mod: 'multicast' }),
-    disco: discoOver(link),
-  });
-  // The server may have been reconfigured while the link was down: ask it again.
-  link.on('online', () => multicast.reset());
-  // PROTOCOL §5: a bounced notification (certificate logins have no offline store) never ends
-  // the subscription; it is counted and logged, and the node catches up with after_seq.
-  router.onMessage((st, from) => {
-    if (st.attrs.type !== 'error') return;
-    const resend = multicast.onError(st);
-    if (resend) {
-      void outbox.send(resend);
-      return;
-    }
-    outbox.bounced++;
-    const condition = st.getChild('error')?.getChildElements()[0]?.name;
-    log.info({ to: from, id: st.attrs.id, condition, bounced: outbox.bounced }, 'message bounced; subscription kept (the node catches up with after_seq)');
-  });
+  const { router, disco, link, outbox, multicast } = buildXmppDoor(cfg, accounts, ops.sink, log);
   const limits = wireLimits({ router, accounts, policy, outbox, domain: cfg.xmpp.domain, log: log.child({ mod: 'limits' }) });
   cleanups.push(() => limits.stop());
   const limitStats = () => ({ ...limits.limiter.counters, requests_active: limits.queue.load.active, requests_queued: limits.queue.load.queued });

@@ -1,6 +1,7 @@
 // Per-account limits wired in (README "Rate limits"): the limiter reads the policy's limits
 // for the account's groups, the router enforces them before any work and schedules requests
 // fairly, and sustained abuse suspends the account — the node and the administrators told.
+import { isFail } from './result.js';
 import type { Logger } from './log.js';
 import type { AccountService } from './accounts/service.js';
 import type { Account, AccountChange } from './accounts/types.js';
@@ -44,7 +45,7 @@ export function wireLimits(d: LimitsDeps): { limiter: RateLimiter; queue: FairQu
       return;
     }
     const r = await accounts.suspend(bare, 'auto:rate-limit', reason);
-    if ('fail' in r) log.error({ jid: bare, err: r }, 'could not suspend an account');
+    if (isFail(r)) log.error({ jid: bare, err: r }, 'could not suspend an account');
   };
   const queue = new FairQueue({ total: TOTAL_INFLIGHT, maxQueuedTotal: TOTAL_QUEUED });
   d.router.setLimits(limiter, queue);

@@ -12,7 +12,7 @@ import type { ComponentLink } from './xmpp/component.js';
 import type { Outbox } from './xmpp/outbox.js';
 import type { Multicast } from './xmpp/multicast.js';
 import type { Element } from '@xmpp/xml';
-import { bareJid } from './xmpp/router.js';
+import { bareJid } from './jid.js';
 import { NO_METRICS, type MetricsSink } from './metrics/sink.js';
 import { PromMetrics } from './metrics/prom.js';
 import { startMetricsServer, type MetricsServer } from './metrics/server.js';

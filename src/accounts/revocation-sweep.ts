@@ -3,6 +3,7 @@
 // CRL or has expired is revoked through AccountService.revoke (the path `accounts revoke`
 // takes), decided by `system:crl` or `system:expiry`. Its 'change' event does the rest:
 // subscriptions end (XEP-0060 §8.8.4), the node and the administrators are told.
+import { isFail } from '../result.js';
 import type { Logger } from '../log.js';
 import type { Trust } from '../identity/types.js';
 import { storedCertRevocation } from '../identity/crl.js';
@@ -85,7 +86,7 @@ export class RevocationSweep {
       const verdict = this.verdict(a, trust);
       if (!verdict) continue;
       const r = await this.d.accounts.revoke(a.jid, verdict.by, { reason: verdict.reason, fingerprint: a.cert.fingerprint });
-      if ('ok' in r) {
+      if (!isFail(r)) {
         revoked++;
         this.d.log.warn({ jid: a.jid, by: verdict.by, reason: verdict.reason, serial: a.cert.serial, sweep: why }, 'account revoked: its certificate is no longer valid');
       }

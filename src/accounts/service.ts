@@ -4,7 +4,10 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../log.js';
 import { audit } from '../log.js';
-import { fail, ok, type Fail, type Result } from '../result.js';
+import { bareJid } from '../jid.js';
+import type { PolicySubject } from '../policy/types.js';
+import { subjectOfAccount } from './subject.js';
+import { fail, ok, type Fail, type Result, isFail } from '../result.js';
 import type { ControlStore } from '../store/types.js';
 import type { RegistrationInput, RegistrationResult, Trust } from '../identity/types.js';
 import { ChallengeBook } from './challenges.js';
@@ -35,7 +38,7 @@ export class AccountService extends EventEmitter {
 
   get(jid: string): Account | undefined {
     const accounts = this.d.store.data.accounts;
-    const key = norm(jid);
+    const key = bareJid(jid);
     return Object.hasOwn(accounts, key) ? accounts[key] : undefined; // never Object.prototype members
   }
 
@@ -68,6 +71,15 @@ export class AccountService extends EventEmitter {
   }
 
   /**
+   * The policy subject of an approved account (the gate lets it through), else null: what
+   * every door decides with (subject(jid) → policy), whichever way the JID was proven.
+   */
+  subject(jid: string): PolicySubject | null {
+    if (this.gate(jid)) return null;
+    return subjectOfAccount(this.get(jid)!);
+  }
+
+  /**
    * An administrator is named in the policy AND holds an approved account whose registration
    * proved that JID with the certificate's xmppAddr. The name alone is not enough: a server may
    * let a certificate without xmppAddr log in as any JID it asks for (ejabberd 23.01: README,
@@ -80,14 +92,14 @@ export class AccountService extends EventEmitter {
   /** adminRefusal for one command stage, audited (it is an authorization decision). */
   checkAdmin(jid: string, command: string | undefined): string | undefined {
     const refusal = this.adminRefusal(jid);
-    audit(this.d.log, 'admin-command', { jid: norm(jid), command, result: refusal ? 'refused' : 'permitted', ...(refusal ? { reason: refusal } : {}) });
+    audit(this.d.log, 'admin-command', { jid: bareJid(jid), command, result: refusal ? 'refused' : 'permitted', ...(refusal ? { reason: refusal } : {}) });
     return refusal;
   }
 
   /** Why `jid` is not an administrator, or undefined when it is. */
   adminRefusal(jid: string): string | undefined {
-    const bare = norm(jid);
-    if (!this.d.policy.admins().map(norm).includes(bare)) return 'only administrators named in the policy may run commands';
+    const bare = bareJid(jid);
+    if (!this.d.policy.admins().map(bareJid).includes(bare)) return 'only administrators named in the policy may run commands';
     const a = this.get(bare);
     if (!a || this.effectiveStatus(a) !== 'approved') return `${bare} is named an administrator but holds no approved account: register it (with an xmppAddr certificate) and approve it`;
     if (a.cert.xmppAddr !== true) return `${bare} is named an administrator but its account was not registered with an xmppAddr certificate for that JID`;
@@ -95,14 +107,14 @@ export class AccountService extends EventEmitter {
   }
 
   challenge(jid: string): string {
-    return this.challenges.issue(norm(jid));
+    return this.challenges.issue(bareJid(jid));
   }
 
   private readonly registering = new Map<string, Promise<unknown>>();
 
   /** §2, steps 1–6, in that order; submissions of one JID are taken one after the other. */
   async register(jid: string, sub: Submission): Promise<Result<Account>> {
-    const bare = norm(jid);
+    const bare = bareJid(jid);
     const prev = this.registering.get(bare) ?? Promise.resolve();
     const run = prev.then(() => this.registerNow(bare, sub));
     const settled = run.catch(() => undefined);
@@ -114,7 +126,7 @@ export class AccountService extends EventEmitter {
   }
 
   private async registerNow(jid: string, sub: Submission): Promise<Result<Account>> {
-    const bare = norm(jid);
+    const bare = bareJid(jid);
     const refuse = (f: Fail): Fail => {
       audit(this.d.log, 'registration', { jid: bare, result: 'refused', code: f.fail, reason: f.text });
       return f;
@@ -129,7 +141,7 @@ export class AccountService extends EventEmitter {
     const cert: Account['cert'] = {
       fingerprint: v.cert.fingerprint, serial: v.cert.serial, subject: v.cert.subject, issuer: v.cert.issuer, notBefore: v.cert.notBefore, notAfter: v.cert.notAfter, keyType: v.cert.keyType,
       ...(v.cert.issuerKey ? { issuerKey: v.cert.issuerKey } : {}), ...(v.cert.issuerSpki ? { issuerSpki: v.cert.issuerSpki } : {}),
-      xmppAddr: v.cert.xmppAddrs.some((a) => norm(a) === bare),
+      xmppAddr: v.cert.xmppAddrs.some((a) => bareJid(a) === bare),
     };
     const auto = this.d.policy.autoApprove({ issuer: cert.issuer, subject: cert.subject, deviceType: sub.deviceType, requestedGroups: sub.groups });
     let status: AccountStatus;
@@ -214,7 +226,7 @@ export class AccountService extends EventEmitter {
    */
   async suspend(jid: string, by: string, reason: string): Promise<Result<Account>> {
     const r = await this.decide(jid, by, (a) => (a.status === 'approved' ? { status: 'suspended', groups: a.groups } : fail('not-acceptable', `the account is ${a.status}, not approved`)), reason);
-    if (!('fail' in r)) this.emit('suspended', r.value, reason);
+    if (!isFail(r)) this.emit('suspended', r.value, reason);
     return r;
   }
 
@@ -224,7 +236,7 @@ export class AccountService extends EventEmitter {
   }
 
   async remove(jid: string, by: string): Promise<Result<null>> {
-    const bare = norm(jid);
+    const bare = bareJid(jid);
     const prev = this.get(bare);
     if (!prev) return fail('item-not-found', `no account ${bare}`);
     await this.d.store.update((s) => {
@@ -236,11 +248,11 @@ export class AccountService extends EventEmitter {
   }
 
   private async decide(jid: string, by: string, next: (a: Account) => { status: AccountStatus; groups: string[] } | Fail, reason = 'administrator decision'): Promise<Result<Account>> {
-    const bare = norm(jid);
+    const bare = bareJid(jid);
     const prev = this.get(bare);
     if (!prev) return fail('item-not-found', `no account ${bare}`);
     const n = next(prev);
-    if ('fail' in n) return n;
+    if (isFail(n)) return n;
     const t = this.now().toISOString();
     const account: Account = { ...prev, status: n.status, groups: n.groups, updatedAt: t, decidedBy: by, decidedAt: t };
     await this.d.store.update((s) => {
@@ -256,7 +268,7 @@ export class AccountService extends EventEmitter {
    * returned once and stored only hashed. Audited as an account change.
    */
   async issueToken(jid: string, by: string): Promise<Result<string>> {
-    const bare = norm(jid);
+    const bare = bareJid(jid);
     if (!this.get(bare)) return fail('item-not-found', `no account ${bare}`);
     const token = newToken();
     const createdAt = this.now().toISOString();
@@ -270,7 +282,7 @@ export class AccountService extends EventEmitter {
 
   /** Ends `jid`'s token; item-not-found when the account or its token does not exist. */
   async revokeToken(jid: string, by: string): Promise<Result<null>> {
-    const bare = norm(jid);
+    const bare = bareJid(jid);
     const a = this.get(bare);
     if (!a) return fail('item-not-found', `no account ${bare}`);
     if (!a.token) return fail('item-not-found', `${bare} holds no token`);
@@ -296,11 +308,6 @@ export class AccountService extends EventEmitter {
 /** Deciders that are the controller itself (`system:crl`, `system:expiry`), not a person or a policy entry. */
 export function isSystemDecider(by: string): boolean {
   return by.startsWith('system:');
-}
-
-export function norm(jid: string): string {
-  const slash = jid.indexOf('/');
-  return (slash === -1 ? jid : jid.slice(0, slash)).trim().toLowerCase();
 }
 
 function uniq(xs: string[]): string[] {

@@ -1,8 +1,9 @@
 // The admin operations table: argument checks and dispatch shared by the socket server, and
 // the account operations implemented on AccountService (which audits every change).
-import { norm, type AccountService } from '../accounts/service.js';
+import type { AccountService } from '../accounts/service.js';
+import { bareJid } from '../jid.js';
 import { ACCOUNT_STATUSES, type Account, type AccountStatus } from '../accounts/types.js';
-import { fail, ok, type Result } from '../result.js';
+import { fail, ok, type Result, isFail } from '../result.js';
 import type { SeenBook } from './seen.js';
 import type { AdminOpArgs, AdminOpName, AdminOps, AdminReply, ListedAccount, OperatorArg } from './types.js';
 
@@ -33,7 +34,7 @@ export function accountOps(service: AccountService, by: string, o: AccountOpsOpt
     'accounts.list': async ({ status }) => ok(service.list(status).map(listed)),
     'accounts.show': async ({ jid }) => {
       const a = service.get(jid);
-      return a ? ok(listed(a)) : fail('item-not-found', `no account ${norm(jid)}`);
+      return a ? ok(listed(a)) : fail('item-not-found', `no account ${bareJid(jid)}`);
     },
     'accounts.approve': (a) => service.approve(a.jid, who(a), a.groups),
     'accounts.deny': (a) => service.deny(a.jid, who(a)),
@@ -43,7 +44,7 @@ export function accountOps(service: AccountService, by: string, o: AccountOpsOpt
     'accounts.unsuspend': (a) => service.unsuspend(a.jid, who(a)),
     'accounts.token': async (a) => {
       const r = a.revoke ? await service.revokeToken(a.jid, who(a)) : await service.issueToken(a.jid, who(a));
-      return 'fail' in r ? r : ok({ jid: norm(a.jid), token: typeof r.value === 'string' ? r.value : null });
+      return 'fail' in r ? r : ok({ jid: bareJid(a.jid), token: typeof r.value === 'string' ? r.value : null });
     },
   };
 }
@@ -69,9 +70,9 @@ export async function runOp(ops: AdminOps, op: unknown, rawArgs: unknown): Promi
   const fn = ops[op] as ((args: unknown) => Promise<Result<unknown>>) | undefined;
   if (!fn) return { ok: false, error: { code: 'unavailable', text: `${op} is not offered by this controller` } };
   const args = parseArgs(op, rawArgs);
-  if ('fail' in args) return { ok: false, error: { code: args.fail, text: args.text ?? args.fail } };
+  if (isFail(args)) return { ok: false, error: { code: args.fail, text: args.text ?? args.fail } };
   const r = await fn(args.value);
-  if ('fail' in r) return { ok: false, error: { code: r.fail, text: r.text ?? r.fail } };
+  if (isFail(r)) return { ok: false, error: { code: r.fail, text: r.text ?? r.fail } };
   return { ok: true, result: r.value };
 }
 

@@ -8,6 +8,8 @@ import { ConfigError } from '../config/types.js';
 import { loadConfig } from '../config/load.js';
 import type { PolicySubject } from '../policy/types.js';
 import type { AccountsState } from '../accounts/types.js';
+import { subjectOfAccount } from '../accounts/subject.js';
+import { bareJid } from '../jid.js';
 import { registerStartCommand } from './start.js';
 import { registerCertsCommand } from './certs.js';
 import { registerPolicyCommand } from './policy.js';
@@ -22,9 +24,9 @@ async function lookupSubject(jid: string, configPath?: string): Promise<PolicySu
   const file = join(cfg.data, 'accounts.json');
   if (!existsSync(file)) return undefined;
   const state = JSON.parse(readFileSync(file, 'utf8')) as AccountsState;
-  const a = state.accounts[jid.split('/')[0]!.toLowerCase()];
-  if (!a) return undefined;
-  return { jid: a.jid, groups: a.groups, ...(a.deviceType ? { deviceType: a.deviceType } : {}), cert: { subject: a.cert.subject, issuer: a.cert.issuer } };
+  const key = bareJid(jid);
+  const a = Object.hasOwn(state.accounts, key) ? state.accounts[key] : undefined;
+  return a ? subjectOfAccount(a) : undefined;
 }
 
 export function buildProgram(): Command {

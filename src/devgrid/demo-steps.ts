@@ -1,6 +1,7 @@
 // Steps 2 and 3 of the demo: nodes register and are approved (by a policy entry or by the
 // administrator), the provider registers as publisher, consumers subscribe (and the provider
 // is told of the subtopic a filter creates).
+import { subjectOfAccount } from '../accounts/subject.js';
 import type { GridClient, GridEvent, SubtopicEvent } from '../agent/index.js';
 import { decide } from '../policy/index.js';
 import type { DevGrid } from './devgrid.js';
@@ -85,6 +86,5 @@ export async function subscribeAll(grid: DevGrid, screen: Screen, nodes: Registe
 }
 
 function subjectOf(grid: DevGrid, jid: string) {
-  const a = grid.controller!.accounts.get(jid)!;
-  return { jid: a.jid, groups: a.groups, ...(a.deviceType ? { deviceType: a.deviceType } : {}), cert: { subject: a.cert.subject, issuer: a.cert.issuer } };
+  return subjectOfAccount(grid.controller!.accounts.get(jid)!);
 }

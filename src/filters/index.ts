@@ -5,4 +5,4 @@ export { BUILTIN_FIELDS, TLP_FILTER_VALUES, filterFieldSpecs, checkDeclaredField
 export { canonicalise, canonicalJson, filterHash, subtopicNode, parseSubtopicNode, codeUnitCompare, asciiLower } from './canonical.js';
 export { matchObject, compileFilter, SUPPORT_TYPES, type ObjectTest } from './match.js';
 export { cutStix, makePredicate, type KeepFn } from './cut.js';
-export { objectTlp, tlpAllowed, tlpRank, tlpOfMarking, isStandardTlpMarking, TLP_ORDER, TLP1_MARKINGS, TLP2_MARKINGS } from './tlp.js';
+export { objectTlp, tlpAllowed, tlpRank, isStandardTlpMarking, TLP_ORDER, TLP1_MARKINGS, TLP2_MARKINGS } from './tlp.js';

@@ -38,10 +38,6 @@ export function tlpRank(t: Tlp): number {
   return RANK.get(t)!;
 }
 
-export function tlpOfMarking(id: string): Tlp | undefined {
-  return TLP_BY_ID.get(id);
-}
-
 export function isStandardTlpMarking(id: string): boolean {
   return TLP_BY_ID.has(id);
 }

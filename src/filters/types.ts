@@ -1,6 +1,6 @@
-// Domain types of filtering. Pure: no XMPP, no policy import (Tlp mirrors policy's type).
+// Domain types of filtering. Pure: no XMPP, no policy import. `Tlp` is the grid's one TLP type.
 
-/** TLP levels, TLP 2.0 names; TLP 1.0 `white` is read as `clear`. Same as policy's `Tlp`. */
+/** TLP levels, TLP 2.0 names; TLP 1.0 `white` is read as `clear` (release order: filters/tlp.ts TLP_ORDER). */
 export type Tlp = 'clear' | 'green' | 'amber' | 'amber+strict' | 'red';
 
 /**

@@ -4,7 +4,7 @@
 // (§1): valid credentials without an approved account are 403 on every path.
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import type { AccountService } from '../accounts/service.js';
-import { norm } from '../accounts/service.js';
+import { bareJid } from '../jid.js';
 import { parseCertDer } from '../identity/certinfo.js';
 import { verifyChain } from '../identity/chain.js';
 import type { ParsedCert, Trust } from '../identity/types.js';
@@ -53,10 +53,10 @@ export function certIdentity(chainDer: Buffer[], trust: Trust, now: Date): CertO
   if (!v.ok) return { refused: `client certificate: ${v.text}` };
   const leaf = chain[0]!;
   const addr = leaf.ext.xmppAddrs[0];
-  if (addr) return { jid: norm(addr) };
+  if (addr) return { jid: bareJid(addr) };
   if (trust.identity === 'xmppaddr-or-cn') {
     const cn = leaf.asn.tbsCertificate.subject.flatMap((rdn) => [...rdn]).find((atv) => atv.type === '2.5.4.3')?.value.toString();
-    if (cn) return { jid: norm(cn) };
+    if (cn) return { jid: bareJid(cn) };
   }
   return { refused: 'client certificate has no xmppAddr SAN (id-on-xmppAddr)' };
 }
@@ -74,9 +74,7 @@ export function parseBasic(header: string | undefined): { user: string; password
 
 /** The policy subject of an approved account (the same fields the XMPP door uses). */
 export function subjectOf(accounts: AccountService, bare: string): PolicySubject | null {
-  if (accounts.gate(bare)) return null;
-  const a = accounts.get(bare)!;
-  return { jid: a.jid, groups: a.groups, ...(a.deviceType ? { deviceType: a.deviceType } : {}), cert: { subject: a.cert.subject, issuer: a.cert.issuer } };
+  return accounts.subject(bare);
 }
 
 /** Combines certificate and Basic into one identity (§13: naming different accounts → 401). */
@@ -87,7 +85,7 @@ export function resolveIdentity(d: IdentityDeps, cert: CertOutcome, authorizatio
   const basic = d.basic ? parseBasic(authorization) : null;
   if (basic === 'malformed') return { ok: false, status: 401, reason: 'malformed HTTP Basic credentials' };
   if (basic) {
-    const user = norm(basic.user);
+    const user = bareJid(basic.user);
     if (!d.accounts.checkToken(user, basic.password)) return { ok: false, status: 401, reason: `bad token for ${user}` };
     if (jid && jid !== user) return { ok: false, status: 401, reason: `the certificate names ${jid}, HTTP Basic names ${user}` };
     if (!jid) via = 'basic';

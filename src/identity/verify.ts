@@ -4,13 +4,9 @@
 import { certInfo, keyTypeOf, parsePemChain } from './certinfo.js';
 import { verifyChain } from './chain.js';
 import { verifyChallengeSignature } from './pop.js';
+import { bareJid } from '../jid.js';
 import type { IdentityMode, ParsedCert, RegistrationInput, RegistrationResult } from './types.js';
 
-/** Bare JID in the simple lowercase form the identity check compares (resource dropped). */
-export function normalizeJid(jid: string): string {
-  const slash = jid.indexOf('/');
-  return (slash >= 0 ? jid.slice(0, slash) : jid).trim().toLowerCase();
-}
 
 function unsupportedKey(leaf: ParsedCert): string | undefined {
   const type = keyTypeOf(leaf.x509);
@@ -20,11 +16,11 @@ function unsupportedKey(leaf: ParsedCert): string | undefined {
   return undefined;
 }
 
-/** Why the leaf does not name `bareJid`, or undefined when it does (step 4). */
-export function identityFailure(leaf: ParsedCert, bareJid: string, mode: IdentityMode): string | undefined {
-  const jid = normalizeJid(bareJid);
+/** Why the leaf does not name `claimed`, or undefined when it does (step 4). */
+export function identityFailure(leaf: ParsedCert, claimed: string, mode: IdentityMode): string | undefined {
+  const jid = bareJid(claimed);
   const { xmppAddrs, dnsNames, emails } = leaf.ext;
-  if (xmppAddrs.some((a) => normalizeJid(a) === jid)) return undefined;
+  if (xmppAddrs.some((a) => bareJid(a) === jid)) return undefined;
   if (xmppAddrs.length > 0) {
     // A certificate that names its XMPP identity explicitly speaks for that identity only,
     // even where CN fallback is allowed (RFC 6120 §13.7.1.4 prefers xmppAddr).

@@ -2,6 +2,7 @@
 // that checks an item's payload element against its topic (docs/protocol.md §5).
 import type { ContentInput, ContentType, ParsedStix, PayloadError, XmlCodec } from './types.js';
 import { parseStixPayload } from './stix.js';
+import { CONTENT_TYPES, STIX_CONTENT_TYPE } from './content-types.js';
 import { IODEF_NS, STIX1_NS, TAXII11_NS, validateXmlPayload } from './xml.js';
 
 export type * from './types.js';
@@ -12,17 +13,10 @@ export { namespaceOf, localName, childrenNamed, textOf } from './xml-ns.js';
 export { XmlPayload } from './xml-cut.js';
 export { IODEF_RESTRICTION_TLP, restrictionTlp } from './iodef-tlp.js';
 
-export const STIX_CONTENT_TYPE = 'application/stix+json;version=2.1';
 /** XEP-0335 JSON container: the pubsub#type of STIX 2.1 topics. */
 export const JSON_CONTAINER_NS = 'urn:xmpp:json:0';
 
-export const CONTENT_TYPES: readonly ContentType[] = [
-  'application/stix+json;version=2.1',
-  'application/iodef+xml',
-  'application/stix+xml;version=1.2',
-  'application/taxii+xml;version=1.1',
-  'application/xml',
-];
+export { CONTENT_TYPES, STIX_CONTENT_TYPE } from './content-types.js';
 
 /** Built-in filter fields of STIX 2.1 topics (§5), in the order forms list them. */
 export const STIX_FILTER_FIELDS: readonly string[] = [

@@ -13,12 +13,7 @@ export interface XmlNode {
 }
 
 /** The content types of docs/protocol.md §5's payload table; one per topic. */
-export type ContentType =
-  | 'application/stix+json;version=2.1'
-  | 'application/iodef+xml'
-  | 'application/stix+xml;version=1.2'
-  | 'application/taxii+xml;version=1.1'
-  | 'application/xml';
+export type { ContentType } from './content-types.js';
 
 /** One XML element as a door holds it: the text, and the tree when the door has parsed it. */
 export interface XmlContent {

@@ -1,5 +1,6 @@
 // decide() and explain(): ordered rules, first match decides, no match denies (PROTOCOL §4).
-import { bareJid, topicOfNode } from './glob.js';
+import { topicOfNode } from './glob.js';
+import { bareJid } from '../jid.js';
 import { ruleConditions, ruleMatches, type Request } from './match.js';
 import { candidates, ruleIndex } from './rule-index.js';
 import { OPERATIONS, type CompiledRule, type Decision, type Explanation, type Operation, type Policy, type PolicySubject, type TraceEntry } from './types.js';

@@ -14,10 +14,6 @@ const TOPIC_RE = new RegExp(`^${SEGMENT}(?:/${SEGMENT})*$`);
 const NODE_RE = new RegExp(`^(${SEGMENT}(?:/${SEGMENT})*)(?:~[0-9a-f]{16})?$`);
 export const MAX_TOPIC_LENGTH = 128;
 
-export function isValidTopicName(name: string): boolean {
-  return name.length <= MAX_TOPIC_LENGTH && TOPIC_RE.test(name);
-}
-
 /** Why a topic name is not valid, or null when it is. */
 export function topicNameProblem(name: string): string | null {
   if (name.length === 0) return 'topic name is empty';
@@ -98,7 +94,3 @@ export function compileClientGlob(glob: string): Glob | string {
 }
 
 /** Lower-cased bare JID: drops a resource if one slipped through. */
-export function bareJid(jid: string): string {
-  const slash = jid.indexOf('/');
-  return (slash < 0 ? jid : jid.slice(0, slash)).toLowerCase();
-}

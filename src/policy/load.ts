@@ -65,11 +65,6 @@ export function parsePolicyText(text: string, file = 'policy.yaml'): LoadResult 
   return finish([part], errors, (f) => f);
 }
 
-/** A policy that denies everything. */
-export function emptyPolicy(): Policy {
-  return freeze({ admins: [], groups: {}, autoApprove: [], topics: [], rules: [], limits: builtinLimits(), files: [], loadedAt: new Date().toISOString() });
-}
-
 function finish(parts: PolicyPart[], errors: PolicyError[], pathOf: (file: string) => string): LoadResult {
   // Merge even when a file failed, so one run reports cross-file problems too.
   const merged = merge(parts, pathOf);

@@ -4,22 +4,18 @@ import type { LimitsPolicy } from '../limits/types.js';
 export const OPERATIONS = ['discover', 'create', 'publish', 'subscribe', 'query', 'bulk'] as const;
 export type Operation = (typeof OPERATIONS)[number];
 
-/** TLP levels in release order (PROTOCOL §5): clear = white < green < amber < amber+strict < red. */
-export const TLP_ORDER = ['clear', 'green', 'amber', 'amber+strict', 'red'] as const;
-export type Tlp = (typeof TLP_ORDER)[number];
+/** TLP levels in release order (PROTOCOL §5): one definition, filters/tlp.ts. */
+export { TLP_ORDER } from '../filters/tlp.js';
+export type { Tlp } from '../filters/types.js';
+import type { Tlp } from '../filters/types.js';
 
 export type Effect = 'permit' | 'deny';
 export type Unmarked = 'allow' | 'deny';
 
-/** Content types a topic may carry (PROTOCOL §5's table). */
-export const CONTENT_TYPES = [
-  'application/stix+json;version=2.1',
-  'application/iodef+xml',
-  'application/stix+xml;version=1.2',
-  'application/taxii+xml;version=1.1',
-  'application/xml',
-] as const;
-export type ContentType = (typeof CONTENT_TYPES)[number];
+/** Content types a topic may carry (PROTOCOL §5's table): one table, payloads/content-types.ts. */
+export { CONTENT_TYPES } from '../payloads/content-types.js';
+export type { ContentType } from '../payloads/content-types.js';
+import type { ContentType } from '../payloads/content-types.js';
 
 /** Who is asking: the account as the controller knows it. */
 export interface PolicySubject {

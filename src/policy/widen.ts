@@ -2,7 +2,7 @@
 // old one denied, or releases more of (a higher max_tlp, unmarked objects let through), grouped
 // by the new rule that decides it. The watcher logs this at warn (PROTOCOL §12 reloads).
 import { decide } from './decide.js';
-import { tlpRank } from './tlp.js';
+import { tlpRank } from '../filters/tlp.js';
 import { OPERATIONS, type Decision, type Operation, type Policy, type PolicySubject } from './types.js';
 
 export interface Widening {

@@ -17,8 +17,10 @@ import { XmlPayload } from '../payloads/xml-cut.js';
 import { parseFilter } from '../filters/parse.js';
 import { cutStix, makePredicate } from '../filters/cut.js';
 import type { Filter } from '../filters/types.js';
-import { storageNameProblem, type TopicService } from './service.js';
-import type { Cap, Delivery, PublishInput, Subscription, Topic, TopicConfig, TopicEvent } from './types.js';
+import type { TopicService } from './service.js';
+import { storageNameProblem } from './config.js';
+import { KeyedSerial } from './serial.js';
+import type { TlpCap, Delivery, PublishInput, Subscription, Topic, TopicConfig, TopicEvent } from './types.js';
 import { Broadcaster, type Published } from './events.js';
 
 export type { Published } from './events.js';
@@ -49,10 +51,10 @@ export class ItemService {
    * owner \0 topic → cap of the rule that permits the subscription, and until when (the
    * certificate's notAfter: an expiry changes nothing else); cleared on any change.
    */
-  private readonly capCache = new Map<string, { cap: Cap | null; until: number }>();
+  private readonly capCache = new Map<string, { cap: TlpCap | null; until: number }>();
 
-  /** topic → the tail of its planning chain (see publish). */
-  private readonly planning = new Map<string, Promise<unknown>>();
+  /** Delivery planning runs in publish order per topic (see publish). */
+  private readonly planning = new KeyedSerial();
 
   /** What happened, for the doors: published, retracted, purged, configured, and the topic service's events. */
   readonly events: Broadcaster;
@@ -71,16 +73,6 @@ export class ItemService {
       }
       this.events.emit(e);
     });
-  }
-
-  private inOrder<T>(topic: string, fn: () => Promise<T>): Promise<T> {
-    const run = (this.planning.get(topic) ?? Promise.resolve()).then(fn);
-    const tail = run.catch(() => undefined);
-    this.planning.set(topic, tail);
-    void tail.then(() => {
-      if (this.planning.get(topic) === tail) this.planning.delete(topic);
-    });
-    return run;
   }
 
   /** Policy or account changed: decisions must be taken again. */
@@ -129,7 +121,7 @@ export class ItemService {
     }
     // Planned in publish order per topic: planning yields to the event loop, and the
     // notifications of a later item must not overtake those of an earlier one.
-    const deliveries = await this.inOrder(a.topic.name, () => this.plan(a.topic, node, stored, v.stix));
+    const deliveries = await this.planning.run(a.topic.name, () => this.plan(a.topic, node, stored, v.stix));
     this.d.log.debug({ jid: subject.jid, topic: node, item: id, seq: stored.seq, deliveries: deliveries.length }, 'published');
     const published: Published = { topic: a.topic, node, item: stored, deliveries };
     this.events.emit({ kind: 'published', published });
@@ -171,7 +163,7 @@ export class ItemService {
     return out;
   }
 
-  private capFor(s: Subscription, now: number): Cap | null {
+  private capFor(s: Subscription, now: number): TlpCap | null {
     const key = `${s.owner}\0${s.topic}`;
     const hit = this.capCache.get(key);
     if (hit !== undefined && now < hit.until) return hit.cap;
@@ -183,7 +175,7 @@ export class ItemService {
   }
 
   /** True when the cut for a filter and a cap is the stored payload itself (nothing to read but the text). */
-  private uncut(topic: Topic, filter: Filter | null, cap: Cap): boolean {
+  private uncut(topic: Topic, filter: Filter | null, cap: TlpCap): boolean {
     // XML payloads take no filter; only a TLP cap cuts them.
     return (topic.contentType !== STIX_CONTENT_TYPE || !filter) && !cap.maxTlp && cap.unmarked !== 'deny';
   }
@@ -198,7 +190,7 @@ export class ItemService {
    * notifications (plan) and answers (items, query) are cut: STIX 2.1 per object by filter
    * and cap, XML payloads by cap per content type (payloads/xml-cut.ts).
    */
-  private cut(topic: Topic, p: StoredPayload, filter: Filter | null, cap: Cap): string | null {
+  private cut(topic: Topic, p: StoredPayload, filter: Filter | null, cap: TlpCap): string | null {
     if (p.xml) return p.xml.cut(topic.contentType, cap);
     if (this.uncut(topic, filter, cap)) return p.text;
     const parsed = p.stix ?? parseStored(p.text);
@@ -304,7 +296,7 @@ interface StoredPayload {
   xml?: XmlPayload;
 }
 
-function capOf(d: { maxTlp?: Cap['maxTlp']; unmarked?: Cap['unmarked'] }): Cap {
+function capOf(d: { maxTlp?: TlpCap['maxTlp']; unmarked?: TlpCap['unmarked'] }): TlpCap {
   return { ...(d.maxTlp ? { maxTlp: d.maxTlp } : {}), ...(d.unmarked ? { unmarked: d.unmarked } : {}) };
 }
 

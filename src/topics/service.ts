@@ -5,14 +5,17 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
 import { audit } from '../log.js';
-import { fail, ok, type Fail, type Result } from '../result.js';
+import { fail, ok, type Fail, type Result, isFail } from '../result.js';
 import type { ControlStore } from '../store/types.js';
 import type { Policy, PolicySubject, TopicDecl } from '../policy/types.js';
 import { topicNameProblem } from '../policy/glob.js';
-import { topicToFileName } from '../store/names.js';
+import { bareJid } from '../jid.js';
 import { DEFAULT_FILTER_CAPS, parseFilter } from '../filters/parse.js';
 import { filterHash, subtopicNode } from '../filters/canonical.js';
 import { Authorizer, type Access } from './access.js';
+import { configOf, declConfig, storageNameProblem } from './config.js';
+import { Serial } from './serial.js';
+import { SubscriptionIndex } from './subscription-index.js';
 import type { Subscription, SubtopicView, Topic, TopicConfig, TopicEvent, TopicLimits, TopicsState } from './types.js';
 
 export const MAX_SUBSCRIPTIONS_PER_ACCOUNT = 1000;
@@ -34,15 +37,8 @@ export interface TopicServiceDeps {
 
 export class TopicService extends EventEmitter {
   readonly auth: Authorizer;
-  /** subtopic node → subids (derived from subscriptions; rebuilt at start). */
-  private readonly subtopicIndex = new Map<string, Set<string>>();
-  /** topic → subids, so delivery never scans every subscription of the grid. */
-  private readonly topicIndex = new Map<string, Set<string>>();
-  /** topic → its subtopic nodes, so §6 lists and the subtopic cap never scan the grid. */
-  private readonly topicSubtopics = new Map<string, Set<string>>();
-  /** account → subids, so the per-account cap and lists never scan the grid. */
-  private readonly ownerIndex = new Map<string, Set<string>>();
-  private readonly sortedCache = new Map<string, string[]>();
+  /** Derived from the stored subscriptions (rebuilt at start). */
+  private readonly subs = new SubscriptionIndex();
   readonly limits: TopicLimits;
 
   /**
@@ -50,19 +46,17 @@ export class TopicService extends EventEmitter {
    * indexes; interleaved, two subscribes both missed each other (duplicate subscription) and a
    * subscribe racing a delete left a subscription on a deleted topic (both found by the fuzz).
    */
-  private tail: Promise<unknown> = Promise.resolve();
+  private readonly serial = new Serial();
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.tail.then(fn);
-    this.tail = run.catch(() => undefined);
-    return run;
+    return this.serial.run(fn);
   }
 
   constructor(private readonly d: TopicServiceDeps) {
     super();
     this.auth = new Authorizer(d.policy, d.log.child({ mod: 'policy' }));
     this.limits = d.limits ?? DEFAULT_TOPIC_LIMITS;
-    for (const s of Object.values(d.store.data.subscriptions)) this.index(s);
+    for (const s of Object.values(d.store.data.subscriptions)) this.subs.add(s);
   }
 
   private get state(): TopicsState {
@@ -79,7 +73,7 @@ export class TopicService extends EventEmitter {
     return Object.hasOwn(this.state.topics, name) ? this.state.topics[name] : undefined;
   }
 
-  subtopicExists = (node: string): boolean => (this.subtopicIndex.get(node)?.size ?? 0) > 0;
+  subtopicExists = (node: string): boolean => this.subs.subtopicExists(node);
 
   check(subject: PolicySubject, op: Parameters<Authorizer['check']>[1], node: string): Access | Fail {
     return this.auth.check(subject, op, node, (n) => this.topic(n), this.subtopicExists);
@@ -138,7 +132,7 @@ export class TopicService extends EventEmitter {
   async configure(subject: PolicySubject, node: string, patch: Partial<TopicConfig>): Promise<Result<Topic>> {
     return this.exclusive(async () => {
       const a = this.check(subject, 'create', node);
-      if ('fail' in a) return a;
+      if (isFail(a)) return a;
       if (a.subtopic) return fail('not-allowed', 'subtopics take their configuration from the parent topic');
       if (a.topic.source === 'policy') return fail('not-allowed', `topic ${a.topic.name} is declared in the policy files: configure it there`);
       const capped = patch.maxItems === undefined ? null : this.maxItemsProblem(patch.maxItems);
@@ -155,7 +149,7 @@ export class TopicService extends EventEmitter {
   async delete(subject: PolicySubject, node: string): Promise<Result<Subscription[]>> {
     return this.exclusive(async () => {
       const a = this.check(subject, 'create', node);
-      if ('fail' in a) return a;
+      if (isFail(a)) return a;
       if (a.subtopic) return fail('not-allowed', 'a subtopic goes with its last subscription');
       if (a.topic.source === 'policy') return fail('not-allowed', `topic ${a.topic.name} is declared in the policy files: remove it there`);
       const subs = this.subscriptionsOf(a.topic.name);
@@ -163,7 +157,7 @@ export class TopicService extends EventEmitter {
         delete s.topics[a.topic.name];
         for (const sub of subs) delete s.subscriptions[sub.subid];
       });
-      for (const sub of subs) this.unindex(sub);
+      for (const sub of subs) this.subs.remove(sub);
       audit(this.d.log, 'topic-deleted', { jid: subject.jid, topic: a.topic.name, subscriptions: subs.length });
       this.emitEvent({ kind: 'topic-deleted', topic: a.topic.name, subscriptions: subs });
       return ok(subs);
@@ -171,10 +165,8 @@ export class TopicService extends EventEmitter {
   }
 
   subscriptionsOf(topic: string): Subscription[] {
-    const ids = this.topicIndex.get(topic);
-    if (!ids) return [];
     const out: Subscription[] = [];
-    for (const id of ids) {
+    for (const id of this.subs.ofTopic(topic)) {
       const s = this.state.subscriptions[id];
       if (s) out.push(s);
     }
@@ -183,7 +175,7 @@ export class TopicService extends EventEmitter {
 
   subscriptionsOfOwner(owner: string, topic?: string): Subscription[] {
     const out: Subscription[] = [];
-    for (const id of this.ownerIndex.get(owner) ?? []) {
+    for (const id of this.subs.ofOwner(owner)) {
       const s = this.state.subscriptions[id];
       if (s && (!topic || s.topic === topic)) out.push(s);
     }
@@ -206,9 +198,9 @@ export class TopicService extends EventEmitter {
   async subscribe(subject: PolicySubject, node: string, jid: string, filterFields: Record<string, string[]> | null): Promise<Result<{ subscription: Subscription; created: boolean }>> {
     return this.exclusive(async () => {
       const a = this.check(subject, 'subscribe', node);
-      if ('fail' in a) return a;
+      if (isFail(a)) return a;
       if (a.subtopic) return fail('not-allowed', 'subscribe to the topic node with a filter; the subtopic follows from it');
-      if (bare(jid) !== subject.jid) return fail('invalid-jid', 'the jid must be your own (bare or full)');
+      if (bareJid(jid) !== subject.jid) return fail('invalid-jid', 'the jid must be your own (bare or full)');
       let filter = null;
       if (filterFields && Object.keys(filterFields).length) {
         const p = parseFilter(filterFields, a.topic, this.limits.filter);
@@ -221,11 +213,11 @@ export class TopicService extends EventEmitter {
       // Each subscription (and each distinct filter) costs every publish and every store write:
       // a node must not create them without bound (resource exhaustion from remote input).
       const subCap = this.limits.subscriptionsPerAccount;
-      if ((this.ownerIndex.get(subject.jid)?.size ?? 0) >= subCap) {
+      if (this.subs.ofOwner(subject.jid).size >= subCap) {
         return fail('not-allowed', `at most ${subCap} subscriptions per account (limits.subscriptions_per_account): unsubscribe some first`);
       }
       const stCap = this.limits.subtopicsPerTopic;
-      if (subtopic && !this.subtopicExists(subtopic) && (this.topicSubtopics.get(a.topic.name)?.size ?? 0) >= stCap) {
+      if (subtopic && !this.subtopicExists(subtopic) && this.subs.subtopicCount(a.topic.name) >= stCap) {
         return fail('not-allowed', `topic ${a.topic.name} has ${stCap} subtopics, the cap (limits.subtopics_per_topic): subscribe with a filter already in use, or without one`);
       }
       const sub: Subscription = { subid: randomUUID(), topic: a.topic.name, jid, owner: subject.jid, filter, subtopic, createdAt: this.now() };
@@ -233,7 +225,7 @@ export class TopicService extends EventEmitter {
         s.subscriptions[sub.subid] = sub;
       });
       const isNew = subtopic !== null && !this.subtopicExists(subtopic);
-      this.index(sub);
+      this.subs.add(sub);
       audit(this.d.log, 'subscribed', { jid, topic: a.topic.name, subid: sub.subid, subtopic });
       if (isNew && subtopic && filter) {
         this.emitEvent({ kind: 'subtopic', action: 'created', subtopic: { node: subtopic, parent: a.topic.name, filter, subscribers: 1 }, publishers: this.permittedPublishers(a.topic) });
@@ -246,8 +238,8 @@ export class TopicService extends EventEmitter {
   async unsubscribe(subject: PolicySubject, node: string, jid: string, subid: string | undefined): Promise<Result<Subscription>> {
     return this.exclusive(async () => {
       const a = this.check(subject, 'discover', node);
-      if ('fail' in a) return a;
-      if (bare(jid) !== subject.jid) return fail('invalid-jid', 'the jid must be your own');
+      if (isFail(a)) return a;
+      if (bareJid(jid) !== subject.jid) return fail('invalid-jid', 'the jid must be your own');
       const mine = this.subscriptionsOf(a.topic.name).filter((s) => s.jid === jid || (!jid.includes('/') && s.owner === jid));
       if (!mine.length) return fail('not-subscribed');
       let sub: Subscription | undefined;
@@ -266,30 +258,20 @@ export class TopicService extends EventEmitter {
   /** §6: the current subtopics of a topic. */
   subtopics(topic: string): SubtopicView[] {
     const out: SubtopicView[] = [];
-    for (const node of this.sortedSubtopics(topic)) {
-      const ids = this.subtopicIndex.get(node);
-      if (!ids?.size) continue;
+    for (const node of this.subs.sortedSubtopics(topic)) {
+      const ids = this.subs.ofSubtopic(node);
+      if (!ids.size) continue;
       const first = this.state.subscriptions[ids.values().next().value as string];
       if (first?.filter) out.push({ node, parent: topic, filter: first.filter, subscribers: ids.size });
     }
     return out;
   }
 
-  /** A topic's subtopic nodes in order, sorted once per change (a §6 list is paged often). */
-  private sortedSubtopics(topic: string): string[] {
-    let list = this.sortedCache.get(topic);
-    if (!list) {
-      list = [...(this.topicSubtopics.get(topic) ?? [])].sort();
-      this.sortedCache.set(topic, list);
-    }
-    return list;
-  }
-
   /** §6: register as publisher (checks `publish`). */
   async registerPublisher(subject: PolicySubject, node: string): Promise<Result<SubtopicView[]>> {
     return this.exclusive(async () => {
       const a = this.check(subject, 'publish', node);
-      if ('fail' in a) return a;
+      if (isFail(a)) return a;
       if (!a.topic.publishers.includes(subject.jid)) {
         await this.d.store.update((s) => {
           s.topics[a.topic.name]!.publishers = [...a.topic.publishers, subject.jid].sort();
@@ -337,7 +319,7 @@ export class TopicService extends EventEmitter {
       for (const sub of subs) delete s.subscriptions[sub.subid];
     });
     for (const sub of subs) {
-      const wasLast = this.unindex(sub);
+      const wasLast = this.subs.remove(sub);
       audit(this.d.log, 'unsubscribed', { jid: sub.jid, topic: sub.topic, subid: sub.subid, reason });
       if (notify) this.emitEvent({ kind: 'subscription-ended', subscription: sub, reason });
       if (wasLast && sub.subtopic && sub.filter) {
@@ -368,73 +350,4 @@ export class TopicService extends EventEmitter {
     }
   }
 
-  private index(s: Subscription): void {
-    let t = this.topicIndex.get(s.topic);
-    if (!t) this.topicIndex.set(s.topic, (t = new Set()));
-    t.add(s.subid);
-    let o = this.ownerIndex.get(s.owner);
-    if (!o) this.ownerIndex.set(s.owner, (o = new Set()));
-    o.add(s.subid);
-    if (s.subtopic) {
-      let st = this.subtopicIndex.get(s.subtopic);
-      if (!st) this.subtopicIndex.set(s.subtopic, (st = new Set()));
-      st.add(s.subid);
-      let ts = this.topicSubtopics.get(s.topic);
-      if (!ts) this.topicSubtopics.set(s.topic, (ts = new Set()));
-      if (!ts.has(s.subtopic)) this.sortedCache.delete(s.topic);
-      ts.add(s.subtopic);
-    }
-  }
-
-  /** Returns true when this was the subtopic's last subscription. */
-  private unindex(s: Subscription): boolean {
-    this.topicIndex.get(s.topic)?.delete(s.subid);
-    this.ownerIndex.get(s.owner)?.delete(s.subid);
-    if (!s.subtopic) return false;
-    const st = this.subtopicIndex.get(s.subtopic);
-    st?.delete(s.subid);
-    if (st && st.size === 0) {
-      this.subtopicIndex.delete(s.subtopic);
-      this.topicSubtopics.get(s.topic)?.delete(s.subtopic);
-      this.sortedCache.delete(s.topic);
-      return true;
-    }
-    return false;
-  }
-}
-
-/**
- * Why the item store could not hold this topic's items (or its subtopics'), or null. A valid
- * name of 128 characters with many '/' is too long once encoded as a file name (each '/' is
- * %2F); without this check the first publish threw inside the item store (found by the fuzz).
- */
-export function storageNameProblem(name: string): string | null {
-  // Names this short cannot overflow even with every byte escaped: skip the work.
-  if (name.length <= 70) return null;
-  try {
-    topicToFileName(`${name}~0000000000000000`);
-    return null;
-  } catch (err) {
-    return `topic name ${name.slice(0, 40)}… cannot be stored: ${(err as Error).message}`;
-  }
-}
-
-export function bare(jid: string): string {
-  const i = jid.indexOf('/');
-  return (i === -1 ? jid : jid.slice(0, i)).toLowerCase();
-}
-
-export function declConfig(t: TopicDecl): TopicConfig {
-  return {
-    ...(t.title ? { title: t.title } : {}),
-    ...(t.description ? { description: t.description } : {}),
-    contentType: t.contentType, filtering: t.filtering, filterFields: t.filterFields, maxItems: t.maxItems,
-    ...(t.payloadNamespace ? { payloadNamespace: t.payloadNamespace } : {}),
-    notificationType: t.notificationType ?? 'normal',
-  };
-}
-
-function configOf(t: Topic): TopicConfig {
-  const { name: _n, source: _s, owner: _o, publishers: _p, createdAt: _c, ...cfg } = t;
-  return cfg;
 }

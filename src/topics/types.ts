@@ -70,10 +70,8 @@ export type TopicEvent =
  */
 export type PublishInput = ContentInput & { bytes?: number };
 
-export interface Cap {
-  maxTlp?: Tlp;
-  unmarked?: 'allow' | 'deny';
-}
+/** What a permitting rule lets a node receive: the one cap type, filters/types.ts TlpCap. */
+export type { TlpCap } from '../filters/types.js';
 
 /** One notification to send: the payload for this subscription (already cut), once per (node, item, cut). */
 export interface Delivery {

@@ -14,6 +14,7 @@ import type { Logger } from '../log.js';
 import { fail, isFail, type Fail } from '../result.js';
 import { errorElement } from './errors.js';
 import { NS } from './ns.js';
+import { bareJid } from '../jid.js';
 import type { FairQueue, LaneLimits, RequestCost } from '../limits/index.js';
 
 export interface IqRequest {
@@ -145,7 +146,3 @@ export function routeKey(type: string, ns: string, name: string): string {
   return `${type} {${ns}}${name}`;
 }
 
-export function bareJid(full: string): string {
-  const slash = full.indexOf('/');
-  return (slash === -1 ? full : full.slice(0, slash)).toLowerCase();
-}

@@ -135,7 +135,7 @@ export function stateProblems(h: Harness): string[] {
 // Weighted towards the JIDs the policy lets through, so mutations reach the core.
 /**
  * What the fuzzed requests made the controller send (notifications, subtopic and event
- * messages), built as wiring-protocol.ts builds them: each must come from our domain, go to
+ * messages), built as xmpp/broadcast.ts builds them: each must come from our domain, go to
  * a JID of the account that caused it, and serialise to well-formed XML.
  */
 function outboundProblems(h: Harness, seen: { published: number; events: number; retracted: number; purged: number }): string[] {

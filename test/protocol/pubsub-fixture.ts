@@ -12,7 +12,8 @@ import { fail } from '../../src/result.js';
 import { parsePolicyText } from '../../src/policy/load.js';
 import type { PolicySubject } from '../../src/policy/types.js';
 import { openItemStore } from '../../src/store/index.js';
-import type { ControlStore, ItemStore } from '../../src/store/types.js';
+import type { ItemStore } from '../../src/store/types.js';
+import { memoryStore } from '../helpers/fakes.js';
 import { DEFAULT_TOPIC_LIMITS, EMPTY_TOPICS, TopicService } from '../../src/topics/service.js';
 import { ItemService, type Published } from '../../src/topics/items.js';
 import type { Subscription, TopicEvent, TopicLimits, TopicsState } from '../../src/topics/types.js';
@@ -87,19 +88,6 @@ export const ACCOUNTS: Record<string, PolicySubject> = {
   'nobody@grid.test': { jid: 'nobody@grid.test', groups: [] },
 };
 
-/** The ControlStore contract in memory: a throwing mutator changes nothing. */
-function memoryControl(initial: TopicsState): ControlStore<TopicsState> {
-  return {
-    data: structuredClone(initial),
-    source: 'defaults',
-    async update(fn) {
-      const copy = structuredClone(this.data);
-      fn(copy);
-      (this as { data: TopicsState }).data = copy;
-    },
-    async close() {},
-  };
-}
 
 export interface Harness {
   router: Router;
@@ -134,7 +122,7 @@ export async function harness(policyText = POLICY, limits?: Partial<TopicLimits>
   const itemStore = await openItemStore(dir);
   const initial = structuredClone(EMPTY_TOPICS);
   for (const sub of subscriptions) initial.subscriptions[sub.subid] = sub;
-  const topics = new TopicService({ store: memoryControl(initial), policy: () => policy, subject: subjectOf, log, limits: { ...DEFAULT_TOPIC_LIMITS, ...limits } });
+  const topics = new TopicService({ store: memoryStore(initial), policy: () => policy, subject: subjectOf, log, limits: { ...DEFAULT_TOPIC_LIMITS, ...limits } });
   await topics.applyDeclaredTopics(policy.topics);
   let limit = 262144;
   const items = new ItemService({ topics, items: itemStore, subject: subjectOf, payloadLimit: () => limit, xml: xmlCodec, log });

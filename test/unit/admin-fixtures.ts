@@ -4,6 +4,7 @@ import { AccountService } from '../../src/accounts/service.js';
 import type { Account, AccountChange, AccountPolicy, AccountsState, AccountStatus } from '../../src/accounts/types.js';
 import { silentLogger } from '../../src/log.js';
 import type { ControlStore } from '../../src/store/types.js';
+import { memoryStore as memoryOf } from '../helpers/fakes.js';
 
 export function account(jid: string, status: AccountStatus, extra: Partial<Account> = {}): Account {
   return {
@@ -34,18 +35,9 @@ export function seededState(...accounts: Account[]): AccountsState {
   return { version: 1, accounts: Object.fromEntries(accounts.map((a) => [a.jid, a])) };
 }
 
+/** The tests' one in-memory control store, opened as from a file. */
 export function memoryStore(data: AccountsState): ControlStore<AccountsState> & { writes: number } {
-  const store = {
-    data,
-    source: 'file' as const,
-    writes: 0,
-    async update(fn: (d: AccountsState) => void) {
-      fn(store.data);
-      store.writes++;
-    },
-    async close() {},
-  };
-  return store;
+  return memoryOf(data, { source: 'file' });
 }
 
 export const POLICY: AccountPolicy = {

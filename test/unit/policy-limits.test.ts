@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadPolicyDir, parsePolicyText, emptyPolicy } from '../../src/policy/index.js';
+import { loadPolicyDir, parsePolicyText } from '../../src/policy/index.js';
 import { DEFAULT_RATE_LIMITS, DEFAULT_SUSPEND } from '../../src/limits/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'policy-limits-'));
@@ -17,7 +17,6 @@ test('without limits: the built-in defaults and suspension rule', () => {
   const r = parsePolicyText(`${G}# end\n`);
   assert.ok(r.ok);
   assert.deepEqual(r.policy.limits, { defaults: DEFAULT_RATE_LIMITS, groups: {}, suspend: DEFAULT_SUSPEND });
-  assert.deepEqual(emptyPolicy().limits.defaults, DEFAULT_RATE_LIMITS);
 });
 
 test('defaults override the built-in key by key; groups set their own keys; suspend: off disables suspension', () => {

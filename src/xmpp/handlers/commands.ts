@@ -12,7 +12,7 @@ import type { AccountService } from '../../accounts/service.js';
 import { accountOps, runOp } from '../../admin/ops.js';
 import type { AdminOpArgs, AdminOpName, AdminOpResults, AdminOps, ListedAccount } from '../../admin/types.js';
 import { ACCOUNT_STATUSES, type Account } from '../../accounts/types.js';
-import { fail, ok, type Fail, type Result } from '../../result.js';
+import { fail, ok, type Fail, type Result, isFail } from '../../result.js';
 import { errorElement } from '../errors.js';
 import { findForm, buildForm, type FieldSpec } from '../forms.js';
 import { NS } from '../ns.js';
@@ -126,7 +126,7 @@ function openSession(sessions: Map<string, Session>, node: string, from: string)
 }
 
 function complete(def: CommandDef, sid: string, out: CommandOutput | Fail): Element {
-  if ('fail' in out) return command(def.node, sid, 'completed', [xml('note', { type: 'error' }, out.text ?? out.fail)]);
+  if (isFail(out)) return command(def.node, sid, 'completed', [xml('note', { type: 'error' }, out.text ?? out.fail)]);
   return command(def.node, sid, 'completed', out);
 }
 
@@ -158,7 +158,7 @@ function commandDefs(extra: CommandHooks): CommandDef[] {
         const status = one(f, 'status');
         if (status && !ACCOUNT_STATUSES.includes(status as never)) return fail('bad-request', `status must be one of ${ACCOUNT_STATUSES.join(', ')}`);
         const r = await call(ops, 'accounts.list', status ? { status: status as (typeof ACCOUNT_STATUSES)[number] } : {});
-        return 'fail' in r ? r : [accountsResultForm(r.value)];
+        return isFail(r) ? r : [accountsResultForm(r.value)];
       },
     },
     {
@@ -167,7 +167,7 @@ function commandDefs(extra: CommandHooks): CommandDef[] {
       run: async (ops, f) => {
         const g = groups(f);
         const r = await call(ops, 'accounts.approve', g.length ? { jid: one(f, 'jid'), groups: g } : { jid: one(f, 'jid') });
-        return 'fail' in r ? r : accountNote('approved', r.value);
+        return isFail(r) ? r : accountNote('approved', r.value);
       },
     },
     ...(['deny', 'revoke', 'remove'] as const).map((name): CommandDef => ({
@@ -175,7 +175,7 @@ function commandDefs(extra: CommandHooks): CommandDef[] {
       fields: () => [jidField],
       run: async (ops, f) => {
         const r = await call(ops, `accounts.${name}`, { jid: one(f, 'jid') });
-        if ('fail' in r) return r;
+        if (isFail(r)) return r;
         return r.value ? accountNote(name === 'deny' ? 'denied' : 'revoked', r.value) : [xml('note', { type: 'info' }, `removed ${one(f, 'jid').toLowerCase()}`)];
       },
     })),
@@ -184,7 +184,7 @@ function commandDefs(extra: CommandHooks): CommandDef[] {
       fields: () => [jidField, groupsField('Groups (replace the current ones)')],
       run: async (ops, f) => {
         const r = await call(ops, 'accounts.set-groups', { jid: one(f, 'jid'), groups: groups(f) });
-        return 'fail' in r ? r : accountNote('groups set', r.value);
+        return isFail(r) ? r : accountNote('groups set', r.value);
       },
     },
     {
@@ -192,7 +192,7 @@ function commandDefs(extra: CommandHooks): CommandDef[] {
       fields: () => [jidField],
       run: async (ops, f) => {
         const r = await call(ops, 'accounts.unsuspend', { jid: one(f, 'jid') });
-        return 'fail' in r ? r : accountNote('unsuspended', r.value);
+        return isFail(r) ? r : accountNote('unsuspended', r.value);
       },
     },
   ];

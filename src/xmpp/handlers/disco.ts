@@ -4,14 +4,14 @@ import { xml } from '@xmpp/component';
 import type { Element } from '@xmpp/xml';
 import { fail } from '../../result.js';
 import { NS } from '../ns.js';
+import { FORM_TYPES } from '../form-types.js';
 import type { IqHandler, IqReply, IqRequest, Router } from '../router.js';
 import { buildForm } from '../forms.js';
 
 /** XEP-0128 extended info on the controller's disco#info: the limits a node must respect. */
-export const LIMITS_FORM_TYPE = 'urn:xmpp-grid:0#limits';
 
 export function limitsForm(limits: { payload_bytes: number }): Element {
-  return buildForm('result', LIMITS_FORM_TYPE, [{ var: 'payload_bytes', type: 'text-single', values: [String(limits.payload_bytes)] }]);
+  return buildForm('result', FORM_TYPES.limits, [{ var: 'payload_bytes', type: 'text-single', values: [String(limits.payload_bytes)] }]);
 }
 
 export interface DiscoProvider {

@@ -10,6 +10,8 @@ import { parseDateTime, parseSeq, type QueryRequest } from '../../topics/query.j
 import type { SubtopicView } from '../../topics/types.js';
 import { OPERATIONS, type Operation, type PolicySubject } from '../../policy/types.js';
 import { NS } from '../ns.js';
+import { FORM_TYPES } from '../form-types.js';
+import { bareJid } from '../../jid.js';
 import { findForm } from '../forms.js';
 import type { IqReply, IqRequest, Router } from '../router.js';
 import type { Disco } from './disco.js';
@@ -18,7 +20,6 @@ import { filterForm, payloadElement } from './notify.js';
 import { listPage } from '../paging.js';
 import type { BulkGrants } from '../../topics/bulk.js';
 
-export const QUERY_FORM_TYPE = 'urn:xmpp-grid:0#query';
 
 export interface GridDeps {
   topics: TopicService;
@@ -55,7 +56,7 @@ async function publisher(d: GridDeps, s: PolicySubject, req: IqRequest): Promise
   const rsm = parseRsm(req.element);
   if (isFail(rsm)) return rsm;
   const r = await d.topics.registerPublisher(s, node);
-  if ('fail' in r) return r;
+  if (isFail(r)) return r;
   return subtopicList('publisher', node, r.value, rsm);
 }
 
@@ -73,7 +74,7 @@ function subtopics(d: GridDeps, s: PolicySubject, req: IqRequest): IqReply | Pro
   const rsm = parseRsm(req.element);
   if (isFail(rsm)) return rsm;
   const a = d.topics.check(s, 'discover', node);
-  if ('fail' in a) return a;
+  if (isFail(a)) return a;
   return subtopicList('subtopics', node, d.topics.subtopics(a.topic.name), rsm);
 }
 
@@ -83,7 +84,7 @@ function subtopics(d: GridDeps, s: PolicySubject, req: IqRequest): IqReply | Pro
  */
 export function parseQuery(el: Element): QueryRequest | Fail {
   const form = findForm(el);
-  if (!form || form.formType !== QUERY_FORM_TYPE) return fail('bad-request', `a form with FORM_TYPE ${QUERY_FORM_TYPE} is required`);
+  if (!form || form.formType !== FORM_TYPES.query) return fail('bad-request', `a form with FORM_TYPE ${FORM_TYPES.query} is required`);
   const q: QueryRequest & { filter: Record<string, string[]> } = { filter: {} };
   for (const [v, values] of form.fields) {
     if (v === 'FORM_TYPE') continue;
@@ -157,9 +158,9 @@ function authorize(d: GridDeps, s: PolicySubject, req: IqRequest): IqReply {
   // `publish`, not only `discover`: a registered publisher whose permission was withdrawn must
   // not keep probing what other nodes may do (the affiliation list is not re-checked).
   const a = d.topics.check(s, 'publish', node);
-  if ('fail' in a) return a;
+  if (isFail(a)) return a;
   if (!a.topic.publishers.includes(s.jid)) return fail('forbidden', `only registered publishers of ${a.topic.name} may ask (register with <publisher/>)`);
-  const target = d.subjectOf(jid.split('/')[0]!.toLowerCase());
-  const permit = target !== null && !('fail' in d.topics.check(target, operation as Operation, node));
+  const target = d.subjectOf(bareJid(jid));
+  const permit = target !== null && !isFail(d.topics.check(target, operation as Operation, node));
   return xml('authorize', { xmlns: NS.GRID, jid, node, operation, decision: permit ? 'permit' : 'deny' });
 }

@@ -10,11 +10,11 @@ import type { Delivery, Subscription, SubtopicView, TopicEvent } from '../../top
 import type { Filter } from '../../filters/types.js';
 import { STIX_CONTENT_TYPE } from '../../payloads/index.js';
 import { NS } from '../ns.js';
+import { FORM_TYPES } from '../form-types.js';
 import { buildForm } from '../forms.js';
 import { RawElement, storedPayload } from '../xmlnode.js';
 import type { Outgoing } from '../multicast.js';
 
-export const FILTER_FORM_TYPE = 'urn:xmpp-grid:0#filter';
 
 /** Message ids: unique per process run (random prefix) and cheap (a counter). */
 function idSource(): () => string {
@@ -159,7 +159,7 @@ export function deleteMessages(domain: string, topic: string, subs: readonly Sub
 
 /** The `urn:xmpp-grid:0#filter` result form of a subtopic (field names with `filter.`). */
 export function filterForm(filter: Filter): Element {
-  return buildForm('result', FILTER_FORM_TYPE, Object.entries(filter).map(([name, values]) => ({ var: `filter.${name}`, values })));
+  return buildForm('result', FORM_TYPES.filter, Object.entries(filter).map(([name, values]) => ({ var: `filter.${name}`, values })));
 }
 
 /** PROTOCOL §5: a subtopic was created (with its filter form) or deleted (node and parent only). */

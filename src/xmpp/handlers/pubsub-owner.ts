@@ -4,16 +4,17 @@
 import { xml } from '@xmpp/component';
 import type { Element } from '@xmpp/xml';
 import { fail, ok, isFail, type Fail, type Result } from '../../result.js';
-import type { Topic, TopicConfig } from '../../topics/types.js';
+import type { TopicConfig } from '../../topics/types.js';
+import { configOf } from '../../topics/config.js';
 import { checkDeclaredFields } from '../../filters/index.js';
 import { CONTENT_TYPES, STIX_CONTENT_TYPE, normaliseContentType, pubsubType } from '../../payloads/index.js';
 import { NS } from '../ns.js';
+import { FORM_TYPES } from '../form-types.js';
 import { buildForm, findForm } from '../forms.js';
 import type { IqReply, IqRequest, Router } from '../router.js';
 import { grid } from '../xmlnode.js';
 import type { PubsubDeps } from './pubsub.js';
 
-export const NODE_CONFIG = 'http://jabber.org/protocol/pubsub#node_config';
 export const DEFAULT_MAX_ITEMS = 1000;
 export const MAX_MAX_ITEMS = 1_000_000;
 const TEXT_MAX = 1024;
@@ -116,7 +117,7 @@ export function completeConfig(base: TopicConfig, patch: Partial<TopicConfig>): 
 
 /** The `pubsub#node_config` form (XEP-0060 §8.2.1), filled with `cfg`. */
 export function nodeConfigForm(cfg: TopicConfig): Element {
-  return buildForm('form', NODE_CONFIG, [
+  return buildForm('form', FORM_TYPES.nodeConfig, [
     { var: 'pubsub#title', type: 'text-single', label: 'Title', values: cfg.title ? [cfg.title] : [] },
     { var: 'pubsub#description', type: 'text-single', label: 'Description', values: cfg.description ? [cfg.description] : [] },
     { var: 'pubsub#type', type: 'text-single', label: 'Payload namespace', values: [pubsubType(cfg.contentType, cfg.payloadNamespace) ?? ''] },
@@ -130,10 +131,6 @@ export function nodeConfigForm(cfg: TopicConfig): Element {
   ]);
 }
 
-function configOf(t: Topic): TopicConfig {
-  const { name: _n, source: _s, owner: _o, publishers: _p, createdAt: _c, ...cfg } = t;
-  return cfg;
-}
 
 export function installPubsubOwner(router: Router, d: PubsubDeps): void {
   router.iq('get', NS.PUBSUB_OWNER, 'pubsub', (req) => ownerGet(d, req));
@@ -151,7 +148,7 @@ async function ownerGet(d: PubsubDeps, req: IqRequest): Promise<IqReply> {
   const node = op.attrs.node;
   if (!node) return fail('nodeid-required');
   const a = d.topics.check(s, 'create', node);
-  if ('fail' in a) return a;
+  if (isFail(a)) return a;
   return ownerReply(xml('configure', { node }, nodeConfigForm(configOf(a.topic))));
 }
 
@@ -177,19 +174,19 @@ async function ownerSet(d: PubsubDeps, req: IqRequest): Promise<IqReply> {
 async function configure(d: PubsubDeps, req: IqRequest, op: Element, node: string): Promise<IqReply> {
   const s = d.subjectOf(req.bare)!;
   const a = d.topics.check(s, 'create', node);
-  if ('fail' in a) return a;
+  if (isFail(a)) return a;
   const x = op.getChild('x', NS.DATA);
   if (!x) return fail('bad-request', 'configure needs a jabber:x:data form');
   if (x.attrs.type === 'cancel') return true; // XEP-0060 §8.2.4
-  const form = findForm(op, NODE_CONFIG);
-  if (!form) return fail('not-acceptable', `the form's FORM_TYPE must be ${NODE_CONFIG}`);
+  const form = findForm(op, FORM_TYPES.nodeConfig);
+  if (!form) return fail('not-acceptable', `the form's FORM_TYPE must be ${FORM_TYPES.nodeConfig}`);
   const patch = parseNodeConfig(form.fields, d.topics.limits.maxItems);
-  if (!('ok' in patch)) return patch;
+  if (isFail(patch)) return patch;
   if (patch.value.contentType && patch.value.contentType !== a.topic.contentType) {
     return bad(grid('content_type'), 'the content type of an existing topic cannot change: create a new topic');
   }
   const full = completeConfig(configOf(a.topic), patch.value);
-  if (!('ok' in full)) return full;
+  if (isFail(full)) return full;
   // A round-tripped form repeats pubsub#type; only application/xml topics keep it as config.
   if (full.value.payloadNamespace === undefined) delete patch.value.payloadNamespace;
   // A lowered max_items trims the stored history in the core.

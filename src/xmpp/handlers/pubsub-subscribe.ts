@@ -9,13 +9,14 @@ import type { PolicySubject } from '../../policy/types.js';
 import type { Filter } from '../../filters/types.js';
 import { canonicalJson, filterFieldSpecs, parseFilter } from '../../filters/index.js';
 import { NS } from '../ns.js';
+import { FORM_TYPES } from '../form-types.js';
+import { bareJid } from '../../jid.js';
 import { buildForm, findForm, type FieldSpec } from '../forms.js';
 import type { IqReply, IqRequest } from '../router.js';
 import { grid, parseRsm } from '../xmlnode.js';
 import { listPage } from '../paging.js';
 import type { PubsubDeps } from './pubsub.js';
 
-export const SUBSCRIBE_OPTIONS = 'http://jabber.org/protocol/pubsub#subscribe_options';
 const FILTER_PREFIX = grid('filter.');
 const reply = (...children: (Element | null)[]) => xml('pubsub', { xmlns: NS.PUBSUB }, ...children);
 
@@ -24,7 +25,7 @@ const reply = (...children: (Element | null)[]) => xml('pubsub', { xmlns: NS.PUB
  * prefix. Other grid fields are errors (PROTOCOL preamble); pubsub# fields are ignored.
  */
 export function filterFieldsOf(form: { formType: string | undefined; fields: Map<string, string[]> }): Record<string, string[]> | Fail {
-  if (form.formType !== SUBSCRIBE_OPTIONS) return fail('invalid-options', `the options form's FORM_TYPE must be ${SUBSCRIBE_OPTIONS}`);
+  if (form.formType !== FORM_TYPES.subscribeOptions) return fail('invalid-options', `the options form's FORM_TYPE must be ${FORM_TYPES.subscribeOptions}`);
   const out: Record<string, string[]> = {};
   for (const [v, values] of form.fields) {
     if (v.startsWith(FILTER_PREFIX)) {
@@ -47,7 +48,7 @@ export function optionsForm(type: 'form' | 'result', topic: Topic, filter: Filte
     ...(f.options ? { options: [...f.options] } : {}), values: filter?.[f.name] ?? [],
   }));
   if (subtopic) fields.push({ var: grid('subtopic'), type: 'text-single', values: [subtopic] });
-  return buildForm(type, SUBSCRIBE_OPTIONS, fields);
+  return buildForm(type, FORM_TYPES.subscribeOptions, fields);
 }
 
 function subscriptionEl(s: Subscription): Element {
@@ -68,7 +69,7 @@ export async function subscribe(d: PubsubDeps, s: PolicySubject, req: IqRequest,
     fields = Object.keys(f).length ? f : null;
   }
   const r = await d.topics.subscribe(s, node, jid, fields);
-  if ('fail' in r) return r;
+  if (isFail(r)) return r;
   const sub = r.value.subscription;
   const t = d.topics.topic(sub.topic);
   const opts = sub.filter && t
@@ -84,7 +85,7 @@ export async function unsubscribe(d: PubsubDeps, s: PolicySubject, _req: IqReque
   const jid = op.attrs.jid;
   if (!jid) return fail('invalid-jid', 'unsubscribe needs the jid attribute');
   const r = await d.topics.unsubscribe(s, node, jid, op.attrs.subid || undefined);
-  return 'fail' in r ? r : true;
+  return isFail(r) ? r : true;
 }
 
 /** The one subscription an options request means (§6.3.4 errors: not-subscribed, subid-required, invalid-subid). */
@@ -94,8 +95,8 @@ function findSubscription(d: PubsubDeps, s: PolicySubject, op: Element): { topic
   const jid = op.attrs.jid;
   if (!jid) return fail('invalid-jid', 'options needs the jid attribute');
   const a = d.topics.check(s, 'discover', node);
-  if ('fail' in a) return a;
-  if (jid.split('/')[0]!.toLowerCase() !== s.jid) return fail('forbidden', 'only your own subscriptions');
+  if (isFail(a)) return a;
+  if (bareJid(jid) !== s.jid) return fail('forbidden', 'only your own subscriptions');
   const mine = d.topics.subscriptionsOfOwner(s.jid, a.topic.name).filter((x) => x.jid === jid);
   if (!mine.length) return fail('not-subscribed');
   const subid = op.attrs.subid;
@@ -142,7 +143,7 @@ export function defaultOptions(d: PubsubDeps, s: PolicySubject, _req: IqRequest,
   const node = op.attrs.node;
   if (!node) return fail('nodeid-required', 'default options are per topic: name the node');
   const a = d.topics.check(s, 'discover', node);
-  if ('fail' in a) return a;
+  if (isFail(a)) return a;
   return reply(xml('default', { node: a.topic.name }, optionsForm('form', a.topic, null)));
 }
 
@@ -154,7 +155,7 @@ export async function subscriptions(d: PubsubDeps, s: PolicySubject, req: IqRequ
   let list: Subscription[];
   if (node) {
     const a = d.topics.check(s, 'discover', node);
-    if ('fail' in a) return a;
+    if (isFail(a)) return a;
     list = d.topics.subscriptionsOfOwner(s.jid, a.topic.name);
   } else list = d.topics.subscriptionsOfOwner(s.jid);
   // XEP-0059 paged by subid, so 1,000 subscriptions always answer within one stanza.

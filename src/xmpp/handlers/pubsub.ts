@@ -10,6 +10,7 @@ import type { ItemService } from '../../topics/items.js';
 import type { Topic } from '../../topics/types.js';
 import type { PolicySubject } from '../../policy/types.js';
 import { NS } from '../ns.js';
+import { FORM_TYPES } from '../form-types.js';
 import { findForm } from '../forms.js';
 import type { IqReply, IqRequest, Router } from '../router.js';
 import type { Disco } from './disco.js';
@@ -17,7 +18,7 @@ import { listPage } from '../paging.js';
 import { fitAnswer, parseRsm, rsmSet } from '../xmlnode.js';
 import { pageOf } from '../../topics/query.js';
 import { publishInput } from '../payload-input.js';
-import { completeConfig, DEFAULT_CONFIG, installPubsubOwner, NODE_CONFIG, parseNodeConfig } from './pubsub-owner.js';
+import { completeConfig, DEFAULT_CONFIG, installPubsubOwner, parseNodeConfig } from './pubsub-owner.js';
 import { defaultOptions, options, optionsSet, subscribe, subscriptions, unsubscribe } from './pubsub-subscribe.js';
 import { payloadElement } from './notify.js';
 
@@ -40,7 +41,6 @@ export const PUBSUB_FEATURES: readonly string[] = [
     'retrieve-subscriptions', 'rsm', 'subscribe', 'subscription-notifications', 'subscription-options'].map(PS),
   NS.RSM, NS.SHIM, `${NS.SHIM}#SubID`, `${NS.SHIM}#Grid-Seq`, `${NS.SHIM}#Grid-Published`,
 ];
-export const PUBLISH_OPTIONS = PS('publish-options');
 /** Items retrieval without RSM answers at most this many (the newest), with a <set/>. */
 const ITEMS_PAGE = 1000;
 
@@ -73,17 +73,17 @@ async function create(d: PubsubDeps, s: PolicySubject, req: IqRequest, op: Eleme
   let patch = {};
   const configure = req.element.getChild('configure');
   if (configure?.getChild('x', NS.DATA)) {
-    const form = findForm(configure, NODE_CONFIG);
-    if (!form) return fail('not-acceptable', `the configure form's FORM_TYPE must be ${NODE_CONFIG}`);
+    const form = findForm(configure, FORM_TYPES.nodeConfig);
+    if (!form) return fail('not-acceptable', `the configure form's FORM_TYPE must be ${FORM_TYPES.nodeConfig}`);
     const p = parseNodeConfig(form.fields, d.topics.limits.maxItems);
-    if (!('ok' in p)) return p;
+    if (isFail(p)) return p;
     patch = p.value;
   }
   // The default max_items never exceeds the cap (limits.max_items).
   const cfg = completeConfig({ ...DEFAULT_CONFIG, maxItems: Math.min(DEFAULT_CONFIG.maxItems, d.topics.limits.maxItems) }, patch);
-  if (!('ok' in cfg)) return cfg;
+  if (isFail(cfg)) return cfg;
   const r = await d.topics.create(s, node, cfg.value);
-  return 'fail' in r ? r : true;
+  return isFail(r) ? r : true;
 }
 
 /** XEP-0060 §7.1: exactly one item with exactly one payload element. */
@@ -132,9 +132,9 @@ function preconditions(d: PubsubDeps, s: PolicySubject, node: string, el: Elemen
   if (!el) return null;
   const form = findForm(el);
   if (!form) return null;
-  if (form.formType !== PUBLISH_OPTIONS) return fail('bad-request', `publish-options FORM_TYPE must be ${PUBLISH_OPTIONS}`);
+  if (form.formType !== FORM_TYPES.publishOptions) return fail('bad-request', `publish-options FORM_TYPE must be ${FORM_TYPES.publishOptions}`);
   const a = d.topics.check(s, 'publish', node);
-  if ('fail' in a) return a;
+  if (isFail(a)) return a;
   const actual: Record<string, string[]> = {
     'pubsub#access_model': ['whitelist'],
     'pubsub#persist_items': ['1', 'true'],
@@ -175,7 +175,7 @@ async function items(d: PubsubDeps, s: PolicySubject, req: IqRequest, op: Elemen
   const rsm = parseRsm(req.element);
   if (isFail(rsm)) return rsm;
   const r = await d.items.items(s, node, { ...(max ? { max } : {}), ...(ids.length ? { ids } : {}) });
-  if ('fail' in r) return r;
+  if (isFail(r)) return r;
   const all = r.value.items;
   const paging = rsm ?? (all.length > ITEMS_PAGE && !ids.length ? { before: '', max: ITEMS_PAGE } : undefined);
   let list = all;
@@ -209,7 +209,7 @@ async function affiliations(d: PubsubDeps, s: PolicySubject, req: IqRequest, op:
   let topics: Topic[];
   if (node) {
     const a = d.topics.check(s, 'discover', node);
-    if ('fail' in a) return a;
+    if (isFail(a)) return a;
     topics = [a.topic];
   } else topics = d.topics.list(s);
   const out: { node: string; affiliation: string }[] = [];

@@ -3,13 +3,13 @@ import { xml } from '@xmpp/component';
 import type { Element } from '@xmpp/xml';
 import type { AccountService } from '../../accounts/service.js';
 import type { Account, AccountChange } from '../../accounts/types.js';
-import { fail } from '../../result.js';
+import { fail, isFail } from '../../result.js';
 import { buildForm, findForm } from '../forms.js';
 import { NS } from '../ns.js';
+import { FORM_TYPES } from '../form-types.js';
 import type { Router } from '../router.js';
 import type { Disco } from './disco.js';
 
-export const REGISTER_FORM_TYPE = 'urn:xmpp-grid:0#register';
 /** Characters a registration's certificate field may hold (PEM of a leaf and its chain). */
 export const MAX_CERTIFICATE_CHARS = 65536;
 
@@ -21,7 +21,7 @@ export function installRegister(router: Router, disco: Disco, accounts: AccountS
   disco.addFeature(NS.REGISTER);
   router.iq('get', NS.REGISTER, 'query', (req) => {
     const account = accounts.get(req.bare);
-    const form = buildForm('form', REGISTER_FORM_TYPE, [
+    const form = buildForm('form', FORM_TYPES.register, [
       { var: 'challenge', type: 'hidden', values: [accounts.challenge(req.bare)] },
       { var: 'certificate', type: 'text-multi', label: 'Certificate (PEM, leaf first)', required: true },
       { var: 'signature', type: 'text-single', label: 'Signature of the challenge (base64)', required: true },
@@ -42,10 +42,10 @@ export function installRegister(router: Router, disco: Disco, accounts: AccountS
   router.iq('set', NS.REGISTER, 'query', async (req) => {
     if (req.element.getChild('remove')) {
       const r = await accounts.remove(req.bare, req.bare);
-      return 'fail' in r ? fail('registration-required') : true;
+      return isFail(r) ? fail('registration-required') : true;
     }
-    const form = findForm(req.element, REGISTER_FORM_TYPE);
-    if (!form || form.type !== 'submit') return fail('bad-request', `submit the ${REGISTER_FORM_TYPE} form`);
+    const form = findForm(req.element, FORM_TYPES.register);
+    if (!form || form.type !== 'submit') return fail('bad-request', `submit the ${FORM_TYPES.register} form`);
     // A chain of a few certificates is a few KB: anything far larger is refused before the
     // certificate code parses it (a 1 MB field costs tens of ms of PEM and ASN.1 work).
     const certificatePem = (form.fields.get('certificate') ?? []).join('\n');
@@ -62,7 +62,7 @@ export function installRegister(router: Router, disco: Disco, accounts: AccountS
       deviceType: one('device-type') || undefined,
       description: one('description') || undefined,
     });
-    return 'fail' in r ? r : true;
+    return isFail(r) ? r : true;
   }, { exempt: true });
 }
 

@@ -11,6 +11,7 @@ import type { PolicySubject } from '../../policy/types.js';
 import { filterFieldSpecs } from '../../filters/index.js';
 import { pubsubType } from '../../payloads/index.js';
 import { NS } from '../ns.js';
+import { FORM_TYPES } from '../form-types.js';
 import { buildForm } from '../forms.js';
 import type { IqReply, IqRequest } from '../router.js';
 import type { DiscoProvider } from './disco.js';
@@ -18,8 +19,6 @@ import type { AdHocCommands } from './commands.js';
 import { parseRsm } from '../xmlnode.js';
 import { listPage } from '../paging.js';
 
-export const META_DATA = 'http://jabber.org/protocol/pubsub#meta-data';
-export const TOPIC_FORM_TYPE = 'urn:xmpp-grid:0#topic';
 /** Topics in a page when a <set/> gives no <max/> (100), and the cap on <max/>; cut to fit. */
 const PAGING = { defaultPage: 100, maxPage: 1000 };
 
@@ -43,7 +42,7 @@ export function discoProvider(d: TopicsDiscoDeps): DiscoProvider {
       const s = subjectOr(req.bare);
       if (isFail(s)) return s;
       const a = d.topics.check(s, 'discover', node);
-      if ('fail' in a) return a;
+      if (isFail(a)) return a;
       return topicInfo(d.topics, a.topic, node, a.subtopic);
     },
     items(req, node) {
@@ -59,7 +58,7 @@ export function discoProvider(d: TopicsDiscoDeps): DiscoProvider {
 export function topicInfo(topics: TopicService, topic: Topic, node: string, subtopic: boolean): Element {
   const subs = topics.subscriptionsOf(topic.name).filter((s) => !subtopic || s.subtopic === node);
   const type = pubsubType(topic.contentType, topic.payloadNamespace);
-  const meta = buildForm('result', META_DATA, [
+  const meta = buildForm('result', FORM_TYPES.metaData, [
     { var: 'pubsub#title', type: 'text-single', values: topic.title ? [topic.title] : [] },
     { var: 'pubsub#description', type: 'text-single', values: topic.description ? [topic.description] : [] },
     { var: 'pubsub#type', type: 'text-single', values: type ? [type] : [] },
@@ -70,7 +69,7 @@ export function topicInfo(topics: TopicService, topic: Topic, node: string, subt
     { var: 'pubsub#max_items', type: 'text-single', values: [String(topic.maxItems)] },
     { var: 'pubsub#creation_date', type: 'text-single', values: [topic.createdAt] },
   ]);
-  const grid = buildForm('result', TOPIC_FORM_TYPE, [
+  const grid = buildForm('result', FORM_TYPES.topic, [
     { var: 'content-type', type: 'text-single', values: [topic.contentType] },
     { var: 'filtering', type: 'list-single', values: [topic.filtering] },
     { var: 'filter-fields', type: 'list-multi', values: filterFieldSpecs(topic).map((f) => f.name) },
@@ -102,11 +101,11 @@ async function topicList(d: TopicsDiscoDeps, s: PolicySubject, req: IqRequest): 
  */
 async function nodeItems(d: TopicsDiscoDeps, s: PolicySubject, req: IqRequest, node: string): Promise<IqReply> {
   const a = d.topics.check(s, 'discover', node);
-  if ('fail' in a) return a;
+  if (isFail(a)) return a;
   const rsm = parseRsm(req.element);
   if (isFail(rsm)) return rsm;
   const r = await d.items.items(s, node, {});
-  const ids = 'fail' in r ? [] : r.value.items.map((x) => x.item.id);
+  const ids = isFail(r) ? [] : r.value.items.map((x) => x.item.id);
   const p = await listPage(ids, (id) => id, rsm, (id) => xml('item', { jid: d.domain, name: id }));
   if (isFail(p)) return p;
   return xml('query', { xmlns: NS.DISCO_ITEMS, node }, ...p.entries, p.set);

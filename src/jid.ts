@@ -1,0 +1,8 @@
+// The one bare-JID function (RFC 7622 §3.2: the resourcepart goes), as every layer compares
+// JIDs: accounts are keyed by it, policy rules and subscriptions name it, doors stamp it.
+// Lowercased (the grid's JIDs are ASCII; full PRECIS folding is the XMPP server's) and trimmed.
+
+export function bareJid(jid: string): string {
+  const slash = jid.indexOf('/');
+  return (slash === -1 ? jid : jid.slice(0, slash)).trim().toLowerCase();
+}
