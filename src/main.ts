@@ -181,7 +181,7 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
   const sweep = new RevocationSweep({ accounts, trust: () => trustWatch.current(), log: log.child({ mod: 'revocation' }) });
   cleanups.push(() => sweep.stop());
   wireEvents({ accounts, topics, items, policy, trust: trustWatch, sweep, outbox, notifier: protocol.notifier, subjectOf, domain: cfg.xmpp.domain, log });
-  const status = ops.attach({ link, accounts, topics, itemStore, policy, outbox, multicast });
+  const status = ops.attach({ link, accounts, topics, itemStore, policy, outbox, multicast, limits });
   // The admin socket and the metrics endpoint come up before the link, so that `status` and
   // /healthz answer (link down) while the XMPP server is not reachable yet.
   const admin = await startAdmin({ cfg, accounts, topics, policy, log, outbox, multicast, itemStore, seen: ops.seen, status, limitStats });

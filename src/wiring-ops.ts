@@ -12,6 +12,7 @@ import type { ComponentLink } from './xmpp/component.js';
 import type { Outbox } from './xmpp/outbox.js';
 import type { Multicast } from './xmpp/multicast.js';
 import type { Element } from '@xmpp/xml';
+import type { FairQueue, RateLimiter } from './limits/index.js';
 import { bareJid } from './xmpp/router.js';
 import { NO_METRICS, type MetricsSink } from './metrics/sink.js';
 import { PromMetrics } from './metrics/prom.js';
@@ -29,6 +30,7 @@ export interface ControllerParts {
   policy: PolicyWatcher;
   outbox: Outbox;
   multicast: Multicast;
+  limits: { limiter: RateLimiter; queue: FairQueue };
 }
 
 export class Operations {
@@ -48,6 +50,10 @@ export class Operations {
       outboxQueued: () => this.p.outbox.queued,
       bounces: () => this.p.outbox.bounced,
       multicast: () => this.p.multicast,
+      limits: () => {
+        const { limiter, queue } = this.p.limits;
+        return { refusedBy: limiter.refusedBy, suspensions: limiter.counters.suspensions, active: queue.load.active, queued: queue.load.queued };
+      },
     }) : null;
     this.sink = this.prom ?? NO_METRICS;
   }
