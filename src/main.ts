@@ -31,6 +31,7 @@ import { wireLimits } from './wiring-limits.js';
 import { Operations } from './wiring-ops.js';
 import { checkStateVersion, ensureDataFormat, StateFormatError } from './state-format.js';
 import { packageVersion } from './agent/version.js';
+import { startDoorsHttps, HttpsStartError } from './wiring-https.js';
 
 export interface RunningController {
   readonly link: ComponentLink;
@@ -188,6 +189,10 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
   cleanups.push(() => admin.close());
   await ops.startServer();
   cleanups.push(() => ops.close());
+  const https = await startDoorsHttps(cfg, { accounts, topics, items, trust: () => trustWatch.current(), log: log.child({ mod: 'https' }) }).catch((err: unknown) => {
+    throw err instanceof HttpsStartError ? new StartError(err.message) : err;
+  });
+  if (https) cleanups.push(() => https.https.close());
   cleanups.push(() => link.stop());
   const abort = () => void link.stop();
   signal?.addEventListener('abort', abort, { once: true });

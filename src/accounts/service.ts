@@ -8,6 +8,7 @@ import { fail, ok, type Fail, type Result } from '../result.js';
 import type { ControlStore } from '../store/types.js';
 import type { RegistrationInput, RegistrationResult, Trust } from '../identity/types.js';
 import { ChallengeBook } from './challenges.js';
+import { hashToken, newToken, tokenMatches } from './tokens.js';
 import type { Account, AccountChange, AccountPolicy, AccountsState, AccountStatus, Submission } from './types.js';
 
 export interface AccountServiceDeps {
@@ -248,6 +249,41 @@ export class AccountService extends EventEmitter {
     audit(this.d.log, 'account-change', { jid: bare, from: prev.status, to: n.status, groups: n.groups, previous_groups: prev.groups, by, reason });
     this.announce(account, prev, by, reason);
     return ok(account);
+  }
+
+  /**
+   * PROTOCOL §13: a new HTTP Basic token for `jid` (replacing any old one). The token is
+   * returned once and stored only hashed. Audited as an account change.
+   */
+  async issueToken(jid: string, by: string): Promise<Result<string>> {
+    const bare = norm(jid);
+    if (!this.get(bare)) return fail('item-not-found', `no account ${bare}`);
+    const token = newToken();
+    const createdAt = this.now().toISOString();
+    await this.d.store.update((s) => {
+      const a = s.accounts[bare];
+      if (a) a.token = { sha256: hashToken(token), createdAt };
+    });
+    audit(this.d.log, 'account-token', { jid: bare, action: 'issued', by });
+    return ok(token);
+  }
+
+  /** Ends `jid`'s token; item-not-found when the account or its token does not exist. */
+  async revokeToken(jid: string, by: string): Promise<Result<null>> {
+    const bare = norm(jid);
+    const a = this.get(bare);
+    if (!a) return fail('item-not-found', `no account ${bare}`);
+    if (!a.token) return fail('item-not-found', `${bare} holds no token`);
+    await this.d.store.update((s) => {
+      delete s.accounts[bare]?.token;
+    });
+    audit(this.d.log, 'account-token', { jid: bare, action: 'revoked', by });
+    return ok(null);
+  }
+
+  /** True when `token` is `jid`'s current token (whatever the account's status: the gate decides that). */
+  checkToken(jid: string, token: string): boolean {
+    return tokenMatches(this.get(jid)?.token, token);
   }
 
   private announce(a: Account, prev: Account | undefined, by: string, reason: string): void {

@@ -1,5 +1,6 @@
 // The account registry's vocabulary (PROTOCOL §1, §2, §10).
 import type { CertInfo } from '../identity/types.js';
+import type { StoredToken } from './tokens.js';
 
 /** `suspended`: disabled for sustained abuse of the rate limits (README "Rate limits"); an administrator lifts it. */
 export type AccountStatus = 'pending' | 'approved' | 'denied' | 'revoked' | 'suspended';
@@ -25,6 +26,8 @@ export interface Account {
   /** Who made the last decision: `auto:<entry id>`, `admin:<jid>`, `cli`, `registration`, or `system:crl` / `system:expiry` (revocation-sweep.ts). */
   decidedBy: string;
   decidedAt: string;
+  /** HTTP Basic token for the TAXII door (PROTOCOL §13), stored hashed; absent: none. */
+  token?: StoredToken;
 }
 
 export interface AccountsState {

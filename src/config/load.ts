@@ -18,9 +18,10 @@ export const DEFAULTS: Config = {
   admin: { socket: '' },
   store: { cache_bytes: 32 * 1024 * 1024, control_on_corrupt: 'refuse' },
   metrics: { listen: '' },
+  taxii: { listen: '', cert: '', key: '', public_url: '', api_root: 'grid', basic: false, page_default: 100, page_max: 1000 },
 };
 
-type Kind = 'string' | 'secret' | 'list' | 'int' | 'identity' | 'path' | 'pathlist' | 'level' | 'multicast' | 'oncorrupt' | 'listen';
+type Kind = 'string' | 'secret' | 'list' | 'int' | 'identity' | 'path' | 'pathlist' | 'level' | 'multicast' | 'oncorrupt' | 'listen' | 'bool' | 'url' | 'segment';
 const SCHEMA: Record<string, Record<string, Kind> | Kind> = {
   xmpp: { service: 'string', domain: 'string', secret: 'secret', reconnect_max_ms: 'int', multicast: 'multicast' },
   trust: { ca: 'pathlist', crl: 'pathlist', identity: 'identity' },
@@ -34,6 +35,7 @@ const SCHEMA: Record<string, Record<string, Kind> | Kind> = {
   admin: { socket: 'path' },
   store: { cache_bytes: 'int', control_on_corrupt: 'oncorrupt' },
   metrics: { listen: 'listen' },
+  taxii: { listen: 'listen', cert: 'path', key: 'path', public_url: 'url', api_root: 'segment', basic: 'bool', page_default: 'int', page_max: 'int' },
 };
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -86,6 +88,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     throw new ConfigError('limits.filter_bytes', `must be at most a quarter of limits.stanza_bytes (${Math.floor(cfg.limits.stanza_bytes / 4)}) so that a subtopic's filter always fits an answer`);
   }
   if (!cfg.admin.socket) cfg.admin.socket = resolve(cfg.data, 'admin.sock');
+  checkTaxii(cfg);
   return cfg;
 }
 
@@ -133,6 +136,17 @@ function coerce(key: string, kind: Kind, v: unknown, base: string): unknown {
       // '' is off; else host:port (checked again, with the reason, when the endpoint starts).
       if (typeof v !== 'string' || (v !== '' && !/^(\[[0-9a-fA-F:.]+\]|[^:\[\]\s]+):\d{1,5}$/.test(v))) fail(`must be host:port (e.g. 127.0.0.1:9464) or empty, got ${JSON.stringify(v)}`);
       return v;
+    case 'bool':
+      if (v === true || v === 'true') return true;
+      if (v === false || v === 'false') return false;
+      return fail(`must be true or false, got ${JSON.stringify(v)}`);
+    case 'url':
+      // '' is "derive from listen"; else an absolute https URL without query or fragment.
+      if (typeof v !== 'string' || (v !== '' && !/^https:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(v))) fail(`must be an https:// URL or empty, got ${JSON.stringify(v)}`);
+      return (v as string).replace(/\/+$/, '');
+    case 'segment':
+      if (typeof v !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(v) || v === 'taxii2') fail(`must be one path segment ([A-Za-z0-9._-], not taxii2), got ${JSON.stringify(v)}`);
+      return v;
     case 'multicast':
       if (v !== 'auto' && v !== 'off') fail('must be auto or off');
       return v;
@@ -164,4 +178,14 @@ function coerce(key: string, kind: Kind, v: unknown, base: string): unknown {
 
 function absolutise(p: string, base: string): string {
   return isAbsolute(p) ? p : resolve(base, p);
+}
+
+/** PROTOCOL §13: the TAXII door needs its certificate and key when it listens; paging bounds agree. */
+function checkTaxii(cfg: Config): void {
+  const t = cfg.taxii;
+  if (t.page_default > t.page_max) throw new ConfigError('taxii.page_default', `must be at most taxii.page_max (${t.page_max})`);
+  if (!t.listen) return;
+  if (!t.cert) throw new ConfigError('taxii.cert', 'is required when taxii.listen is set (PEM server certificate)');
+  if (!t.key) throw new ConfigError('taxii.key', 'is required when taxii.listen is set (PEM private key)');
+  if (!t.public_url) t.public_url = `https://${t.listen}`;
 }

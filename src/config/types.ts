@@ -71,6 +71,20 @@ export interface Config {
     /** host:port of the Prometheus endpoint (/metrics, /healthz), e.g. 127.0.0.1:9464; '' = off. */
     listen: string;
   };
+  /** PROTOCOL §13: the HTTPS server (TAXII 2.1 door; the admin console mounts on it too). */
+  taxii: {
+    /** host:port; '' = no HTTPS server. */
+    listen: string;
+    cert: string;
+    key: string;
+    /** Absolute base written into discovery; '' = https://<listen>. No trailing slash. */
+    public_url: string;
+    api_root: string;
+    /** Also accept HTTP Basic with per-account tokens (`grid-controller accounts token JID`). */
+    basic: boolean;
+    page_default: number;
+    page_max: number;
+  };
 }
 
 export class ConfigError extends Error {
