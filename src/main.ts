@@ -79,8 +79,8 @@ export async function startController(cfg: Config, log: Logger, o: StartOptions 
 
 async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<void> | void)[], cleanup: () => Promise<void>, signal?: AbortSignal): Promise<RunningController> {
   const ops = new Operations(cfg, rootLog);
-  // Every audit event (authorization decisions, registrations) is counted as it is logged.
-  const log = tapAudit(rootLog, (event, fields) => ops.sink.audit(event, fields));
+  // Every audit event (authorization decisions, registrations) is counted and kept as it is logged.
+  const log = tapAudit(rootLog, (event, fields) => ops.audited(event, fields));
   const policy = new PolicyWatcher(cfg.policies, log.child({ mod: 'policy' }));
   try {
     policy.start();
@@ -189,7 +189,10 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
   cleanups.push(() => admin.close());
   await ops.startServer();
   cleanups.push(() => ops.close());
-  const https = await startDoorsHttps(cfg, { accounts, topics, items, trust: () => trustWatch.current(), log: log.child({ mod: 'https' }) }).catch((err: unknown) => {
+  const https = await startDoorsHttps(cfg, {
+    accounts, topics, items, trust: () => trustWatch.current(), log: log.child({ mod: 'https' }),
+    console: { itemStore, seen: ops.seen, status: () => status.report(), audit: ops.audit },
+  }).catch((err: unknown) => {
     throw err instanceof HttpsStartError ? new StartError(err.message) : err;
   });
   if (https) cleanups.push(() => https.https.close());

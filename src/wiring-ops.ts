@@ -18,6 +18,7 @@ import { NO_METRICS, type MetricsSink } from './metrics/sink.js';
 import { PromMetrics } from './metrics/prom.js';
 import { startMetricsServer, type MetricsServer } from './metrics/server.js';
 import { SeenBook } from './admin/seen.js';
+import { AuditRing } from './admin/audit-ring.js';
 import { StatusBuilder } from './admin/status.js';
 import { packageVersion } from './agent/version.js';
 import type { AccountStatus } from './accounts/types.js';
@@ -36,6 +37,8 @@ export interface ControllerParts {
 export class Operations {
   readonly sink: MetricsSink;
   readonly seen = new SeenBook();
+  /** The latest audit events, for the web console. */
+  readonly audit = new AuditRing();
   private readonly prom: PromMetrics | null;
   private parts: ControllerParts | undefined;
   private server: MetricsServer | undefined;
@@ -56,6 +59,12 @@ export class Operations {
       },
     }) : null;
     this.sink = this.prom ?? NO_METRICS;
+  }
+
+  /** Every audit event as it is logged (log.ts tapAudit): counted, and kept in the ring. */
+  audited(event: string, fields: Readonly<Record<string, unknown>>): void {
+    this.sink.audit(event, fields);
+    this.audit.add(event, fields);
   }
 
   private get p(): ControllerParts {
