@@ -31,7 +31,7 @@ import { wireLimits } from './wiring-limits.js';
 import { Operations } from './wiring-ops.js';
 import { checkStateVersion, ensureDataFormat, StateFormatError } from './state-format.js';
 import { packageVersion } from './agent/version.js';
-import { startDoorsHttps, HttpsStartError } from './wiring-https.js';
+import { startDoorsHttps, HttpsStartError, type RunningHttps } from './wiring-https.js';
 
 export interface RunningController {
   readonly link: ComponentLink;
@@ -44,6 +44,8 @@ export interface RunningController {
   readonly multicast: Multicast;
   /** Metrics, last-seen, the status report. */
   readonly ops: Operations;
+  /** The HTTPS server (TAXII door), or null when taxii.listen is not set. */
+  readonly https: RunningHttps | null;
   stop(): Promise<void>;
 }
 
@@ -178,10 +180,10 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
   const limits = wireLimits({ router, accounts, policy, outbox, domain: cfg.xmpp.domain, log: log.child({ mod: 'limits' }) });
   cleanups.push(() => limits.stop());
   const limitStats = () => ({ ...limits.limiter.counters, requests_active: limits.queue.load.active, requests_queued: limits.queue.load.queued });
-  const protocol = installProtocol({ router, disco, accounts, topics, items, policy, subjectOf, domain: cfg.xmpp.domain, outbox, multicast, itemStore, limitStats, metrics: ops.sink, log });
+  installProtocol({ router, disco, accounts, topics, items, policy, subjectOf, domain: cfg.xmpp.domain, outbox, multicast, itemStore, limitStats, metrics: ops.sink, log });
   const sweep = new RevocationSweep({ accounts, trust: () => trustWatch.current(), log: log.child({ mod: 'revocation' }) });
   cleanups.push(() => sweep.stop());
-  wireEvents({ accounts, topics, items, policy, trust: trustWatch, sweep, outbox, notifier: protocol.notifier, subjectOf, domain: cfg.xmpp.domain, log });
+  wireEvents({ accounts, topics, items, policy, trust: trustWatch, sweep, events: items.events, metrics: ops.sink, subjectOf, log });
   const status = ops.attach({ link, accounts, topics, itemStore, policy, outbox, multicast, limits });
   // The admin socket and the metrics endpoint come up before the link, so that `status` and
   // /healthz answer (link down) while the XMPP server is not reachable yet.
@@ -190,12 +192,12 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
   await ops.startServer();
   cleanups.push(() => ops.close());
   const https = await startDoorsHttps(cfg, {
-    accounts, topics, items, trust: () => trustWatch.current(), log: log.child({ mod: 'https' }),
+    accounts, topics, items, itemStore, trust: () => trustWatch.current(), log: log.child({ mod: 'https' }),
     console: { itemStore, seen: ops.seen, status: () => status.report(), audit: ops.audit },
   }).catch((err: unknown) => {
     throw err instanceof HttpsStartError ? new StartError(err.message) : err;
   });
-  if (https) cleanups.push(() => https.https.close());
+  if (https) cleanups.push(() => https.close());
   cleanups.push(() => link.stop());
   const abort = () => void link.stop();
   signal?.addEventListener('abort', abort, { once: true });
@@ -211,7 +213,7 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
 
   let stopped = false;
   return {
-    link, disco, accounts, topics, items, policy, outbox, multicast, ops,
+    link, disco, accounts, topics, items, policy, outbox, multicast, ops, https,
     async stop() {
       if (stopped) return;
       stopped = true;

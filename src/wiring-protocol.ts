@@ -1,6 +1,5 @@
 // The protocol surfaces assembled: XEP-0060 + grid handlers, XEP-0050 commands, the admin
 // socket, and the delivery of published items.
-import type { Element } from '@xmpp/xml';
 import type { Config } from './config/types.js';
 import type { Logger } from './log.js';
 import type { AccountService } from './accounts/service.js';
@@ -8,8 +7,6 @@ import type { TopicService } from './topics/service.js';
 import type { ItemService } from './topics/items.js';
 import type { PolicyWatcher } from './policy/index.js';
 import type { PolicySubject } from './policy/types.js';
-import type { TopicEvent, Subscription } from './topics/types.js';
-import type { Published } from './topics/items.js';
 import { ok, fail } from './result.js';
 import type { Router } from './xmpp/router.js';
 import type { Disco } from './xmpp/handlers/disco.js';
@@ -20,7 +17,6 @@ import { installCommands } from './xmpp/handlers/commands.js';
 import { startAdminServer } from './admin/server.js';
 import { accountOps } from './admin/ops.js';
 import type { AdminOps } from './admin/types.js';
-import type { EventStanzas } from './wiring.js';
 import type { SeenBook } from './admin/seen.js';
 import type { MetricsSink } from './metrics/sink.js';
 import type { StatusBuilder } from './admin/status.js';
@@ -28,7 +24,7 @@ import { topicCarried } from './admin/topic-stats.js';
 import { installPubsub } from './xmpp/handlers/pubsub.js';
 import { installGrid } from './xmpp/handlers/grid.js';
 import { discoProvider } from './xmpp/handlers/topics-disco.js';
-import { makeNotifier, eventStanzas, retractMessages, purgeMessages } from './xmpp/handlers/notify.js';
+import { installBroadcast } from './xmpp/broadcast.js';
 
 export interface ProtocolDeps {
   router: Router;
@@ -80,7 +76,8 @@ async function reloadPolicy(policy: PolicyWatcher): Promise<string> {
   return r.ok ? `policy reloaded: ${r.policy.files.length} files, ${r.policy.rules.length} rules` : `policy rejected: ${r.errors.map((e) => `${e.file}:${e.line ?? '?'}: ${e.message}`).join('; ')}`;
 }
 
-export function installProtocol(d: ProtocolDeps): { notifier: EventStanzas } {
+/** Installs the handlers and the broadcast; returns the broadcast's unsubscribe. */
+export function installProtocol(d: ProtocolDeps): () => void {
   const commands = installCommands(d.router, d.disco, d.accounts, {
     topics: async () => JSON.stringify(topicsSummary(d.topics, d.itemStore), null, 2),
     stats: async () => JSON.stringify(controllerStats(d)),
@@ -88,27 +85,10 @@ export function installProtocol(d: ProtocolDeps): { notifier: EventStanzas } {
     declaredGroups: () => Object.keys(d.policy.current().groups),
   });
   d.disco.setProvider(discoProvider({ topics: d.topics, items: d.items, subjectOf: d.subjectOf, domain: d.domain, commands }));
-  const notifications = makeNotifier(d.domain);
-  const pubsubDeps = {
-    topics: d.topics, items: d.items, subjectOf: d.subjectOf, domain: d.domain,
-    notificationsDrained: () => d.outbox.belowHighWater(),
-    // The publish result has been answered (the item is stored); delivery follows in order.
-    onPublished: (p: Published) => {
-      const { stanzas, deliveries } = d.multicast.expand(notifications.fanouts(p));
-      d.metrics.published(p.topic.name);
-      d.metrics.delivered(p.topic.name, deliveries);
-      void d.outbox.send(stanzas, deliveries);
-    },
-    onRetracted: (r: { node: string; itemId: string; subscriptions: Subscription[] }) => void d.outbox.send(retractMessages(d.domain, r.node, r.itemId, r.subscriptions)),
-    onPurged: (r: { topic: string; subscriptions: Subscription[] }) => void d.outbox.send(purgeMessages(d.domain, r.topic, r.subscriptions)),
-    // Subscribers hear of a deletion through the core's topic-deleted event; here the items go.
-    onDeleted: (r: { topic: string }) => void d.itemStore.deleteTopic(r.topic).catch((err) => d.log.error({ err, topic: r.topic }, 'could not drop the items of a deleted topic')),
-  };
-  installPubsub(d.router, d.disco, pubsubDeps);
+  installPubsub(d.router, d.disco, { topics: d.topics, items: d.items, subjectOf: d.subjectOf, domain: d.domain });
   installGrid(d.router, d.disco, { topics: d.topics, items: d.items, subjectOf: d.subjectOf });
-  const events = eventStanzas(d.domain);
-  const notifier: EventStanzas = { forEvent: (e: TopicEvent): Element[] => events.forEvent(e) };
-  return { notifier };
+  // Whatever the core broadcasts (from any door) becomes stanzas here.
+  return installBroadcast({ events: d.items.events, domain: d.domain, outbox: d.outbox, multicast: d.multicast, metrics: d.metrics });
 }
 
 export interface AdminDeps {

@@ -1,25 +1,19 @@
-// Who hears what: account changes, policy reloads and topic events become stanzas, and
-// trigger the re-checks that keep subscriptions within policy (PROTOCOL §2, §5, §12).
+// Who hears what: account changes and policy reloads become core events (the doors turn
+// them into messages, xmpp/broadcast.ts) and trigger the re-checks that keep subscriptions
+// within policy (PROTOCOL §2, §5, §12).
 import type { Logger } from './log.js';
 import type { AccountService } from './accounts/service.js';
 import type { AccountChange, Account } from './accounts/types.js';
 import type { TopicService } from './topics/service.js';
 import type { ItemService } from './topics/items.js';
-import type { TopicEvent } from './topics/types.js';
+import type { Broadcaster } from './topics/events.js';
 import type { PolicyWatcher } from './policy/index.js';
 import type { TrustWatcher } from './identity/trust-watch.js';
 import type { RevocationSweep } from './accounts/revocation-sweep.js';
 import { isSystemDecider } from './accounts/service.js';
 import type { PolicyError } from './policy/types.js';
 import { formatPolicyError, reportWidening, type Policy, type PolicySubject } from './policy/index.js';
-import { accountMessage, pendingMessage, systemDecisionMessage } from './xmpp/handlers/register.js';
-import type { Outbox } from './xmpp/outbox.js';
-import type { Element } from '@xmpp/xml';
-
-/** What the protocol layer offers for turning topic events into stanzas. */
-export interface EventStanzas {
-  forEvent(e: TopicEvent): Element[];
-}
+import type { MetricsSink } from './metrics/sink.js';
 
 export interface WiringDeps {
   accounts: AccountService;
@@ -29,16 +23,16 @@ export interface WiringDeps {
   /** CRLs reloaded → the sweep revokes the accounts they list. */
   trust?: TrustWatcher;
   sweep?: RevocationSweep;
-  outbox: Outbox;
-  notifier: EventStanzas;
+  /** The core's broadcaster (items.events): the doors listen to it. */
+  events: Broadcaster;
+  metrics?: Pick<MetricsSink, 'published'>;
   /** The policy subject of an approved account, else null. */
   subjectOf: (bare: string) => PolicySubject | null;
-  domain: string;
   log: Logger;
 }
 
 export function wireEvents(d: WiringDeps): void {
-  const { accounts, topics, items, policy, outbox, log } = d;
+  const { accounts, topics, items, policy, events, log } = d;
   // Serialise re-checks: a burst of changes must not interleave two passes over the state.
   let chain: Promise<unknown> = Promise.resolve();
   const serial = (what: string, fn: () => Promise<unknown>) => {
@@ -46,11 +40,10 @@ export function wireEvents(d: WiringDeps): void {
   };
 
   accounts.on('change', (c: AccountChange) => {
-    void outbox.send(accountMessage(d.domain, c));
+    // The controller revoked on its own (CRL, expiry): no administrator asked, so tell them.
+    events.emit({ kind: 'account-changed', change: c, tellAdmins: isSystemDecider(c.by) ? policy.current().admins : [] });
     items.invalidate();
     d.sweep?.rearm(c.jid);
-    // The controller revoked on its own (CRL, expiry): no administrator asked, so tell them.
-    if (isSystemDecider(c.by)) void outbox.send(policy.current().admins.map((admin) => systemDecisionMessage(d.domain, admin, c)));
     serial('account re-check', async () => {
       if (c.status === 'removed') await topics.forget(c.jid);
       else {
@@ -62,7 +55,7 @@ export function wireEvents(d: WiringDeps): void {
   accounts.on('pending', (a: Account) => {
     const admins = policy.current().admins;
     if (!admins.length) log.warn({ jid: a.jid }, 'an account waits for approval and the policy names no admins');
-    void outbox.send(admins.map((admin) => pendingMessage(d.domain, admin, a)));
+    events.emit({ kind: 'account-pending', account: a, admins });
   });
   policy.on('change', (p: Policy, previous: Policy) => {
     items.invalidate();
@@ -81,7 +74,7 @@ export function wireEvents(d: WiringDeps): void {
   d.trust?.on('change', () => {
     if (d.sweep) void d.sweep.sweep('crl change');
   });
-  topics.on('event', (e: TopicEvent) => {
-    void outbox.send(d.notifier.forEvent(e));
+  events.on((e) => {
+    if (e.kind === 'published') d.metrics?.published(e.published.topic.name);
   });
 }

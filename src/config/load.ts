@@ -187,5 +187,4 @@ function checkTaxii(cfg: Config): void {
   if (!t.listen) return;
   if (!t.cert) throw new ConfigError('taxii.cert', 'is required when taxii.listen is set (PEM server certificate)');
   if (!t.key) throw new ConfigError('taxii.key', 'is required when taxii.listen is set (PEM private key)');
-  if (!t.public_url) t.public_url = `https://${t.listen}`;
 }

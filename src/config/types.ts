@@ -77,7 +77,7 @@ export interface Config {
     listen: string;
     cert: string;
     key: string;
-    /** Absolute base written into discovery; '' = https://<listen>. No trailing slash. */
+    /** Absolute base written into discovery; '' = the bound https://host:port. No trailing slash. */
     public_url: string;
     api_root: string;
     /** Also accept HTTP Basic with per-account tokens (`grid-controller accounts token JID`). */

@@ -44,6 +44,8 @@ export interface DevGridOptions {
   multicastRemoteLimit?: number;
   /** The XMPP server's config: the dev grid's own (default) or the operator's snippet in contrib/. */
   serverConfig?: 'generated' | 'contrib';
+  /** Start the HTTPS server (TAXII door, PROTOCOL §13) on a free loopback port with the dev server certificate. */
+  taxii?: { basic?: boolean };
 }
 
 export interface DevGrid {
@@ -88,6 +90,7 @@ export async function startDevGrid(o: DevGridOptions): Promise<DevGrid> {
       GRID_TRUST_CA: pki.ca.cert,
       GRID_POLICIES: policiesDir,
       GRID_DATA: join(workDir, 'var'),
+      ...(o.taxii ? { GRID_TAXII_LISTEN: '127.0.0.1:0', GRID_TAXII_CERT: pki.server.cert, GRID_TAXII_KEY: pki.server.key, GRID_TAXII_BASIC: String(!!o.taxii.basic) } : {}),
       ...o.env,
     },
   });

@@ -1,9 +1,8 @@
 // Public face of the payload layer: content types, their pubsub#type, and one entry point
 // that checks an item's payload element against its topic (docs/protocol.md §5).
-import type { ContentType, ParsedStix, PayloadError, XmlNode } from './types.js';
+import type { ContentInput, ContentType, ParsedStix, PayloadError, XmlCodec } from './types.js';
 import { parseStixPayload } from './stix.js';
 import { IODEF_NS, STIX1_NS, TAXII11_NS, validateXmlPayload } from './xml.js';
-import { elementChildren, localName, namespaceOf, textOf } from './xml-ns.js';
 
 export type * from './types.js';
 export { parseStixPayload, stixObjectError } from './stix.js';
@@ -68,23 +67,25 @@ export type ItemPayloadResult = { ok: true; stix?: ParsedStix } | { ok: false; e
 const invalid = (text: string): ItemPayloadResult => ({ ok: false, error: { code: 'invalid-payload', text } });
 
 /**
- * Checks an item's payload element against its topic's content type. For STIX 2.1 the root
- * must be XEP-0335 `<json xmlns='urn:xmpp:json:0'>` holding only text; the parsed STIX comes
- * back for delivery. `ancestors` (outermost first) serve inherited namespace declarations.
+ * Checks an item's content against its topic's content type: STIX 2.1 topics take JSON text
+ * (the parsed STIX comes back for delivery), the others one XML element, parsed here with the
+ * injected codec unless the door already holds the tree. How a door carries the content
+ * (XEP-0335 `<json/>` over XMPP, a TAXII envelope over HTTPS) is the door's business.
  */
-export function validateItemPayload(
+export function validateContent(
   contentType: ContentType,
-  root: XmlNode,
-  opts: { payloadNamespace?: string; ancestors?: readonly XmlNode[] } = {},
+  input: ContentInput,
+  opts: { payloadNamespace?: string; xml: XmlCodec },
 ): ItemPayloadResult {
-  if (contentType !== STIX_CONTENT_TYPE) {
-    const r = validateXmlPayload(contentType, root, opts);
-    return r.ok ? { ok: true } : invalid(r.text);
+  if (contentType === STIX_CONTENT_TYPE) {
+    if (input.kind !== 'json') return invalid(input.notJson ?? 'a STIX 2.1 topic takes STIX 2.1 JSON text, not an XML element');
+    const parsed = parseStixPayload(input.text);
+    return parsed.ok ? { ok: true, stix: parsed } : invalid(parsed.text);
   }
-  if (localName(root) !== 'json' || namespaceOf(root, opts.ancestors) !== JSON_CONTAINER_NS) {
-    return invalid(`payload must be <json xmlns='${JSON_CONTAINER_NS}'> holding STIX 2.1 JSON (got <${localName(root)}>)`);
-  }
-  if (elementChildren(root).length > 0) return invalid('<json/> must hold JSON text only, no child elements');
-  const parsed = parseStixPayload(textOf(root));
-  return parsed.ok ? { ok: true, stix: parsed } : invalid(parsed.text);
+  const el = input.kind === 'xml' ? input : input.element;
+  if (!el) return invalid(`a ${contentType} topic takes one XML element, not JSON`);
+  const root = el.root ?? opts.xml.parse(el.text);
+  if (!root) return invalid('payload is not one well-formed XML element');
+  const r = validateXmlPayload(contentType, root, { ...(opts.payloadNamespace ? { payloadNamespace: opts.payloadNamespace } : {}), ...(el.ancestors ? { ancestors: el.ancestors } : {}) });
+  return r.ok ? { ok: true } : invalid(r.text);
 }

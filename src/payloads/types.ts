@@ -20,6 +20,36 @@ export type ContentType =
   | 'application/taxii+xml;version=1.1'
   | 'application/xml';
 
+/** One XML element as a door holds it: the text, and the tree when the door has parsed it. */
+export interface XmlContent {
+  /** The element serialised on its own (namespaces declared on it): what is stored. */
+  text: string;
+  /** The parsed element; without it the core parses `text` with the injected XmlCodec. */
+  root?: XmlNode;
+  /** Outermost first: where inherited namespace declarations come from (with `root`). */
+  ancestors?: readonly XmlNode[];
+}
+
+/**
+ * An item's content, as neutral as the doors can hand it: JSON text for STIX 2.1 topics, one
+ * XML element for IODEF, STIX 1.x, TAXII 1.1 and application/xml topics.
+ */
+export type ContentInput =
+  | {
+    kind: 'json';
+    text: string;
+    /** The same content as the XML element that carried it (XMPP's `<json/>`): an application/xml topic takes it as such. */
+    element?: XmlContent;
+  }
+  | ({
+    kind: 'xml';
+    /**
+     * Why the door could not read this element as JSON (XMPP: not `<json xmlns='urn:xmpp:json:0'>`
+     * holding text only): a STIX 2.1 topic refuses it with this text, in the door's terms.
+     */
+    notJson?: string;
+  } & XmlContent);
+
 /** Maps to XEP-0060 pubsub#errors `invalid-payload` / `payload-too-big` (§5). */
 export interface PayloadError {
   code: 'invalid-payload' | 'payload-too-big';

@@ -1,21 +1,27 @@
-// Publish, retract, purge, items retrieval and the filtered query (PROTOCOL §5, §7), and the
-// delivery plan: who gets which cut of a published item. A publish resolves only after the
-// item is durably stored (the item store fsyncs before it answers).
+// Publish, retract, purge, configure, items retrieval and the filtered query (PROTOCOL §5,
+// §7), and the delivery plan: who gets which cut of a published item. A publish resolves only
+// after the item is durably stored (the item store fsyncs before it answers); then the service
+// broadcasts it (events.ts), so whichever door it came through, every subscriber hears.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
 import { audit } from '../log.js';
 import { Slice } from './slice.js';
-import { fail, ok, type Result } from '../result.js';
+import { PublishClock } from './publish-clock.js';
+import { checkQuery, type QueryRequest } from './query.js';
+import { fail, isFail, ok, type Result } from '../result.js';
 import type { ItemStore, StoredItem } from '../store/types.js';
 import type { PolicySubject } from '../policy/types.js';
 import type { ParsedStix, XmlCodec } from '../payloads/types.js';
-import { parseStixPayload, validateItemPayload, checkPayloadSize, STIX_CONTENT_TYPE } from '../payloads/index.js';
+import { parseStixPayload, validateContent, checkPayloadSize, STIX_CONTENT_TYPE } from '../payloads/index.js';
 import { XmlPayload } from '../payloads/xml-cut.js';
 import { parseFilter } from '../filters/parse.js';
 import { cutStix, makePredicate } from '../filters/cut.js';
 import type { Filter } from '../filters/types.js';
 import { storageNameProblem, type TopicService } from './service.js';
-import type { Cap, Delivery, IncomingPayload, Subscription, Topic } from './types.js';
+import type { Cap, Delivery, PublishInput, Subscription, Topic, TopicConfig, TopicEvent } from './types.js';
+import { Broadcaster, type Published } from './events.js';
+
+export type { Published } from './events.js';
 
 export interface ItemServiceDeps {
   topics: TopicService;
@@ -28,13 +34,8 @@ export interface ItemServiceDeps {
   xml: XmlCodec;
   log: Logger;
   now?: () => Date;
-}
-
-export interface Published {
-  topic: Topic;
-  node: string;
-  item: StoredItem;
-  deliveries: Delivery[];
+  /** Where the service says what happened; the doors listen. Default: a new one (`items.events`). */
+  events?: Broadcaster;
 }
 
 export interface QueryPage {
@@ -53,7 +54,24 @@ export class ItemService {
   /** topic → the tail of its planning chain (see publish). */
   private readonly planning = new Map<string, Promise<unknown>>();
 
-  constructor(private readonly d: ItemServiceDeps) {}
+  /** What happened, for the doors: published, retracted, purged, configured, and the topic service's events. */
+  readonly events: Broadcaster;
+
+  /** PROTOCOL §13: published strictly increasing per node, ≥ 1 µs per object. */
+  private readonly clock: PublishClock;
+
+  constructor(private readonly d: ItemServiceDeps) {
+    this.clock = new PublishClock(d.items);
+    this.events = d.events ?? new Broadcaster(d.log);
+    d.topics.on('event', (e: TopicEvent) => {
+      // A deleted topic's items go with it: a topic created again under the same name (perhaps
+      // with another content type) must not show them.
+      if (e.kind === 'topic-deleted') {
+        void this.d.items.deleteTopic(e.topic).catch((err) => this.d.log.error({ err, topic: e.topic }, 'could not drop the items of a deleted topic'));
+      }
+      this.events.emit(e);
+    });
+  }
 
   private inOrder<T>(topic: string, fn: () => Promise<T>): Promise<T> {
     const run = (this.planning.get(topic) ?? Promise.resolve()).then(fn);
@@ -75,26 +93,33 @@ export class ItemService {
     return this.d.payloadLimit();
   }
 
-  async publish(subject: PolicySubject, node: string, itemId: string | undefined, payload: IncomingPayload): Promise<Result<Published>> {
+  /**
+   * Publishes one item: check, validate, store, plan the deliveries, broadcast. The answer
+   * comes once the item is stored; the `published` event carries the deliveries.
+   */
+  async publish(subject: PolicySubject, node: string, itemId: string | undefined, input: PublishInput): Promise<Result<Published>> {
     const a = this.d.topics.check(subject, 'publish', node);
-    if ('fail' in a) return a;
+    if (isFail(a)) return a;
     if (a.subtopic && a.topic.filtering !== 'publisher') {
       return fail('not-allowed', `topic ${a.topic.name} is filtered by the controller: publish to the topic node`);
     }
     // A policy-declared topic can carry a name the item store cannot hold: refuse, never throw.
     const unstorable = storageNameProblem(node);
     if (unstorable) return fail('not-acceptable', unstorable);
-    const tooBig = checkPayloadSize(Buffer.byteLength(payload.serialised, 'utf8'), this.d.payloadLimit());
+    const tooBig = checkPayloadSize(input.bytes ?? Buffer.byteLength(input.text, 'utf8'), this.d.payloadLimit());
     if (tooBig) return fail('payload-too-big', tooBig.text);
-    const v = validateItemPayload(a.topic.contentType, payload.root, { payloadNamespace: a.topic.payloadNamespace, ancestors: payload.ancestors });
+    // Backpressure: while earlier notifications still wait for a door's socket, this publish
+    // waits too (Broadcaster.hold).
+    await this.events.drained();
+    const v = validateContent(a.topic.contentType, input, { ...(a.topic.payloadNamespace ? { payloadNamespace: a.topic.payloadNamespace } : {}), xml: this.d.xml });
     if (!v.ok) {
       audit(this.d.log, 'publish-refused', { jid: subject.jid, topic: node, reason: v.error.text });
       return fail(v.error.code, v.error.text);
     }
     const id = itemId || randomUUID();
     const stored = await this.d.items.append(node, {
-      id, publisher: subject.jid, payload: v.stix ? v.stix.text : payload.serialised,
-      published: (this.d.now?.() ?? new Date()).toISOString(),
+      id, publisher: subject.jid, payload: v.stix ? v.stix.text : input.text,
+      published: this.clock.stamp(node, this.d.now?.() ?? new Date(), v.stix ? v.stix.objects.length : 1),
     }, a.topic.maxItems);
     // The topic was deleted while the item was being written (found by the race test): the
     // item must not outlive it, nor reappear in a topic later created with the same name.
@@ -106,7 +131,9 @@ export class ItemService {
     // notifications of a later item must not overtake those of an earlier one.
     const deliveries = await this.inOrder(a.topic.name, () => this.plan(a.topic, node, stored, v.stix));
     this.d.log.debug({ jid: subject.jid, topic: node, item: id, seq: stored.seq, deliveries: deliveries.length }, 'published');
-    return ok({ topic: a.topic, node, item: stored, deliveries });
+    const published: Published = { topic: a.topic, node, item: stored, deliveries };
+    this.events.emit({ kind: 'published', published });
+    return ok(published);
   }
 
   /**
@@ -179,74 +206,93 @@ export class ItemService {
     return cutStix(parsed, makePredicate(filter, cap, topic.filterFields))?.json ?? null;
   }
 
-  /** After configure lowered max_items: the stored history follows at once. */
-  async trim(node: string, maxItems: number): Promise<number> {
-    return this.d.items.trim(node, maxItems);
+  /** XEP-0060 §8.2: new settings; a lowered max_items trims the stored history at once. */
+  async configure(subject: PolicySubject, node: string, patch: Partial<TopicConfig>): Promise<Result<Topic>> {
+    const r = await this.d.topics.configure(subject, node, patch);
+    if (isFail(r)) return r;
+    const trimmed = patch.maxItems !== undefined ? await this.d.items.trim(r.value.name, r.value.maxItems) : 0;
+    this.events.emit({ kind: 'configured', topic: r.value, trimmed });
+    return r;
   }
 
-  async retract(subject: PolicySubject, node: string, id: string): Promise<Result<{ topic: Topic; subscriptions: Subscription[] }>> {
+  /** XEP-0060 §7.2; `notify`: the subscribers hear of it (the `retracted` event says so). */
+  async retract(subject: PolicySubject, node: string, id: string, o: { notify?: boolean } = {}): Promise<Result<{ topic: Topic; subscriptions: Subscription[] }>> {
     const a = this.d.topics.check(subject, 'publish', node);
-    if ('fail' in a) return a;
+    if (isFail(a)) return a;
     if (!(await this.d.items.retract(node, id))) return fail('item-not-found', `no item ${id} in ${node}`);
     audit(this.d.log, 'retracted', { jid: subject.jid, topic: node, item: id });
-    return ok({ topic: a.topic, subscriptions: this.d.topics.subscriptionsOf(a.topic.name).filter((s) => node === a.topic.name || s.subtopic === node) });
+    const subscriptions = this.d.topics.subscriptionsOf(a.topic.name).filter((s) => node === a.topic.name || s.subtopic === node);
+    this.events.emit({ kind: 'retracted', topic: a.topic.name, node, itemId: id, subscriptions, notify: o.notify === true });
+    return ok({ topic: a.topic, subscriptions });
   }
 
+  /** XEP-0060 §8.5; the subscribers hear of it (the `purged` event). */
   async purge(subject: PolicySubject, node: string): Promise<Result<Subscription[]>> {
     const a = this.d.topics.check(subject, 'create', node);
-    if ('fail' in a) return a;
+    if (isFail(a)) return a;
     await this.d.items.purge(node);
     audit(this.d.log, 'purged', { jid: subject.jid, topic: node });
-    return ok(this.d.topics.subscriptionsOf(a.topic.name));
+    const subscriptions = this.d.topics.subscriptionsOf(a.topic.name);
+    this.events.emit({ kind: 'purged', topic: node, subscriptions });
+    return ok(subscriptions);
   }
 
-  /** XEP-0060 §6.5: the N newest, or by id; cut by the node's TLP cap. */
-  items(subject: PolicySubject, node: string, opts: { max?: number; ids?: string[] }): Result<{ topic: Topic; items: { item: StoredItem; payload: string }[] }> {
+  /** XEP-0060 §6.5: the N newest, or by id; cut by the node's TLP cap. Cuts yield to the loop. */
+  async items(subject: PolicySubject, node: string, opts: { max?: number; ids?: string[] }): Promise<Result<{ topic: Topic; items: QueryPage['items'] }>> {
     const a = this.d.topics.check(subject, 'query', node);
-    if ('fail' in a) return a;
+    if (isFail(a)) return a;
     const cap = capOf(a.decision);
     let list: StoredItem[];
     if (opts.ids?.length) list = opts.ids.map((id) => this.d.items.get(node, id)).filter((x): x is StoredItem => !!x);
     else list = opts.max ? this.d.items.latest(node, opts.max) : this.d.items.list(node);
     if (this.uncut(a.topic, null, cap)) return ok({ topic: a.topic, items: list.map(lazy) });
     const out = [];
+    const slice = new Slice();
     for (const item of list) {
+      await slice.turn();
       const payload = this.cut(a.topic, this.payloadOf(a.topic, item.payload), null, cap);
       if (payload !== null) out.push({ item, payload });
     }
     return ok({ topic: a.topic, items: out });
   }
 
-  /** §7: filtered query over stored items, ascending seq, with paging by seq. */
-  query(subject: PolicySubject, node: string, q: { filter: Record<string, string[]>; afterSeq?: number; addedAfter?: string; max: number }): Result<{ topic: Topic } & QueryPage> {
+  /**
+   * §7: the filtered query over stored items, ascending seq, paged by seq; limits and checks
+   * in query.ts, cut as for a subscription and by the TLP cap. A long scan yields to the loop.
+   */
+  async query(subject: PolicySubject, node: string, req: QueryRequest): Promise<Result<{ topic: Topic } & QueryPage>> {
     const a = this.d.topics.check(subject, 'query', node);
-    if ('fail' in a) return a;
+    if (isFail(a)) return a;
+    const q = checkQuery(req);
+    if (isFail(q)) return q;
     let filter: Filter | null = null;
-    if (Object.keys(q.filter).length) {
-      const p = parseFilter(q.filter, a.topic, this.d.topics.limits.filter);
+    if (Object.keys(q.value.filter).length) {
+      const p = parseFilter(q.value.filter, a.topic, this.d.topics.limits.filter);
       if (!p.ok) return fail('invalid-options', p.text);
       filter = p.filter;
     }
+    const { afterSeq, addedAfter, limit } = q.value;
     const cap = capOf(a.decision);
-    const after = q.afterSeq ?? 0;
-    const addedAfter = q.addedAfter ? Date.parse(q.addedAfter) : undefined;
+    const after = afterSeq ?? 0;
     const oldest = this.d.items.oldestSeq(node);
-    const truncated = q.afterSeq !== undefined && oldest !== undefined && after < oldest - 1;
+    const truncated = afterSeq !== undefined && oldest !== undefined && after < oldest - 1;
     const page: QueryPage['items'] = [];
     let count = 0;
     const uncut = this.uncut(a.topic, filter, cap);
+    const slice = new Slice();
     for (const item of this.d.items.after(node, after, Number.MAX_SAFE_INTEGER)) {
+      await slice.turn();
       if (addedAfter !== undefined && !(Date.parse(item.published) > addedAfter)) continue;
       if (uncut) {
         // Counted without reading the payload; only the page's are read, when answered.
         count++;
-        if (page.length < q.max) page.push(lazy(item));
+        if (page.length < limit) page.push(lazy(item));
         continue;
       }
       const payload = this.cut(a.topic, this.payloadOf(a.topic, item.payload), filter, cap);
       if (payload === null) continue;
       count++;
-      if (page.length < q.max) page.push({ item, payload });
+      if (page.length < limit) page.push({ item, payload });
     }
     return ok({ topic: a.topic, items: page, count, truncated });
   }

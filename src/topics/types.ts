@@ -1,5 +1,5 @@
 // The topic service's vocabulary (PROTOCOL §3, §5, §6, §7).
-import type { XmlNode } from '../payloads/types.js';
+import type { ContentInput } from '../payloads/types.js';
 import type { Filter, FilterCaps } from '../filters/types.js';
 import type { Decision, PolicySubject, Tlp, TopicDecl } from '../policy/types.js';
 
@@ -61,16 +61,14 @@ export interface SubtopicView {
 export type TopicEvent =
   | { kind: 'subtopic'; action: 'created' | 'deleted'; subtopic: SubtopicView; publishers: string[] }
   | { kind: 'subscription-ended'; subscription: Subscription; reason: string }
-  | { kind: 'topic-deleted'; topic: string; subscriptions: Subscription[] }
-  | { kind: 'retracted'; topic: string; itemId: string; subscriptions: Subscription[] };
+  | { kind: 'topic-deleted'; topic: string; subscriptions: Subscription[] };
 
-/** A payload as the protocol layer hands it over: the element (a neutral tree) and its text. */
-export interface IncomingPayload {
-  root: XmlNode;
-  ancestors?: readonly XmlNode[];
-  /** The payload element serialised: what is stored and counted against limits.payload_bytes. */
-  serialised: string;
-}
+/**
+ * What a door hands to ItemService.publish: the content (JSON text, or one XML element) and,
+ * when the door counts it differently, the bytes limits.payload_bytes is checked against
+ * (XMPP counts the payload element as serialised, §5); default the UTF-8 length of the text.
+ */
+export type PublishInput = ContentInput & { bytes?: number };
 
 export interface Cap {
   maxTlp?: Tlp;

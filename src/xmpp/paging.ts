@@ -6,7 +6,8 @@
 // serialised once (RawElement), when measured, and the loop gets a turn every few ms.
 import type { Element } from '@xmpp/xml';
 import { isFail, type Fail } from '../result.js';
-import { answerBudgetBytes, pageOf, RawElement, rsmSet, type RsmRequest } from './xmlnode.js';
+import { answerBudgetBytes, RawElement, rsmSet, type RsmRequest } from './xmlnode.js';
+import { pageOf } from '../topics/query.js';
 import { Slice } from '../topics/slice.js';
 
 export interface ListPaging {

@@ -5,6 +5,7 @@ import type { Element } from '@xmpp/xml';
 import type { XmlNode } from '../payloads/types.js';
 import { fail, type Fail } from '../result.js';
 import { NS } from './ns.js';
+import type { PageRequest } from '../topics/query.js';
 
 /**
  * An element that writes a serialisation made once. Notifications share the payload part
@@ -73,12 +74,8 @@ export const grid = (name: string) => clark(NS.GRID, name);
 
 // ---- XEP-0059 Result Set Management
 
-export interface RsmRequest {
-  max?: number;
-  after?: string;
-  before?: string;
-  index?: number;
-}
+/** A request's <set/>: the core's page request (topics/query.ts pageOf). */
+export type RsmRequest = PageRequest;
 
 const RSM_INT = /^\d{1,9}$/;
 
@@ -102,27 +99,6 @@ export function parseRsm(parent: Element): RsmRequest | undefined | Fail {
   const before = set.getChildText('before');
   if (before !== null) out.before = before.trim();
   return out;
-}
-
-/** XEP-0059 §2.5-style page over an ordered list of keys: after/before/index/max. */
-export function pageOf<T>(list: readonly T[], key: (t: T) => string, rsm: RsmRequest, defaultMax: number): { page: T[]; first: number } | Fail {
-  let start = 0;
-  let end = list.length;
-  if (rsm.after !== undefined) {
-    const i = list.findIndex((t) => key(t) === rsm.after);
-    if (i === -1) return fail('item-not-found', `RSM <after/> ${rsm.after} is not in this result set`);
-    start = i + 1;
-  } else if (rsm.index !== undefined) start = Math.min(rsm.index, list.length);
-  const max = rsm.max ?? defaultMax;
-  if (rsm.before !== undefined) {
-    if (rsm.before !== '') {
-      const i = list.findIndex((t) => key(t) === rsm.before);
-      if (i === -1) return fail('item-not-found', `RSM <before/> ${rsm.before} is not in this result set`);
-      end = i;
-    }
-    start = Math.max(start, end - max);
-  } else end = Math.min(end, start + max);
-  return { page: list.slice(start, end), first: start };
 }
 
 /** The answer's <set/>: first (with index), last, count. */

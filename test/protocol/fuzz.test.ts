@@ -19,7 +19,6 @@ import { installRegister } from '../../src/xmpp/handlers/register.js';
 import { installCommands } from '../../src/xmpp/handlers/commands.js';
 import { installPing } from '../../src/xmpp/handlers/disco.js';
 import { eventStanzas, makeNotifier, purgeMessages, retractMessages } from '../../src/xmpp/handlers/notify.js';
-import type { TopicEvent } from '../../src/topics/types.js';
 import { MAX_SUBSCRIPTIONS_PER_ACCOUNT } from '../../src/topics/service.js';
 import { memoryStore } from '../helpers/fakes.js';
 import { node as nodeCert, testPki, trustFor } from '../helpers/pki.js';
@@ -73,11 +72,7 @@ async function rig(): Promise<Rig> {
   installRegister(h.router, h.disco, accounts);
   installCommands(h.router, h.disco, accounts, { declaredGroups: () => ['soc', 'partners', 'providers'], topics: async () => 'topics' });
   installPing(h.router, h.disco);
-  // As wiring-protocol.ts does (onDeleted): a deleted topic's items go with it. Without this a
-  // topic created again under the same name with another content type shows the old items.
-  h.topics.on('event', (e: TopicEvent) => {
-    if (e.kind === 'topic-deleted') void h.itemStore.deleteTopic(e.topic);
-  });
+  // A deleted topic's items go with it: the core does that now (ItemService on topic-deleted).
   const cert = nodeCert({ xmppAddr: 'nobody@grid.test', CN: 'nobody' });
   const ctx: SeedContext = {
     challenge: (bare) => accounts.challenge(bare),

@@ -155,12 +155,14 @@ export async function harness(policyText = POLICY, limits?: Partial<TopicLimits>
     },
   };
   topics.on('event', (e: TopicEvent) => h.events.push(e));
-  installPubsub(router, disco, {
-    topics, items, subjectOf, domain: DOMAIN,
-    onPublished: (p) => h.published.push(p),
-    onRetracted: (r) => h.retracted.push(r),
-    onPurged: (r) => h.purged.push(r),
+  // What the core broadcasts, as the XMPP door hears it (xmpp/broadcast.ts): a retract is
+  // told only when the publisher asked for notify.
+  items.events.on((e) => {
+    if (e.kind === 'published') h.published.push(e.published);
+    else if (e.kind === 'retracted' && e.notify && e.subscriptions.length) h.retracted.push(e);
+    else if (e.kind === 'purged') h.purged.push(e);
   });
+  installPubsub(router, disco, { topics, items, subjectOf, domain: DOMAIN });
   installGrid(router, disco, { topics, items, subjectOf });
   disco.setProvider(discoProvider({ topics, items, subjectOf, domain: DOMAIN }));
   return h;

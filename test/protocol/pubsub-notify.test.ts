@@ -137,6 +137,5 @@ describe('control messages', () => {
     assert.deepEqual(ev.forEvent({ kind: 'subtopic', action: 'created', subtopic: view, publishers: ['p1@grid.test', 'p2@grid.test'] }).map((m) => m.attrs.to), ['p1@grid.test', 'p2@grid.test']);
     assert.equal(ev.forEvent({ kind: 'subscription-ended', subscription: sub(A, 's1'), reason: 'policy' }).length, 1);
     assert.equal(ev.forEvent({ kind: 'topic-deleted', topic: TOPIC, subscriptions: [sub(A, 's1'), sub(A, 's2')] }).length, 1);
-    assert.equal(ev.forEvent({ kind: 'retracted', topic: TOPIC, itemId: 'i', subscriptions: [sub(A, 's1')] }).length, 1);
   });
 });

@@ -6,9 +6,14 @@ import assert from 'node:assert/strict';
 import xml from '@xmpp/xml';
 import {
   CONTENT_TYPES, IODEF_NS, STIX1_NS, TAXII11_NS, builtinFilterFields, checkPayloadSize, namespaceOf,
-  normaliseContentType, pubsubType, validateItemPayload, validateXmlPayload,
+  normaliseContentType, pubsubType, validateXmlPayload,
   type ContentType, type XmlNode,
 } from '../../src/payloads/index.js';
+import type { Element } from '@xmpp/xml';
+import { validateItemPayload as validateXmppPayload } from '../../src/xmpp/payload-input.js';
+
+/** The XMPP door's payload element → the core's check (XEP-0335 unwrapping is the door's). */
+const validateItemPayload = (contentType: ContentType, el: XmlNode) => validateXmppPayload(contentType, el as unknown as Element);
 
 function parseXml(s: string): XmlNode {
   const p = new xml.Parser();

@@ -87,7 +87,7 @@ function setup() {
 
 const json = (o: unknown) => {
   const text = JSON.stringify(o);
-  return { root: { name: 'json', attrs: { xmlns: 'urn:xmpp:json:0' }, children: [text] }, serialised: `<json xmlns="urn:xmpp:json:0">${text}</json>` };
+  return { kind: 'json' as const, text, bytes: Buffer.byteLength(`<json xmlns="urn:xmpp:json:0">${text}</json>`) };
 };
 const TLP_GREEN = 'marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da';
 const TLP_RED = 'marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed';
@@ -233,11 +233,89 @@ test('query: filter, after_seq, paging and the truncated flag', async () => {
   const prov = subjects['prov@grid.test']!;
   for (let i = 1; i <= 6; i++) await items.publish(prov, 'threat-intel/indicators', `i${i}`, json(i % 2 ? malware(i) : indicator(i)));
   const soc = subjects['soc1@grid.test']!;
-  const q = items.query(soc, 'threat-intel/indicators', { filter: { type: ['malware'] }, afterSeq: 1, max: 1 });
+  const q = await items.query(soc, 'threat-intel/indicators', { filter: { type: ['malware'] }, afterSeq: 1, limit: 1 });
   assert.ok('ok' in q);
   assert.deepEqual(q.value.items.map((x) => x.item.seq), [3]);
   assert.equal(q.value.count, 2, 'count = matches after filtering (seq 3 and 5)');
   assert.equal(q.value.truncated, false);
-  const denied = items.query(subjects['prov@grid.test']!, 'threat-intel/indicators', { filter: {}, max: 10 });
+  const denied = await items.query(subjects['prov@grid.test']!, 'threat-intel/indicators', { filter: {}, limit: 10 });
   assert.equal((denied as { fail: string }).fail, 'closed-node');
+});
+
+const IODEF_DOC = '<IODEF-Document xmlns="urn:ietf:params:xml:ns:iodef-2.0" version="2.00"><Incident purpose="reporting"><IncidentID name="csirt.example.com">1</IncidentID><GenerationTime>2026-01-01T00:00:00Z</GenerationTime><Contact role="creator" type="organization"><ContactName>x</ContactName></Contact></Incident></IODEF-Document>';
+const WITH_IODEF = POLICY.replace('rules:', `  - name: threat-intel/iodef
+    content_type: application/iodef+xml
+rules:`);
+
+test('a publish through the core alone is broadcast with its deliveries; a retract too', async () => {
+  const { topics, items, subjects } = setup();
+  await topics.applyDeclaredTopics(policyOf(POLICY).topics);
+  const heard: string[] = [];
+  let deliveredTo: string[] = [];
+  items.events.on((e) => {
+    heard.push(e.kind === 'retracted' ? `retracted:${e.itemId}:${e.notify}` : e.kind);
+    if (e.kind === 'published') deliveredTo = e.published.deliveries.map((d) => d.subscription.jid);
+  });
+  await topics.subscribe(subjects['soc1@grid.test']!, 'threat-intel/indicators', 'soc1@grid.test', null);
+  const prov = subjects['prov@grid.test']!;
+  // Content-neutral: JSON text as a TAXII door has it, no XML anywhere, no byte count given.
+  const r = await items.publish(prov, 'threat-intel/indicators', 'x1', { kind: 'json', text: JSON.stringify(indicator(1)) });
+  assert.ok('ok' in r, JSON.stringify(r));
+  assert.deepEqual(deliveredTo, ['soc1@grid.test']);
+  assert.ok('ok' in await items.retract(prov, 'threat-intel/indicators', 'x1', { notify: true }));
+  assert.deepEqual(heard, ['published', 'retracted:x1:true']);
+});
+
+test('content must fit the topic: JSON for STIX 2.1, one XML element (text parsed by the codec) for IODEF', async () => {
+  const { topics, items, subjects } = setup();
+  await topics.applyDeclaredTopics(policyOf(WITH_IODEF).topics);
+  const prov = subjects['prov@grid.test']!;
+  const fails = async (node: string, input: Parameters<ItemService['publish']>[3]) => {
+    const r = await items.publish(prov, node, undefined, input);
+    return 'fail' in r ? `${r.fail}: ${r.text ?? ''}` : 'ok';
+  };
+  assert.equal(await fails('threat-intel/iodef', { kind: 'xml', text: IODEF_DOC }), 'ok');
+  assert.match(await fails('threat-intel/iodef', { kind: 'xml', text: '<IODEF-Document' }), /^invalid-payload: .*well-formed/);
+  assert.match(await fails('threat-intel/iodef', { kind: 'json', text: '{}' }), /^invalid-payload: .*XML element/);
+  assert.match(await fails('threat-intel/indicators', { kind: 'xml', text: IODEF_DOC }), /^invalid-payload: .*JSON/);
+  // The size limit counts the text when the door gives no other count.
+  const big = JSON.stringify(bundle(...Array.from({ length: 2000 }, (_, i) => indicator(i % 9))));
+  assert.match(await fails('threat-intel/indicators', { kind: 'json', text: big }), /^payload-too-big/);
+});
+
+test('publish waits while a door holds the broadcaster (backpressure), then goes on', async () => {
+  const { topics, items, subjects } = setup();
+  await topics.applyDeclaredTopics(policyOf(POLICY).topics);
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  items.events.hold(() => gate);
+  let done = false;
+  const p = items.publish(subjects['prov@grid.test']!, 'threat-intel/indicators', 'w', { kind: 'json', text: JSON.stringify(indicator(1)) }).then((r) => {
+    done = true;
+    return r;
+  });
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  assert.equal(done, false, 'held while the door is over its high-water mark');
+  release();
+  assert.ok('ok' in await p);
+});
+
+test('query parameters are checked by the core: malformed is bad-request, never NaN; limits clamp', async () => {
+  const { topics, items, subjects } = setup();
+  await topics.applyDeclaredTopics(policyOf(POLICY).topics);
+  const prov = subjects['prov@grid.test']!;
+  for (let i = 1; i <= 3; i++) await items.publish(prov, 'threat-intel/indicators', `q${i}`, json(indicator(i)));
+  const soc = subjects['soc1@grid.test']!;
+  const code = async (q: Parameters<ItemService['query']>[2]) => {
+    const r = await items.query(soc, 'threat-intel/indicators', q);
+    return 'fail' in r ? r.fail : r.value.items.map((x) => x.item.seq).join(',');
+  };
+  assert.equal(await code({ addedAfter: 'yesterday' }), 'bad-request');
+  assert.equal(await code({ addedAfter: '2026-13-45T99:00:00Z' }), 'bad-request');
+  assert.equal(await code({ afterSeq: '-1' }), 'bad-request');
+  assert.equal(await code({ afterSeq: '1.5' }), 'bad-request');
+  assert.equal(await code({ limit: 'lots' }), 'bad-request');
+  assert.equal(await code({ afterSeq: '1' }), '2,3');
+  assert.equal(await code({ addedAfter: '2000-01-01T00:00:00.123456789Z', limit: 2 }), '1,2');
+  assert.equal(await code({}), '1,2,3');
 });

@@ -6,6 +6,7 @@ import type { Element } from '@xmpp/xml';
 import { fail, isFail, type Fail } from '../../result.js';
 import type { TopicService } from '../../topics/service.js';
 import type { ItemService } from '../../topics/items.js';
+import { parseDateTime, parseSeq, type QueryRequest } from '../../topics/query.js';
 import type { SubtopicView } from '../../topics/types.js';
 import { OPERATIONS, type Operation, type PolicySubject } from '../../policy/types.js';
 import { NS } from '../ns.js';
@@ -17,11 +18,6 @@ import { filterForm, payloadElement } from './notify.js';
 import { listPage } from '../paging.js';
 
 export const QUERY_FORM_TYPE = 'urn:xmpp-grid:0#query';
-export const QUERY_DEFAULT_MAX = 100;
-export const QUERY_MAX = 1000;
-const SEQ_RE = /^\d{1,15}$/;
-// XEP-0082 DateTime: CCYY-MM-DDThh:mm:ss[.sss]TZD
-const DATETIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
 export interface GridDeps {
   topics: TopicService;
@@ -77,31 +73,30 @@ function subtopics(d: GridDeps, s: PolicySubject, req: IqRequest): IqReply | Pro
   return subtopicList('subtopics', node, d.topics.subtopics(a.topic.name), rsm);
 }
 
-interface QueryRequest {
-  filter: Record<string, string[]>;
-  afterSeq?: number;
-  addedAfter?: string;
-  max: number;
-}
-
-/** The §7 form and RSM <set/> → query parameters; every malformed part is bad-request. */
+/**
+ * The §7 form and RSM <set/> → the core's QueryRequest; every malformed part is bad-request
+ * (checked with the core's own parsers, so before the core is asked, as before).
+ */
 export function parseQuery(el: Element): QueryRequest | Fail {
   const form = findForm(el);
   if (!form || form.formType !== QUERY_FORM_TYPE) return fail('bad-request', `a form with FORM_TYPE ${QUERY_FORM_TYPE} is required`);
-  const q: QueryRequest = { filter: {}, max: QUERY_DEFAULT_MAX };
+  const q: QueryRequest & { filter: Record<string, string[]> } = { filter: {} };
   for (const [v, values] of form.fields) {
     if (v === 'FORM_TYPE') continue;
     if (v.startsWith('filter.')) {
       q.filter[v.slice('filter.'.length)] = values;
       continue;
     }
-    const one = values.length === 1 ? values[0]!.trim() : null;
+    // One value each: a second one is as malformed as a bad one.
+    const one = values.length === 1 ? values[0]! : '';
     if (v === 'after_seq') {
-      if (one === null || !SEQ_RE.test(one)) return fail('bad-request', 'after_seq takes one non-negative integer');
-      q.afterSeq = Number(one);
+      const seq = parseSeq(one, 'after_seq');
+      if (isFail(seq)) return seq;
+      q.afterSeq = seq;
     } else if (v === 'added_after') {
-      if (one === null || !DATETIME_RE.test(one) || Number.isNaN(Date.parse(one))) return fail('bad-request', 'added_after takes one XEP-0082 date-time, e.g. 2024-05-01T00:00:00Z');
-      q.addedAfter = one;
+      const t = parseDateTime(one, 'added_after');
+      if (isFail(t)) return t;
+      q.addedAfter = one.trim();
     } else return fail('bad-request', `unknown query field ${v.slice(0, 100)} (filter.*, after_seq, added_after)`);
   }
   const rsm = parseRsm(el);
@@ -110,22 +105,23 @@ export function parseQuery(el: Element): QueryRequest | Fail {
     if (rsm.before !== undefined || rsm.index !== undefined) return fail('bad-request', 'page forward with RSM <after/> (a seq); <before/> and <index/> are not offered');
     if (rsm.after !== undefined) {
       if (q.afterSeq !== undefined) return fail('bad-request', 'give after_seq or RSM <after/>, not both');
-      if (!SEQ_RE.test(rsm.after)) return fail('bad-request', 'RSM <after/> is a seq: a non-negative integer');
-      q.afterSeq = Number(rsm.after);
+      const seq = parseSeq(rsm.after, 'RSM <after/> (a seq)');
+      if (isFail(seq)) return seq;
+      q.afterSeq = seq;
     }
-    if (rsm.max !== undefined) q.max = Math.min(rsm.max, QUERY_MAX);
+    if (rsm.max !== undefined) q.limit = rsm.max;
   }
   return q;
 }
 
-/** §7: checks `query`; items in ascending seq, cut as for a subscription and by max_tlp. */
-function query(d: GridDeps, s: PolicySubject, req: IqRequest): IqReply {
+/** §7: the core checks `query`, pages and cuts; here the answer is cut to one stanza. */
+async function query(d: GridDeps, s: PolicySubject, req: IqRequest): Promise<IqReply> {
   const node = req.element.attrs.node;
   if (!node) return fail('nodeid-required');
   const q = parseQuery(req.element);
   if (isFail(q)) return q;
-  const r = d.items.query(s, node, q);
-  if ('fail' in r) return r;
+  const r = await d.items.query(s, node, q);
+  if (isFail(r)) return r;
   const { topic, count, truncated } = r.value;
   // Cut to what one stanza can carry; the client pages on from <last/> (RSM).
   const items = fitAnswer(r.value.items, (x) => Buffer.byteLength(x.payload));

@@ -177,7 +177,6 @@ export function eventStanzas(domain: string): { forEvent(e: TopicEvent): Element
         case 'subtopic': return e.publishers.map((p) => subtopicMessage(domain, p, e));
         case 'subscription-ended': return [subscriptionEndedMessage(domain, e.subscription)];
         case 'topic-deleted': return deleteMessages(domain, e.topic, e.subscriptions);
-        case 'retracted': return retractMessages(domain, e.topic, e.itemId, e.subscriptions);
       }
     },
   };

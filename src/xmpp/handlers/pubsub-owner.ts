@@ -163,16 +163,13 @@ async function ownerSet(d: PubsubDeps, req: IqRequest): Promise<IqReply> {
   const node = op.attrs.node;
   if (!node) return fail('nodeid-required');
   if (op.name === 'delete') {
+    // The subscribers hear of it, and the items go, through the core's topic-deleted event.
     const r = await d.topics.delete(s, node);
-    if ('fail' in r) return r;
-    d.onDeleted?.({ topic: node, subscriptions: r.value });
-    return true;
+    return isFail(r) ? r : true;
   }
   if (op.name === 'purge') {
     const r = await d.items.purge(s, node);
-    if ('fail' in r) return r;
-    d.onPurged?.({ topic: node, subscriptions: r.value });
-    return true;
+    return isFail(r) ? r : true;
   }
   return configure(d, req, op, node);
 }
@@ -195,8 +192,7 @@ async function configure(d: PubsubDeps, req: IqRequest, op: Element, node: strin
   if (!('ok' in full)) return full;
   // A round-tripped form repeats pubsub#type; only application/xml topics keep it as config.
   if (full.value.payloadNamespace === undefined) delete patch.value.payloadNamespace;
-  const r = await d.topics.configure(s, node, patch.value);
-  if ('fail' in r) return r;
-  if (patch.value.maxItems !== undefined) await d.items.trim(r.value.name, r.value.maxItems);
-  return true;
+  // A lowered max_items trims the stored history in the core.
+  const r = await d.items.configure(s, node, patch.value);
+  return isFail(r) ? r : true;
 }

@@ -6,15 +6,17 @@ import { xml } from '@xmpp/component';
 import type { Element } from '@xmpp/xml';
 import { fail, isFail, type Fail } from '../../result.js';
 import type { TopicService } from '../../topics/service.js';
-import type { ItemService, Published } from '../../topics/items.js';
-import type { Subscription, Topic } from '../../topics/types.js';
+import type { ItemService } from '../../topics/items.js';
+import type { Topic } from '../../topics/types.js';
 import type { PolicySubject } from '../../policy/types.js';
 import { NS } from '../ns.js';
 import { findForm } from '../forms.js';
 import type { IqReply, IqRequest, Router } from '../router.js';
 import type { Disco } from './disco.js';
 import { listPage } from '../paging.js';
-import { ancestorsOf, asXmlNode, fitAnswer, pageOf, parseRsm, rsmSet, standaloneString } from '../xmlnode.js';
+import { fitAnswer, parseRsm, rsmSet } from '../xmlnode.js';
+import { pageOf } from '../../topics/query.js';
+import { publishInput } from '../payload-input.js';
 import { completeConfig, DEFAULT_CONFIG, installPubsubOwner, NODE_CONFIG, parseNodeConfig } from './pubsub-owner.js';
 import { defaultOptions, options, optionsSet, subscribe, subscriptions, unsubscribe } from './pubsub-subscribe.js';
 import { payloadElement } from './notify.js';
@@ -26,19 +28,6 @@ export interface PubsubDeps {
   subjectOf: (bare: string) => PolicySubject | null;
   /** The controller's JID. */
   domain: string;
-  /** Resolves when the outgoing queue is below its high-water mark (publish backpressure). */
-  notificationsDrained?: () => Promise<void>;
-  /** An item is stored: deliver `p.deliveries` (see notify.ts makeNotifier). */
-  onPublished?: (p: Published) => void;
-  /** A retract with notify='true': tell `subscriptions` (notify.ts retractMessages). */
-  onRetracted?: (r: { topic: string; node: string; itemId: string; subscriptions: Subscription[] }) => void;
-  /** A purge: tell `subscriptions` (notify.ts purgeMessages). */
-  onPurged?: (r: { topic: string; subscriptions: Subscription[] }) => void;
-  /**
-   * A topic was deleted. Subscribers are told through TopicService's 'topic-deleted' event
-   * (notify.ts eventStanzas); this hook is for the rest (dropping the topic's items).
-   */
-  onDeleted?: (r: { topic: string; subscriptions: Subscription[] }) => void;
 }
 
 const PS = (f: string) => `${NS.PUBSUB}#${f}`;
@@ -110,19 +99,14 @@ async function publish(d: PubsubDeps, s: PolicySubject, req: IqRequest, op: Elem
   if (payloads.length > 1) return fail('invalid-payload', 'an item holds exactly one payload element');
   const pre = preconditions(d, s, node, req.element.getChild('publish-options'));
   if (pre) return pre;
-  // Backpressure: while earlier notifications still wait for the socket, this publish waits
-  // too, so a publisher's window bounds the backlog instead of the controller's memory.
-  await d.notificationsDrained?.();
   const root = payloads[0]!;
   // Serialising (escaping) a payload costs time in its size: one whose text alone is over
   // limits.payload_bytes is refused before (its serialisation is at least as long).
   const chars = textChars(root, d.items.payloadLimit());
   if (chars > d.items.payloadLimit()) return fail('payload-too-big', `payload holds more than ${d.items.payloadLimit()} characters of text; this service accepts at most ${d.items.payloadLimit()} bytes`);
-  const r = await d.items.publish(s, node, item.attrs.id || undefined, {
-    root: asXmlNode(root), ancestors: ancestorsOf(root).map(asXmlNode), serialised: standaloneString(root),
-  });
-  if ('fail' in r) return r;
-  d.onPublished?.(r.value);
+  // The core notifies the subscribers (its 'published' event, broadcast.ts): here only the answer.
+  const r = await d.items.publish(s, node, item.attrs.id || undefined, publishInput(root));
+  if (isFail(r)) return r;
   return reply(xml('publish', { node }, xml('item', { id: r.value.item.id })));
 }
 
@@ -173,15 +157,13 @@ async function retract(d: PubsubDeps, s: PolicySubject, _req: IqRequest, op: Ele
   const items = op.getChildren('item');
   const id = items[0]?.attrs.id;
   if (items.length !== 1 || !id) return fail('item-required', 'retract one <item id=…/>');
-  const r = await d.items.retract(s, node, id);
-  if ('fail' in r) return r;
   const notify = op.attrs.notify === 'true' || op.attrs.notify === '1';
-  if (notify && r.value.subscriptions.length) d.onRetracted?.({ topic: r.value.topic.name, node, itemId: id, subscriptions: r.value.subscriptions });
-  return true;
+  const r = await d.items.retract(s, node, id, { notify });
+  return isFail(r) ? r : true;
 }
 
 /** XEP-0060 §6.5: all, the N newest (max_items), by id, or a XEP-0059 page (ids as markers). */
-function items(d: PubsubDeps, s: PolicySubject, req: IqRequest, op: Element): IqReply {
+async function items(d: PubsubDeps, s: PolicySubject, req: IqRequest, op: Element): Promise<IqReply> {
   const node = op.attrs.node;
   if (!node) return fail('nodeid-required');
   const ids = op.getChildren('item').map((i) => i.attrs.id).filter((x): x is string => !!x);
@@ -192,7 +174,7 @@ function items(d: PubsubDeps, s: PolicySubject, req: IqRequest, op: Element): Iq
   }
   const rsm = parseRsm(req.element);
   if (isFail(rsm)) return rsm;
-  const r = d.items.items(s, node, { ...(max ? { max } : {}), ...(ids.length ? { ids } : {}) });
+  const r = await d.items.items(s, node, { ...(max ? { max } : {}), ...(ids.length ? { ids } : {}) });
   if ('fail' in r) return r;
   const all = r.value.items;
   const paging = rsm ?? (all.length > ITEMS_PAGE && !ids.length ? { before: '', max: ITEMS_PAGE } : undefined);

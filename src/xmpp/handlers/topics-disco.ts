@@ -105,7 +105,7 @@ async function nodeItems(d: TopicsDiscoDeps, s: PolicySubject, req: IqRequest, n
   if ('fail' in a) return a;
   const rsm = parseRsm(req.element);
   if (isFail(rsm)) return rsm;
-  const r = d.items.items(s, node, {});
+  const r = await d.items.items(s, node, {});
   const ids = 'fail' in r ? [] : r.value.items.map((x) => x.item.id);
   const p = await listPage(ids, (id) => id, rsm, (id) => xml('item', { jid: d.domain, name: id }));
   if (isFail(p)) return p;
