@@ -24,7 +24,7 @@ const yesNo = (b: boolean) => (b ? 'yes' : 'no');
 const list = (xs: readonly string[]) => (xs.length ? xs.join(', ') : '—');
 const when = (iso: string | null) => (iso ? html`<time datetime="${iso}">${iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}</time>` : '—');
 
-export function overviewPage(r: StatusReport): Part {
+export function overviewPage(r: StatusReport): Html {
   const by = r.accounts.by_state;
   const reload = r.policy.last_reload;
   return html`<table class="kv">
@@ -38,7 +38,7 @@ export function overviewPage(r: StatusReport): Part {
 </table>`;
 }
 
-export function nodesPage(rows: NodeRow[]): Part {
+export function nodesPage(rows: NodeRow[]): Html {
   if (!rows.length) return html`<p>No accounts yet.</p>`;
   return html`<table><thead><tr><th>JID</th><th>state</th><th>groups</th><th>requested</th><th>device</th><th>online</th><th>last seen</th><th>decided by</th></tr></thead><tbody>
 ${rows.map((r) => html`<tr data-jid="${r.jid}"><td>${r.jid}</td><td class="${r.state}">${r.state}</td><td>${list(r.groups)}</td><td>${list(r.requested)}</td><td>${r.deviceType || '—'}</td><td>${yesNo(r.online)}</td><td>${when(r.lastSeen)}</td><td>${r.decidedBy} ${when(r.decidedAt)}</td></tr>
@@ -46,7 +46,7 @@ ${rows.map((r) => html`<tr data-jid="${r.jid}"><td>${r.jid}</td><td class="${r.s
 }
 
 /** Each pending account with approve and deny: POST forms carrying the session's CSRF token. */
-export function pendingPage(rows: PendingRow[], csrf: string): Part {
+export function pendingPage(rows: PendingRow[], csrf: string): Html {
   if (!rows.length) return html`<p>Nothing waits for approval.</p>`;
   const form = (action: 'approve' | 'deny', jid: string) => html`<form method="post" action="/admin/accounts/${action}"><input type="hidden" name="jid" value="${jid}"><input type="hidden" name="csrf" value="${csrf}"><button type="submit" class="${action}" name="do" value="${action}">${action}</button></form>`;
   return html`<table><thead><tr><th>JID</th><th>device</th><th>asks for</th><th>certificate</th><th>since</th><th></th></tr></thead><tbody>
@@ -57,7 +57,7 @@ ${rows.map((r) => html`<tr data-jid="${r.jid}"><td>${r.jid}${r.description ? htm
 <p><small>Approve gives the requested groups the policy declares; to choose others use <code>grid-controller accounts approve JID --groups …</code>.</small></p>`;
 }
 
-export function topicsPage(rows: TopicRow[]): Part {
+export function topicsPage(rows: TopicRow[]): Html {
   if (!rows.length) return html`<p>No topics.</p>`;
   const filter = (f: Record<string, string[]>) => Object.entries(f).map(([k, v]) => `${k} = ${v.join(' | ')}`).join('; ');
   return html`<table><thead><tr><th>topic</th><th>content</th><th>filter fields</th><th>subscribers</th><th>items</th><th>last hour</th><th>last day</th><th>last published</th><th>published by</th></tr></thead><tbody>
@@ -68,7 +68,7 @@ ${t.subtopics.map((s) => html`<tr class="subtopic" data-subtopic="${s.node}"><td
 `)}`)}</tbody></table>`;
 }
 
-export function auditPage(rows: AuditEntry[], total: number): Part {
+export function auditPage(rows: AuditEntry[], total: number): Html {
   if (!rows.length) return html`<p>No audit events since start.</p>`;
   return html`<p>The latest ${rows.length} of ${total} audit events since start, newest first (the log has all of them: <code>jq 'select(.audit)'</code>).</p>
 <table><thead><tr><th>time</th><th>event</th><th>JID</th><th>fields</th></tr></thead><tbody>
@@ -79,7 +79,7 @@ ${rows.map((e) => {
   })}</tbody></table>`;
 }
 
-export function policyPage(r: StatusReport): Part {
+export function policyPage(r: StatusReport): Html {
   const p = r.policy;
   const reload = p.last_reload;
   return html`<table class="kv">
@@ -91,7 +91,7 @@ export function policyPage(r: StatusReport): Part {
 ${reload && !reload.ok ? html`<h2>Last reload error</h2><ul class="errors">${(reload.errors ?? []).map((e) => html`<li><code>${e}</code></li>`)}</ul>` : ''}`;
 }
 
-export function resultPage(ok: boolean, text: string): Part {
+export function resultPage(ok: boolean, text: string): Html {
   return html`<p class="${ok ? 'ok' : 'bad'}" id="result">${text}</p><p><a href="/admin/pending">Back to pending approvals</a> · <a href="/admin/nodes">Nodes</a></p>`;
 }
 
