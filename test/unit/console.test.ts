@@ -95,3 +95,20 @@ test('audit ring: the newest first, bounded by count and by field size; a copy o
   assert.deepEqual(ring.recent(1)[0]!.fields, { unserialisable: true });
   assert.equal(ring.recent().length, 3);
 });
+
+test('the console is a door: nothing it imports, however indirectly, is src/xmpp, src/taxii or the CLI', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { dirname, join, relative, resolve } = await import('node:path');
+  const root = resolve('src');
+  const seen = new Set<string>();
+  const walk = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+'(\.[^']+)'/gm)) walk(join(dirname(file), m[1]!.replace(/\.js$/, '.ts')));
+  };
+  walk(join(root, 'console/index.ts'));
+  const reached = [...seen].map((f) => relative(root, f));
+  assert.ok(reached.includes('console/plugin.ts') && reached.includes('https/index.ts'), 'the walk follows imports');
+  assert.deepEqual(reached.filter((f) => /^(xmpp|taxii|cli)\//.test(f)), []);
+});
