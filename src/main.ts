@@ -197,7 +197,10 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
   }).catch((err: unknown) => {
     throw err instanceof HttpsStartError ? new StartError(err.message) : err;
   });
-  if (https) cleanups.push(() => https.close());
+  if (https) {
+    cleanups.push(() => https.close());
+    ops.httpsUrl = https.url;
+  }
   cleanups.push(() => link.stop());
   const abort = () => void link.stop();
   signal?.addEventListener('abort', abort, { once: true });

@@ -30,6 +30,8 @@ export function overviewPage(r: StatusReport): Html {
   return html`<table class="kv">
 <tr><th>version</th><td>${r.version} (pid ${r.pid}), up since ${when(r.started_at)}</td></tr>
 <tr><th>XMPP link</th><td class="${r.xmpp.link}">${r.xmpp.link}</td><td>${r.xmpp.domain} via ${r.xmpp.service}</td></tr>
+<tr><th>TAXII</th><td>${r.taxii.url ?? 'off'}</td></tr>
+<tr><th>metrics</th><td>${r.metrics.url ?? 'off'}</td></tr>
 <tr><th>multicast</th><td>${r.multicast.in_use ? `in use (${r.multicast.hosts.join(', ')})` : `not in use (${r.multicast.mode})`}</td></tr>
 <tr><th>accounts</th><td><a href="/admin/pending">${by.pending} pending</a>, ${by.approved} approved, ${by.denied} denied, ${by.revoked} revoked, ${by.suspended} suspended; ${r.accounts.online} online</td></tr>
 <tr><th>topics</th><td>${r.topics.topics} topics, ${r.topics.subtopics} subtopics, ${r.topics.subscriptions} subscriptions; ${r.items.stored} items stored</td></tr>

@@ -157,6 +157,7 @@ test('every page in chromium, photographed; approve on a pending node: the node 
   const overview = await open('', 'overview');
   assert.match(overview, /1 pending, 3 approved/);
   assert.match(overview, /XMPP link\s+up/);
+  assert.ok(overview.includes(`TAXII\t${base}`), 'the status report names the HTTPS server');
   const nodesText = await open('nodes', 'nodes');
   for (const jid of ['admin@grid.test', 'sandbox@grid.test', 'soc1@grid.test', 'partner1@grid.test']) assert.ok(nodesText.includes(jid), jid);
   assert.ok(nodesText.includes(EVIL), 'the device type is shown as the text it is');
