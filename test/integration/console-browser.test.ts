@@ -103,6 +103,12 @@ test('without credentials 401 with the Basic challenge; a node that is not an ad
   const ok = await get('/admin/', { basic: basic('admin@grid.test', adminToken) });
   assert.equal(ok.status, 200);
   assert.match(String(ok.headers['content-security-policy']), /default-src 'none'/);
+  // The other way in: the admin's own client certificate; a non-admin's certificate is 403.
+  const pem = (n: string) => ({ certPem: readFileSync(grid.pki.nodes[n]!.cert, 'utf8'), keyPem: readFileSync(grid.pki.nodes[n]!.key, 'utf8') });
+  const byCert = await get('/admin/nodes', { cert: pem('admin') });
+  assert.equal(byCert.status, 200);
+  assert.match(byCert.text, /<span class="who">admin@grid\.test<\/span>/);
+  assert.equal((await get('/admin/nodes', { cert: pem('soc1') })).status, 403);
 });
 
 test('a POST from another site, or without the session token, decides nothing', async () => {
