@@ -48,16 +48,17 @@ const bundle = JSON.stringify({
 
 before(async () => {
   grid = await startDevGrid({
-    nodes: [{ name: 'admin', OU: 'ops' }, { name: 'sandbox', OU: 'malware-lab' }, { name: 'soc1', OU: 'soc' }, { name: 'partner1', OU: 'partners' }],
+    nodes: [{ name: 'admin', OU: 'ops' }, { name: 'sandbox', OU: 'malware-lab' }, { name: 'soc1', OU: 'soc' }, { name: 'partner1', OU: 'partners' }, { name: 'partner2', OU: 'partners' }],
     taxii: { basic: true },
   });
-  for (const n of ['admin', 'sandbox', 'soc1', 'partner1']) nodes[n] = await grid.connect(n);
+  for (const n of ['admin', 'sandbox', 'soc1', 'partner1', 'partner2']) nodes[n] = await grid.connect(n);
   await enrolAdmin(nodes.admin!, grid.pki.nodes.admin!, grid.controller!.accounts);
   await register(nodes.sandbox!, grid.pki.nodes.sandbox!, { deviceType: 'sandbox', groups: ['providers'] });
   const socApproved = nodes.soc1!.waitFor(isAccountMessage('approved'));
   await register(nodes.soc1!, grid.pki.nodes.soc1!, { deviceType: 'siem' });
   await socApproved;
   await register(nodes.partner1!, grid.pki.nodes.partner1!, { deviceType: EVIL, description: EVIL, groups: ['partners'] });
+  await register(nodes.partner2!, grid.pki.nodes.partner2!, { deviceType: 'tip', groups: ['partners'] });
   assert.equal(grid.controller!.accounts.get('partner1@grid.test')?.status, 'pending');
   // A filtered subscription (a subtopic) and one published item, so the topics page has numbers.
   await nodes.soc1!.iq(iq(xml('pubsub', { xmlns: PS }, xml('subscribe', { node: T, jid: nodes.soc1!.jid }),
@@ -111,7 +112,7 @@ test('without credentials 401 with the Basic challenge; a node that is not an ad
   assert.equal((await get('/admin/nodes', { cert: pem('soc1') })).status, 403);
 });
 
-test('a POST from another site, or without the session token, decides nothing', async () => {
+test('a POST from another site, or without the session token, decides nothing; with them, deny is done', async () => {
   const get = client();
   const auth = { basic: basic('admin@grid.test', adminToken) };
   const pending = await get('/admin/pending', auth);
@@ -133,6 +134,14 @@ test('a POST from another site, or without the session token, decides nothing', 
   assert.equal(grid.controller!.accounts.get('partner1@grid.test')?.status, 'pending', 'still pending');
   const refused = grid.controller!.ops.audit.recent().filter((e) => e.event === 'admin-command' && e.fields.result === 'refused' && e.fields.command === 'console:approve');
   assert.equal(refused.length, 4, 'each refusal audited');
+
+  // The same form with its cookie, token and this server's Origin: deny is done and the node told.
+  const denied = nodes.partner2!.waitFor(isAccountMessage('denied'));
+  const done = await get('/admin/accounts/deny', { ...auth, method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin, cookie }, body: new URLSearchParams({ jid: 'partner2@grid.test', csrf }).toString() });
+  assert.equal(done.status, 200, done.text);
+  assert.match(done.text, /<p class="ok" id="result">denied partner2@grid\.test<\/p>/);
+  await denied;
+  assert.equal(grid.controller!.accounts.get('partner2@grid.test')?.decidedBy, 'admin:admin@grid.test');
 });
 
 async function open(path: string, shot: string): Promise<string> {
@@ -161,7 +170,7 @@ test('every page in chromium, photographed; approve on a pending node: the node 
   assert.equal(reload.ok, false);
 
   const overview = await open('', 'overview');
-  assert.match(overview, /1 pending, 3 approved/);
+  assert.match(overview, /1 pending, 3 approved, 1 denied/);
   assert.match(overview, /XMPP link\s+up/);
   assert.ok(overview.includes(`TAXII\t${base}`), 'the status report names the HTTPS server');
   const nodesText = await open('nodes', 'nodes');
