@@ -199,7 +199,7 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
   });
   if (https) {
     cleanups.push(() => https.close());
-    ops.httpsUrl = https.url;
+    ops.taxiiUrl = `${cfg.taxii.public_url || https.url}/taxii2/`;
   }
   cleanups.push(() => link.stop());
   const abort = () => void link.stop();

@@ -37,8 +37,6 @@ export interface ControllerParts {
 export class Operations {
   readonly sink: MetricsSink;
   readonly seen = new SeenBook();
-  /** The HTTPS server's URL (TAXII door and console) once it listens; null while none runs. */
-  httpsUrl: string | null = null;
   /** The latest audit events, for the web console. */
   readonly audit = new AuditRing();
   private readonly prom: PromMetrics | null;
@@ -46,6 +44,8 @@ export class Operations {
   private server: MetricsServer | undefined;
   private statusBuilder: StatusBuilder | undefined;
   private readonly startedAt = new Date();
+  /** The TAXII door's discovery URL once the HTTPS server listens (set by main.ts). */
+  taxiiUrl: string | null = null;
 
   constructor(private readonly cfg: Config, private readonly log: Logger) {
     this.prom = cfg.metrics.listen ? new PromMetrics({
@@ -89,7 +89,7 @@ export class Operations {
         const hosts = parts.multicast.offeringHosts();
         return { mode: this.cfg.xmpp.multicast, in_use: hosts.length > 0, hosts, messages: parts.multicast.messages, copies: parts.multicast.copies, fallbacks: parts.multicast.fallbacks };
       },
-      taxiiUrl: () => (this.httpsUrl ? this.cfg.taxii.public_url || this.httpsUrl : null),
+      taxiiUrl: () => this.taxiiUrl,
       metricsUrl: () => this.server?.url ?? null,
       accounts: () => parts.accounts.list().map((a) => ({ ...a, effective: parts.accounts.effectiveStatus(a) })),
       online: () => this.seen.onlineCount((jid) => parts.accounts.get(jid) !== undefined),

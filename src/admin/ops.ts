@@ -7,7 +7,7 @@ import type { SeenBook } from './seen.js';
 import type { AdminOpArgs, AdminOpName, AdminOps, AdminReply, ListedAccount, OperatorArg } from './types.js';
 
 export const ADMIN_OP_NAMES: readonly AdminOpName[] = [
-  'accounts.list', 'accounts.show', 'accounts.approve', 'accounts.deny', 'accounts.revoke', 'accounts.set-groups', 'accounts.remove', 'accounts.unsuspend',
+  'accounts.list', 'accounts.show', 'accounts.approve', 'accounts.deny', 'accounts.revoke', 'accounts.set-groups', 'accounts.remove', 'accounts.unsuspend', 'accounts.token',
   'topics.list', 'policy.reload', 'stats', 'status',
 ];
 
@@ -25,7 +25,8 @@ export interface AccountOpsOptions {
 /** The account operations, acting as `by` (`cli`, or `admin:<jid>` for XEP-0050). */
 export function accountOps(service: AccountService, by: string, o: AccountOpsOptions = {}): Pick<AdminOps, Extract<AdminOpName, `accounts.${string}`>> {
   const who = (a: OperatorArg) => (o.acceptOperator && a.operator ? `${by}:${a.operator}` : by);
-  const listed = (a: Account): ListedAccount => ({
+  // The token's hash stays in the store: listings never carry it.
+  const listed = ({ token: _token, ...a }: Account): ListedAccount => ({
     ...a, effective: service.effectiveStatus(a), ...(o.seen ? { seen: { ...o.seen.get(a.jid), since: o.seen.since } } : {}),
   });
   return {
@@ -40,6 +41,10 @@ export function accountOps(service: AccountService, by: string, o: AccountOpsOpt
     'accounts.set-groups': (a) => service.setGroups(a.jid, who(a), a.groups),
     'accounts.remove': (a) => service.remove(a.jid, who(a)),
     'accounts.unsuspend': (a) => service.unsuspend(a.jid, who(a)),
+    'accounts.token': async (a) => {
+      const r = a.revoke ? await service.revokeToken(a.jid, who(a)) : await service.issueToken(a.jid, who(a));
+      return 'fail' in r ? r : ok({ jid: norm(a.jid), token: typeof r.value === 'string' ? r.value : null });
+    },
   };
 }
 
@@ -84,6 +89,7 @@ const ALLOWED: Record<AdminOpName, string[]> = {
   'accounts.set-groups': ['jid', 'groups', 'operator'],
   'accounts.remove': ['jid', 'operator'],
   'accounts.unsuspend': ['jid', 'operator'],
+  'accounts.token': ['jid', 'revoke', 'operator'],
   'topics.list': [],
   'policy.reload': [],
   stats: [],
@@ -99,6 +105,7 @@ const REQUIRED: Record<AdminOpName, string[]> = {
   'accounts.set-groups': ['jid', 'groups'],
   'accounts.remove': ['jid'],
   'accounts.unsuspend': ['jid'],
+  'accounts.token': ['jid'],
 } as Record<AdminOpName, string[]>;
 
 // A JID's parts are at most 1023 bytes each (RFC 7622 §3.1); whitespace and controls never occur.
@@ -109,5 +116,6 @@ const CHECK: Record<string, (v: unknown) => string | null> = {
   groups: (v) => (Array.isArray(v) && v.every((g) => typeof g === 'string' && g.trim() !== '' && g.length <= 256) ? null : 'must be a list of group names'),
   // A login name: it ends up in decidedBy and the audit log, so nothing else gets in.
   operator: (v) => (typeof v === 'string' && /^[A-Za-z0-9._][A-Za-z0-9._@-]{0,63}$/.test(v) ? null : 'must be a login name (letters, digits, . _ - @; at most 64)'),
+  revoke: (v) => (typeof v === 'boolean' ? null : 'must be true or false'),
   status: (v) => (ACCOUNT_STATUSES.includes(v as AccountStatus) ? null : `must be one of ${ACCOUNT_STATUSES.join(', ')}`),
 };

@@ -28,6 +28,8 @@ export interface AdminOpArgs {
   'accounts.set-groups': { jid: string; groups: string[] } & OperatorArg;
   'accounts.remove': { jid: string } & OperatorArg;
   'accounts.unsuspend': { jid: string } & OperatorArg;
+  /** PROTOCOL §13: a new HTTP Basic token for the TAXII door, or (`revoke`) none. */
+  'accounts.token': { jid: string; revoke?: boolean } & OperatorArg;
   'topics.list': Record<string, never>;
   'policy.reload': Record<string, never>;
   stats: Record<string, never>;
@@ -43,6 +45,8 @@ export interface AdminOpResults {
   'accounts.set-groups': Account;
   'accounts.remove': null;
   'accounts.unsuspend': Account;
+  /** The new token (shown once; only its hash is stored), or null after --revoke. */
+  'accounts.token': { jid: string; token: string | null };
   /** The hooks the lead wires later answer whatever JSON describes them best. */
   'topics.list': unknown;
   'policy.reload': unknown;

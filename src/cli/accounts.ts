@@ -68,13 +68,21 @@ export function registerAccountsCommand(program: Command): void {
     .action((jid: string, groups: string, _opts: unknown, cmd: Command) =>
       execute(cmd, 'accounts.set-groups', { jid, groups: splitGroups(groups), ...operatorName() }, (a) => [`${a.jid} groups: ${groupList(a)}`]));
 
+  accounts.command('token <jid>')
+    .description('make an HTTP Basic token for the TAXII door (taxii.basic: true): printed alone on one line, once; only its hash is kept; a new one replaces the old')
+    .option('--revoke', 'end the account\'s token instead')
+    .option('-c, --config <file>', CONFIG_HELP)
+    .action((jid: string, opts: { revoke?: boolean }, cmd: Command) =>
+      execute(cmd, 'accounts.token', { jid, ...(opts.revoke ? { revoke: true } : {}), ...operatorName() }, (r) =>
+        (r.token === null ? [`token of ${r.jid} revoked`] : [r.token]), { quiet: true }));
+
   accounts.command('remove <jid>')
     .description('delete an account and all its subscriptions; the node may register again')
     .option('-c, --config <file>', CONFIG_HELP)
     .action((jid: string, _opts: unknown, cmd: Command) => execute(cmd, 'accounts.remove', { jid, ...operatorName() }, () => [`removed ${jid.toLowerCase()}`]));
 }
 
-async function execute<K extends AdminOpName>(cmd: Command, op: K, args: AdminOpArgs[K], render: (r: AdminOpResults[K], cfg: Config) => string[]): Promise<void> {
+async function execute<K extends AdminOpName>(cmd: Command, op: K, args: AdminOpArgs[K], render: (r: AdminOpResults[K], cfg: Config) => string[], o: { quiet?: boolean } = {}): Promise<void> {
   try {
     const file = cmd.optsWithGlobals<{ config?: string }>().config;
     const cfg = loadConfig({ file });
@@ -85,7 +93,11 @@ async function execute<K extends AdminOpName>(cmd: Command, op: K, args: AdminOp
       : await runOffline(cfg, op, args, createLogger({ level: cfg.log.level, destination: process.stderr }));
     if (!r.ok) return failLine(r.error.text);
     const lines = render(r.result, cfg);
-    if (!live && op !== 'accounts.list' && op !== 'accounts.show') lines.push(OFFLINE_NOTE);
+    // A token is the only line on stdout (scripts read it); the offline note goes to stderr then.
+    if (!live && op !== 'accounts.list' && op !== 'accounts.show') {
+      if (o.quiet) process.stderr.write(`${OFFLINE_NOTE}\n`);
+      else lines.push(OFFLINE_NOTE);
+    }
     if (lines.length) process.stdout.write(`${lines.join('\n')}\n`);
   } catch (err) {
     failLine(err instanceof ConfigError ? err.message : `grid-controller: ${(err as Error).message}`);

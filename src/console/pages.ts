@@ -100,7 +100,7 @@ export function resultPage(ok: boolean, text: string): Html {
 export function refusalPage(status: number, reason: string): Html {
   return html`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${status} — XMPP-Grid console</title></head>
 <body><h1>${status === 401 ? 'Who are you?' : 'Not for you'}</h1><p>${reason}</p>
-<p>The console is for administrators named in the policy: log in with an administrator's client certificate, or with the HTTP Basic token issued for that account.</p></body></html>
+<p>The console is for administrators named in the policy: log in with an administrator's client certificate, or with that account's HTTP Basic token (<code>grid-controller accounts token JID</code>; <code>taxii.basic</code> on).</p></body></html>
 `;
 }
 

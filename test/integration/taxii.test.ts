@@ -55,6 +55,7 @@ test('discovery and API root (rows 1–2): default and api_roots from public_url
   assert.equal(root.status, 200);
   assert.deepEqual(root.json().versions, [MEDIA]);
   assert.equal(root.json().max_content_length, g.grid.cfg.limits.payload_bytes);
+  assert.equal(g.grid.controller!.ops.status.report().taxii.url, `${g.base()}/taxii2/`, 'grid-controller status shows the door');
 });
 
 test('collections (rows 3–4): STIX topics the account may discover, ids by the pinned derivation; hidden is 404', async () => {

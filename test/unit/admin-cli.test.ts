@@ -231,3 +231,29 @@ test('no data folder yet: list is empty and changes find no account', async () =
     t.cleanup();
   }
 });
+
+test('token: the token alone on one line of stdout, stored hashed, replaced by a new one, ended by --revoke (PROTOCOL §13)', async () => {
+  const t = setup();
+  try {
+    const r = await cli(['accounts', 'token', 'node2@grid.test', '--config', t.config]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^[A-Za-z0-9_-]{43}\n$/, 'one line: the token');
+    const token = r.stdout.trim();
+    const stored = t.stored().accounts['node2@grid.test']!.token!;
+    assert.equal(stored.sha256, (await import('node:crypto')).createHash('sha256').update(token).digest('hex'));
+    assert.ok(!readFileSync(join(t.dir, 'var', 'accounts.json'), 'utf8').includes(token), 'never stored in clear');
+    const again = await cli(['accounts', 'token', 'node2@grid.test', '--config', t.config]);
+    assert.notEqual(again.stdout.trim(), token);
+    assert.notEqual(t.stored().accounts['node2@grid.test']!.token!.sha256, stored.sha256, 'a new one replaces the old');
+    const show = await cli(['accounts', 'show', 'node2@grid.test', '--json', '--config', t.config]);
+    assert.equal(JSON.parse(show.stdout).token, undefined, 'listings never carry the hash');
+    const rev = await cli(['accounts', 'token', 'node2@grid.test', '--revoke', '--config', t.config]);
+    assert.equal(rev.code, 0, rev.stderr);
+    assert.match(rev.stdout, /^token of node2@grid\.test revoked\n/);
+    assert.equal(t.stored().accounts['node2@grid.test']!.token, undefined);
+    const none = await cli(['accounts', 'token', 'nobody@grid.test', '--config', t.config]);
+    assert.equal(none.code, 1);
+  } finally {
+    t.cleanup();
+  }
+});

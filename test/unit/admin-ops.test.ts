@@ -45,7 +45,7 @@ test('splitGroups trims and drops empty names', () => {
 test('runOp: unknown op, missing hook, bad args, service failure, success', async () => {
   const { service, store } = makeService();
   const ops = accountOps(service, 'cli');
-  assert.deepEqual(await runOp(ops, 'accounts.drop', {}), { ok: false, error: { code: 'unknown-op', text: 'unknown op "accounts.drop" (known: accounts.list, accounts.show, accounts.approve, accounts.deny, accounts.revoke, accounts.set-groups, accounts.remove, accounts.unsuspend, topics.list, policy.reload, stats, status)' } });
+  assert.deepEqual(await runOp(ops, 'accounts.drop', {}), { ok: false, error: { code: 'unknown-op', text: 'unknown op "accounts.drop" (known: accounts.list, accounts.show, accounts.approve, accounts.deny, accounts.revoke, accounts.set-groups, accounts.remove, accounts.unsuspend, accounts.token, topics.list, policy.reload, stats, status)' } });
   const noHook = await runOp(ops, 'stats', {});
   assert.equal(noHook.ok, false);
   assert.equal(!noHook.ok && noHook.error.code, 'unavailable');
