@@ -1,6 +1,10 @@
--- Prosody side of an XMPP-Grid (Prosody 0.12 + prosody-modules), the same settings the
--- integration tests run with (src/devgrid/prosody-config.ts). Put in prosody.cfg.lua, or
+-- Prosody side of an XMPP-Grid (Prosody 0.12 + prosody-modules). Put in prosody.cfg.lua, or
 -- Include "/etc/prosody/conf.d/grid.cfg.lua"; replace grid.example, paths and the secret.
+-- Tested: test/integration/contrib-config.test.ts starts Prosody with this file after a
+-- minimal base config (Debian's usual modules, this instance's paths and loopback ports;
+-- src/devgrid/contrib-config.ts says exactly what) and checks that the controller joins, a
+-- node logs in with its certificate and registers, XEP-0033 is offered, and a certificate
+-- from another CA is refused.
 
 -- Nodes log in with their X.509 certificate only: SASL EXTERNAL via mod_auth_ccert
 -- (prosody-modules); the JID comes from the certificate's xmppAddr SAN.

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine with Node 20 lacks: Prosody (+ prosody-modules for
 # mod_auth_ccert), ejabberd (the integration suite runs on both servers), openssl (tests
-# compare our certificates with its), and the npm packages.
+# compare our certificates with its), chromium (the web console's browser test drives Debian's
+# chromium with puppeteer-core; no browser is ever downloaded), and the npm packages.
 # Idempotent: does nothing that is already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-for pkg in prosody prosody-modules ejabberd openssl; do
+for pkg in prosody prosody-modules ejabberd openssl chromium; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if ((${#missing[@]})); then
@@ -29,7 +30,8 @@ node -e 'const [maj]=process.versions.node.split(".").map(Number); if (maj < 20)
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: npm ci" >&2
-  npm ci --no-audit --no-fund --loglevel=error
+  # puppeteer-core never downloads a browser; the variable keeps any puppeteer tooling from trying.
+  PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
 fi
 echo "setup: building" >&2
 npm run --silent build

@@ -78,8 +78,8 @@ export async function startController(cfg: Config, log: Logger, o: StartOptions 
 
 async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<void> | void)[], cleanup: () => Promise<void>, signal?: AbortSignal): Promise<RunningController> {
   const ops = new Operations(cfg, rootLog);
-  // Every audit event (authorization decisions, registrations) is counted as it is logged.
-  const log = tapAudit(rootLog, (event, fields) => ops.sink.audit(event, fields));
+  // Every audit event (authorization decisions, registrations) is counted and kept as it is logged.
+  const log = tapAudit(rootLog, (event, fields) => ops.audited(event, fields));
   const policy = new PolicyWatcher(cfg.policies, log.child({ mod: 'policy' }));
   try {
     policy.start();
@@ -145,14 +145,17 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
   const sweep = new RevocationSweep({ accounts, trust: () => trustWatch.current(), log: log.child({ mod: 'revocation' }) });
   cleanups.push(() => sweep.stop());
   wireEvents({ accounts, topics, items, policy, trust: trustWatch, sweep, events: items.events, metrics: ops.sink, subjectOf, log });
-  const status = ops.attach({ link, accounts, topics, itemStore, policy, outbox, multicast });
+  const status = ops.attach({ link, accounts, topics, itemStore, policy, outbox, multicast, limits });
   // The admin socket and the metrics endpoint come up before the link, so that `status` and
   // /healthz answer (link down) while the XMPP server is not reachable yet.
   const admin = await startAdmin({ cfg, accounts, topics, policy, log, outbox, multicast, itemStore, seen: ops.seen, status, limitStats });
   cleanups.push(() => admin.close());
   await ops.startServer();
   cleanups.push(() => ops.close());
-  const https = await startDoorsHttps(cfg, { accounts, topics, items, itemStore, bulk, trust: () => trustWatch.current(), log: log.child({ mod: 'https' }) }).catch((err: unknown) => {
+  const https = await startDoorsHttps(cfg, {
+    accounts, topics, items, itemStore, bulk, trust: () => trustWatch.current(), log: log.child({ mod: 'https' }),
+    console: { itemStore, seen: ops.seen, status: () => status.report(), audit: ops.audit },
+  }).catch((err: unknown) => {
     throw err instanceof HttpsStartError ? new StartError(err.message) : err;
   });
   if (https) {

@@ -10,8 +10,9 @@ import type { BulkGrants } from './topics/bulk.js';
 import { subjectOf } from './https/index.js';
 import type { ItemService } from './topics/items.js';
 import type { TopicService } from './topics/service.js';
-import { startHttps, HttpsStartError, type GridHttps } from './https/index.js';
+import { startHttps, HttpsStartError, type GridHttps, type HttpsMount } from './https/index.js';
 import { mountTaxii, type TaxiiDoor } from './taxii/door.js';
+import { consolePlugin, type ConsoleDeps } from './console/index.js';
 
 export interface DoorDeps {
   accounts: AccountService;
@@ -21,6 +22,8 @@ export interface DoorDeps {
   bulk: BulkGrants;
   trust: () => Trust;
   log: Logger;
+  /** What the web console reads besides the services above; absent: no console under /admin/. */
+  console?: Pick<ConsoleDeps, 'itemStore' | 'seen' | 'status' | 'audit'>;
 }
 
 export interface RunningHttps {
@@ -35,7 +38,7 @@ export interface RunningHttps {
 export async function startDoorsHttps(cfg: Config, d: DoorDeps): Promise<RunningHttps | null> {
   let taxii: TaxiiDoor | undefined;
   let bound = '';
-  const started = await startHttps(cfg, d, [
+  const mounts: HttpsMount[] = [
     (h) => {
       taxii = mountTaxii(h, {
         domain: cfg.xmpp.domain, publicUrl: () => cfg.taxii.public_url || bound, apiRoot: cfg.taxii.api_root,
@@ -45,7 +48,12 @@ export async function startDoorsHttps(cfg: Config, d: DoorDeps): Promise<Running
         bulk: d.bulk, subjectOf: (jid) => subjectOf(d.accounts, jid),
       });
     },
-  ]);
+  ];
+  if (d.console) {
+    const c = { ...d.console, accounts: d.accounts, topics: d.topics, log: d.log, ...(cfg.taxii.public_url ? { publicUrl: cfg.taxii.public_url } : {}) };
+    mounts.push((h) => h.mount(consolePlugin(c), '/admin'));
+  }
+  const started = await startHttps(cfg, d, mounts);
   if (!started) return null;
   bound = started.url;
   const door = taxii!;

@@ -13,10 +13,12 @@ import type { Outbox } from './xmpp/outbox.js';
 import type { Multicast } from './xmpp/multicast.js';
 import type { Element } from '@xmpp/xml';
 import { bareJid } from './jid.js';
+import type { FairQueue, RateLimiter } from './limits/index.js';
 import { NO_METRICS, type MetricsSink } from './metrics/sink.js';
 import { PromMetrics } from './metrics/prom.js';
 import { startMetricsServer, type MetricsServer } from './metrics/server.js';
 import { SeenBook } from './admin/seen.js';
+import { AuditRing } from './admin/audit-ring.js';
 import { StatusBuilder } from './admin/status.js';
 import { packageVersion } from './agent/version.js';
 import type { AccountStatus } from './accounts/types.js';
@@ -29,11 +31,14 @@ export interface ControllerParts {
   policy: PolicyWatcher;
   outbox: Outbox;
   multicast: Multicast;
+  limits: { limiter: RateLimiter; queue: FairQueue };
 }
 
 export class Operations {
   readonly sink: MetricsSink;
   readonly seen = new SeenBook();
+  /** The latest audit events, for the web console. */
+  readonly audit = new AuditRing();
   private readonly prom: PromMetrics | null;
   private parts: ControllerParts | undefined;
   private server: MetricsServer | undefined;
@@ -50,8 +55,18 @@ export class Operations {
       outboxQueued: () => this.p.outbox.queued,
       bounces: () => this.p.outbox.bounced,
       multicast: () => this.p.multicast,
+      limits: () => {
+        const { limiter, queue } = this.p.limits;
+        return { refusedBy: limiter.refusedBy, suspensions: limiter.counters.suspensions, active: queue.load.active, queued: queue.load.queued };
+      },
     }) : null;
     this.sink = this.prom ?? NO_METRICS;
+  }
+
+  /** Every audit event as it is logged (log.ts tapAudit): counted, and kept in the ring. */
+  audited(event: string, fields: Readonly<Record<string, unknown>>): void {
+    this.sink.audit(event, fields);
+    this.audit.add(event, fields);
   }
 
   private get p(): ControllerParts {

@@ -8,6 +8,7 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { renderEjabberdConfig, type EjabberdConfigInput } from './ejabberd-config.js';
+import { contribEjabberdConfig } from './contrib-config.js';
 import { waitForPorts } from './ports.js';
 import { serverInput } from './server-input.js';
 import { confirmListeners, ejabberdFailureInLog } from './probe.js';
@@ -62,7 +63,7 @@ export async function startEjabberd(opts: EjabberdOptions): Promise<ServerHandle
   let child: ChildProcess | undefined;
   try {
     // The config holds the component secret: owner-only.
-    await writeFile(configFile, renderEjabberdConfig(input), { mode: 0o600 });
+    await writeFile(configFile, opts.config === 'contrib' ? contribEjabberdConfig(input) : renderEjabberdConfig(input), { mode: 0o600 });
     await writeFile(logFile, '');
     child = spawnEjabberd(dataDir, configFile, logFile, erlLibs);
     let spawnFailure: string | undefined;

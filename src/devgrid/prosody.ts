@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderProsodyConfig } from './prosody-config.js';
+import { contribProsodyConfig } from './contrib-config.js';
 import { waitForPorts } from './ports.js';
 import { serverInput } from './server-input.js';
 import { confirmListeners, portFailureInLog } from './probe.js';
@@ -60,7 +61,7 @@ export async function startProsody(opts: ProsodyOptions): Promise<ServerHandle> 
     const input = await buildInput(opts, dataDir);
     const configFile = join(dataDir, 'prosody.cfg.lua');
     // The config holds the component secret: owner-only.
-    await writeFile(configFile, renderProsodyConfig(input), { mode: 0o600 });
+    await writeFile(configFile, opts.config === 'contrib' ? contribProsodyConfig(input) : renderProsodyConfig(input), { mode: 0o600 });
     // A reused data dir must not show an earlier run's lines (the port check reads the log).
     await writeFile(input.logFile, '');
     child = spawnProsody(configFile, input.logFile);

@@ -113,4 +113,6 @@ export function profileOf(kind: ServerKind = defaultServer()): ServerProfile {
 export const ONLY_ON: Record<string, ServerKind> = {
   'multicast.test.js': 'prosody',
   'ejabberd-multicast.test.js': 'ejabberd',
+  // The console is HTTP over the core: one server is enough to drive chromium against.
+  'console-browser.test.js': 'prosody',
 };

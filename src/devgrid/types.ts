@@ -50,6 +50,11 @@ export interface ServerOptions {
   componentStanzaSizeLimit?: number;
   /** Startup deadline in ms. Default 10 000 (ejabberd: 20 000). */
   startTimeoutMs?: number;
+  /**
+   * `generated` (default): the dev grid's own config (prosody-config.ts, ejabberd-config.ts).
+   * `contrib`: the snippet operators are given, contrib/*, made runnable (contrib-config.ts).
+   */
+  config?: 'generated' | 'contrib';
 }
 
 export interface ProsodyOptions extends ServerOptions {

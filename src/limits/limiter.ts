@@ -6,7 +6,7 @@ import type { Logger } from '../log.js';
 import { audit } from '../log.js';
 import { fail, type Fail } from '../result.js';
 import { TokenBucket } from './bucket.js';
-import type { LimitCounters, LimitName, RateLimits, RequestCost, SuspendRule } from './types.js';
+import { LIMIT_NAMES, type LimitCounters, type LimitName, type RateLimits, type RequestCost, type SuspendRule } from './types.js';
 
 /** Seconds between two log lines about one account. */
 export const LOG_INTERVAL_MS = 10_000;
@@ -45,6 +45,8 @@ export class RateLimiter {
   private readonly lanes = new Map<string, Lane>();
   private readonly now: () => number;
   readonly counters: LimitCounters = { rate_limited: 0, queue_full: 0, suspensions: 0 };
+  /** Refused requests by the limit that refused them (a fixed set: the metrics' label values). */
+  readonly refusedBy = Object.fromEntries(LIMIT_NAMES.map((n) => [n, 0])) as Record<LimitName, number>;
 
   constructor(private readonly d: LimiterDeps) {
     this.now = d.now ?? (() => Date.now());
@@ -110,6 +112,7 @@ export class RateLimiter {
   }
 
   private refused(bare: string, lane: Lane, what: LimitName): void {
+    this.refusedBy[what]++;
     lane.pending[what] = (lane.pending[what] ?? 0) + 1;
     lane.pendingTotal++;
     const t = this.now();

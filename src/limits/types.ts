@@ -64,6 +64,8 @@ export interface RequestCost {
 /** Which limit refused a request. */
 export type LimitName = 'iq' | 'publish' | 'payload_bytes' | 'queue';
 
+export const LIMIT_NAMES = ['iq', 'publish', 'payload_bytes', 'queue'] as const satisfies readonly LimitName[];
+
 /** What the controller counts (the `stats` command). */
 export interface LimitCounters {
   /** Requests refused by a rate (policy-violation). */

@@ -4,6 +4,18 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { LabelCap } from './labels.js';
 import type { MetricsSink } from './sink.js';
+import { LIMIT_NAMES, type LimitName } from '../limits/types.js';
+
+/** The per-account rate limits' tallies (README "Rate limits"), read at scrape time. */
+export interface LimitSource {
+  /** Requests refused, by the limit that refused them. */
+  refusedBy: Readonly<Record<LimitName, number>>;
+  /** Accounts suspended for sustained abuse of their limits. */
+  suspensions: number;
+  /** Requests worked on now, and waiting in the fair queue. */
+  active: number;
+  queued: number;
+}
 
 export interface MetricsSources {
   linkUp(): boolean;
@@ -12,6 +24,7 @@ export interface MetricsSources {
   outboxQueued(): number;
   bounces(): number;
   multicast(): { messages: number; copies: number; fallbacks: number };
+  limits(): LimitSource;
 }
 
 export interface PromOptions {
@@ -53,6 +66,18 @@ export class PromMetrics implements MetricsSink {
     pulledCounter(registers, 'grid_multicast_copies_total', 'Deliveries carried by multicast messages', () => src.multicast().copies);
     pulledCounter(registers, 'grid_multicast_fallbacks_total', 'Deliveries re-sent one by one after a refused multicast', () => src.multicast().fallbacks);
     pulledCounter(registers, 'grid_bounces_total', 'Notifications the server returned as errors (subscription kept)', () => src.bounces());
+    // The label takes the limiter's fixed names only, so the series stay four whatever arrives.
+    new Counter({
+      name: 'grid_requests_refused_total', help: `Requests refused by an account's rate limits, by limit (${LIMIT_NAMES.join(', ')})`, labelNames: ['limit'], registers,
+      collect() {
+        this.reset();
+        const by = src.limits().refusedBy;
+        for (const limit of LIMIT_NAMES) this.inc({ limit }, by[limit]);
+      },
+    });
+    pulledCounter(registers, 'grid_rate_limit_suspensions_total', 'Accounts suspended for sustained abuse of their rate limits', () => src.limits().suspensions);
+    new Gauge({ name: 'grid_requests_active', help: 'Requests of nodes being worked on now', registers, collect() { this.set(src.limits().active); } });
+    new Gauge({ name: 'grid_requests_queued', help: 'Requests of nodes waiting in the fair queue', registers, collect() { this.set(src.limits().queued); } });
     new Gauge({ name: 'grid_xmpp_link_up', help: '1 while the component link to the XMPP server is up', registers, collect() { this.set(src.linkUp() ? 1 : 0); } });
     new Gauge({
       name: 'grid_accounts', help: 'Accounts, by effective state', labelNames: ['state'], registers,

@@ -10,6 +10,7 @@ import type { Element } from '@xmpp/xml';
 import { startDevGrid, type DevGrid } from '../../src/devgrid/devgrid.js';
 import type { NodeConnection } from '../../src/agent/types.js';
 import { CTL, id, isAccountMessage, register } from '../helpers/grid-client.js';
+import { scrape as scrapeMetrics } from '../helpers/metrics.js';
 
 const CLI = join(process.cwd(), 'dist/src/cli/grid-controller.js');
 const PS = 'http://jabber.org/protocol/pubsub';
@@ -39,19 +40,7 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: 
   });
 }
 
-/** The Prometheus text format, parsed into `name{labels}` → value (the exposition as scraped). */
-async function scrape(): Promise<Map<string, number>> {
-  const res = await fetch(`${grid.controller!.ops.metricsUrl}/metrics`);
-  assert.equal(res.status, 200);
-  assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
-  const out = new Map<string, number>();
-  for (const line of (await res.text()).split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const sp = line.lastIndexOf(' ');
-    out.set(line.slice(0, sp), Number(line.slice(sp + 1)));
-  }
-  return out;
-}
+const scrape = () => scrapeMetrics(grid.controller!.ops.metricsUrl);
 
 const iq = (type: 'get' | 'set', child: Element) => xml('iq', { type, to: CTL, id: id('op') }, child);
 const bundle = (n: number) => JSON.stringify({

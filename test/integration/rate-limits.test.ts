@@ -13,6 +13,7 @@ import { startDevGrid, SHIPPED_POLICIES, type DevGrid } from '../../src/devgrid/
 import type { NodeConnection } from '../../src/agent/types.js';
 import { StanzaError } from '../../src/agent/connection.js';
 import { CTL, NS_DATA, NS_GRID, enrolAdmin, id, isAccountMessage, register, refusal } from '../helpers/grid-client.js';
+import { scrape } from '../helpers/metrics.js';
 
 const DISCO_ITEMS = 'http://jabber.org/protocol/disco#items';
 const COMMANDS = 'http://jabber.org/protocol/commands';
@@ -29,20 +30,26 @@ let admin: NodeConnection;
 
 const items = () => xml('iq', { type: 'get', to: CTL, id: id('ri') }, xml('query', { xmlns: DISCO_ITEMS }));
 
+/** Every refusal any burst was answered with, by type and condition. */
+const seen: Record<string, number> = {};
+
 /** Sends `n` requests at once; the conditions of those refused, and how many were answered. */
 async function burst(c: NodeConnection, n: number): Promise<{ ok: number; refused: string[] }> {
   const out = await Promise.all(Array.from({ length: n }, () => c.iq(items()).then(() => null, (e: unknown) => {
     if (e instanceof StanzaError) return `${e.type} ${e.condition}${e.appCondition ? ` ${e.appCondition.name}` : ''}`;
     throw e;
   })));
-  return { ok: out.filter((x) => x === null).length, refused: out.filter((x): x is string => x !== null) };
+  const refused = out.filter((x): x is string => x !== null);
+  for (const r of refused) seen[r] = (seen[r] ?? 0) + 1;
+  return { ok: out.filter((x) => x === null).length, refused };
 }
 
 before(async () => {
   policies = mkdtempSync(join(tmpdir(), 'rate-policies-'));
   cpSync(SHIPPED_POLICIES, policies, { recursive: true });
   writeFileSync(join(policies, '50-limits.yaml'), LIMITS);
-  grid = await startDevGrid({ nodes: [{ name: 'flood', OU: 'soc' }, { name: 'victim', OU: 'soc' }, { name: 'admin', OU: 'ops' }], policiesDir: policies });
+  grid = await startDevGrid({ nodes: [{ name: 'flood', OU: 'soc' }, { name: 'victim', OU: 'soc' }, { name: 'admin', OU: 'ops' }], policiesDir: policies,
+    env: { GRID_METRICS_LISTEN: '127.0.0.1:0' } });
   flood = await grid.connect('flood');
   victim = await grid.connect('victim');
   admin = await grid.connect('admin');
@@ -56,7 +63,10 @@ after(async () => {
   rmSync(policies, { recursive: true, force: true });
 });
 
+const metrics = () => scrape(grid.controller!.ops.metricsUrl);
+
 test('a flooding node gets wait + policy-violation; another node is answered meanwhile', async () => {
+  const m0 = await metrics();
   const flooding = burst(flood, 45);
   const answered: number[] = [];
   for (let i = 0; i < 5; i++) {
@@ -68,6 +78,14 @@ test('a flooding node gets wait + policy-violation; another node is answered mea
   assert.ok(f.ok >= 20 && f.ok < 45, `the burst of 20 passes, not all 45 (${f.ok} answered)`);
   assert.ok(f.refused.length >= 1 && f.refused.every((r) => r === 'wait policy-violation'), f.refused.join('; '));
   assert.ok(grid.controller!.link.online);
+  // Every refusal the node saw is one count of the iq limit, and nothing else moved.
+  const m1 = await metrics();
+  const delta = (k: string) => (m1.get(k) ?? 0) - (m0.get(k) ?? 0);
+  assert.equal(delta('grid_requests_refused_total{limit="iq"}'), f.refused.length);
+  for (const l of ['publish', 'payload_bytes', 'queue']) assert.equal(delta(`grid_requests_refused_total{limit="${l}"}`), 0, l);
+  assert.equal(m1.get('grid_rate_limit_suspensions_total'), 0);
+  assert.equal(m1.get('grid_accounts{state="suspended"}'), 0);
+  assert.equal(m1.get('grid_requests_queued'), 0, 'nothing waits once every answer came back');
 });
 
 test('sustained abuse suspends the account: node and administrator are told; the gate answers account-suspended', async () => {
@@ -84,6 +102,12 @@ test('sustained abuse suspends the account: node and administrator are told; the
   assert.deepEqual([e.type, e.condition, e.appCondition?.name], ['auth', 'forbidden', 'account-suspended']);
   assert.equal(grid.controller!.accounts.get('flood@grid.test')?.status, 'suspended');
   assert.ok((await victim.iq(items())).getChild('query', DISCO_ITEMS), 'the other node is not affected');
+  const mm = await metrics();
+  assert.equal(mm.get('grid_rate_limit_suspensions_total'), 1);
+  assert.equal(mm.get('grid_accounts{state="suspended"}'), 1);
+  assert.equal(mm.get('grid_accounts{state="approved"}'), 2, 'the other node and the admin');
+  assert.equal(mm.get('grid_requests_refused_total{limit="iq"}'), seen['wait policy-violation'], 'one count per refusal a node was sent');
+  assert.equal(mm.get('grid_requests_refused_total{limit="queue"}'), seen['wait resource-constraint'] ?? 0);
 });
 
 test('an administrator lifts the suspension with XEP-0050; the node is told and may use the grid again', async () => {

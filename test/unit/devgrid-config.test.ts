@@ -67,3 +67,33 @@ test('invalid input is refused with a reason per problem', () => {
   }
   assert.deepEqual(checkConfigInput(base), []);
 });
+
+test('contrib snippets: a placeholder the test replaces must still be in the file', async () => {
+  const { mkdtempSync, writeFileSync, readFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { contribEjabberdConfig, contribProsodyConfig, CONTRIB_EJABBERD, CONTRIB_PROSODY } = await import('../../src/devgrid/contrib-config.js');
+  const dir = mkdtempSync(join(tmpdir(), 'contrib-'));
+  try {
+    const input = {
+      domain: 'grid.test', componentJid: 'controller.grid.test', componentSecret: 's3cret-s3cret', caFile: '/t/ca.crt', certFile: '/t/s.crt', keyFile: '/t/s.key',
+      ports: { c2s: 15222, c2sTls: 15223, component: 15347 }, logLevel: 'info', pubsubComponent: false, c2sStanzaSizeLimit: 1, componentStanzaSizeLimit: 1,
+      dataDir: '/t/d', pidFile: '/t/p', logFile: '/t/l', pluginPaths: ['/t/m'], runAsRoot: false,
+    };
+    const lua = contribProsodyConfig(input);
+    assert.match(lua, /VirtualHost "grid\.test"/);
+    assert.match(lua, /component_ports = \{ 15347 \}/);
+    assert.match(lua, /component_secret = "s3cret-s3cret"/);
+    const yml = contribEjabberdConfig({ ...input, multicast: true });
+    assert.match(yml, /port: 15223/);
+    assert.match(yml, /controller\.grid\.test:\n\s+password: s3cret-s3cret/);
+    const edited = join(dir, 'grid.cfg.lua');
+    writeFileSync(edited, readFileSync(CONTRIB_PROSODY, 'utf8').replace('component_ports = { 5347 }', 'component_ports = { 5348 }'));
+    assert.throws(() => contribProsodyConfig(input, edited), /no longer contains "component_ports = \{ 5347 \}"/);
+    const yEdited = join(dir, 'grid.yml');
+    writeFileSync(yEdited, readFileSync(CONTRIB_EJABBERD, 'utf8').replace('port: 5222', 'port: 5000'));
+    assert.throws(() => contribEjabberdConfig({ ...input, multicast: true }, yEdited), /listener on port 5000/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

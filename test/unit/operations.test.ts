@@ -67,6 +67,7 @@ test('prom: audit events become decision and registration counters; topics are c
   const m = new PromMetrics({
     linkUp: () => true, accountsByState: () => ({ approved: 3 }), subscriptions: () => 7, outboxQueued: () => 0, bounces: () => 4,
     multicast: () => ({ messages: 1, copies: 5, fallbacks: 0 }),
+    limits: () => ({ refusedBy: { iq: 9, publish: 2, payload_bytes: 0, queue: 1 }, suspensions: 1, active: 3, queued: 5 }),
   }, { maxTopics: 1 });
   m.audit('authorization', { effect: 'deny', operation: 'publish' });
   m.audit('registration', { result: 'refused' });
@@ -81,9 +82,15 @@ test('prom: audit events become decision and registration counters; topics are c
     'grid_registrations_total{outcome="refused"} 1', 'grid_registrations_total{outcome="pending"} 1', 'grid_registrations_total{outcome="other"} 1',
     'grid_publishes_total{topic="t1"} 1', 'grid_publishes_total{topic="_other"} 2',
     'grid_accounts{state="approved"} 3', 'grid_subscriptions 7', 'grid_bounces_total 4', 'grid_multicast_copies_total 5', 'grid_xmpp_link_up 1',
+    'grid_requests_refused_total{limit="iq"} 9', 'grid_requests_refused_total{limit="publish"} 2',
+    'grid_requests_refused_total{limit="payload_bytes"} 0', 'grid_requests_refused_total{limit="queue"} 1',
+    'grid_rate_limit_suspensions_total 1', 'grid_requests_active 3', 'grid_requests_queued 5',
   ]) assert.ok(text.includes(`\n${line}\n`), line);
   // Pulled counters are read afresh at every scrape, never accumulated.
-  assert.ok((await m.registry.metrics()).includes('\ngrid_bounces_total 4\n'));
+  const again = await m.registry.metrics();
+  assert.ok(again.includes('\ngrid_bounces_total 4\n'));
+  assert.ok(again.includes('\ngrid_requests_refused_total{limit="iq"} 9\n'));
+  assert.equal(again.match(/^grid_requests_refused_total\{/gm)?.length, 4, 'one series per limit, no more');
 });
 
 function sources(over: Partial<StatusSources> = {}): StatusSources {
