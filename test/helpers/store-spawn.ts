@@ -11,7 +11,7 @@ export interface ChildRun {
   closed: Promise<{ lines: string[]; signal: NodeJS.Signals | null; code: number | null }>;
 }
 
-export function startChild(mode: 'items' | 'control' | 'lock', dir: string): ChildRun {
+export function startChild(mode: 'items' | 'control' | 'control-map' | 'lock', dir: string): ChildRun {
   const child = spawn(process.execPath, [CHILD, mode, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
   const all: string[] = [];
   let partial = '';
@@ -48,7 +48,7 @@ export function startChild(mode: 'items' | 'control' | 'lock', dir: string): Chi
 }
 
 /** Starts the child, waits for `acks` lines, SIGKILLs it, returns everything it printed. */
-export async function killAfter(mode: 'items' | 'control', dir: string, acks: number): Promise<string[]> {
+export async function killAfter(mode: 'items' | 'control' | 'control-map', dir: string, acks: number): Promise<string[]> {
   const run = startChild(mode, dir);
   await run.lines(acks);
   run.child.kill('SIGKILL');
