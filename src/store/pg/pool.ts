@@ -1,0 +1,30 @@
+// The connection pool of the PostgreSQL store, and its schema brought up to date.
+import pg from 'pg';
+import type { Logger } from '../../log.js';
+import { migrate } from './migrate.js';
+
+export interface PgPoolOptions {
+  log?: Logger;
+  /** Connections in the pool (default 10). */
+  max?: number;
+}
+
+/** The URL without its password, for messages and logs. */
+export function redactUrl(url: string): string {
+  return url.replace(/(\/\/[^:/@]*):[^@/]*@/, '$1:***@');
+}
+
+export async function openPgPool(url: string, opts: PgPoolOptions = {}): Promise<pg.Pool> {
+  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10 });
+  // An idle client's error (the server restarted) must not crash the process: log it; the
+  // pool replaces the client, and the next query reports the outage to its caller.
+  pool.on('error', (e) => opts.log?.warn({ err: e.message, db: redactUrl(url) }, 'PostgreSQL connection lost'));
+  try {
+    const m = await migrate(pool);
+    if (m.to !== m.from) opts.log?.info({ db: redactUrl(url), from: m.from, to: m.to }, 'PostgreSQL schema migrated');
+  } catch (e) {
+    await pool.end().catch(() => undefined);
+    throw e;
+  }
+  return pool;
+}
