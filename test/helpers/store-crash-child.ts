@@ -7,6 +7,10 @@ import { join } from 'node:path';
 import { openItemStore } from '../../src/store/items.js';
 import { openControlStore } from '../../src/store/control.js';
 import { acquireLock } from '../../src/store/lock.js';
+import pg from 'pg';
+import { PgItemStore } from '../../src/store/pg/items.js';
+import { PgControlStore } from '../../src/store/pg/control.js';
+import type { ControlStore, ItemStore } from '../../src/store/types.js';
 
 const [mode, dir] = process.argv.slice(2);
 const WORKERS = 8;
@@ -17,7 +21,16 @@ function say(line: string): void {
 
 async function items(): Promise<void> {
   // Small compaction thresholds so kills also land inside compactions of topic B.
-  const store = await openItemStore(dir!, { compactMinDead: 20, compactFactor: 1 });
+  await itemLoop(await openItemStore(dir!, { compactMinDead: 20, compactFactor: 1 }));
+}
+
+function pgPool(): pg.Pool {
+  const pool = new pg.Pool({ connectionString: dir!, max: WORKERS });
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+async function itemLoop(store: ItemStore): Promise<void> {
   let n = 0;
   const worker = async (): Promise<never> => {
     for (;;) {
@@ -50,7 +63,10 @@ async function control(): Promise<void> {
 
 /** Many small changes (a map of keys, some deleted): every acknowledged key must survive. */
 async function controlMap(): Promise<void> {
-  const store = await openControlStore(join(dir!, 'map.json'), { keys: {} as Record<string, { by: number; i: number }> }, { foldBytes: 64 * 1024 });
+  await controlMapLoop(await openControlStore(join(dir!, 'map.json'), { keys: {} as Record<string, { by: number; i: number }> }, { foldBytes: 64 * 1024 }));
+}
+
+async function controlMapLoop(store: ControlStore<{ keys: Record<string, { by: number; i: number }> }>): Promise<void> {
   let n = 0;
   const worker = async (): Promise<never> => {
     for (;;) {
@@ -75,6 +91,8 @@ function lock(): void {
 if (mode === 'items') await items();
 else if (mode === 'control') await control();
 else if (mode === 'control-map') await controlMap();
+else if (mode === 'pg-items') await itemLoop(await PgItemStore.open(pgPool()));
+else if (mode === 'pg-control-map') await controlMapLoop(await PgControlStore.open(pgPool(), 'map', { keys: {} as Record<string, { by: number; i: number }> }));
 else if (mode === 'lock') lock();
 else {
   process.stderr.write(`usage: store-crash-child items|control|control-map|lock <dir>\n`);

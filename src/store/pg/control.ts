@@ -13,6 +13,7 @@
 import type pg from 'pg';
 import { ChangeTracker, type Path } from '../change-tracker.js';
 import { CoalescingWriter } from '../control.js';
+import { withTransaction } from './pool.js';
 import type { ControlSource, ControlStore, ControlStoreOptions } from '../types.js';
 
 const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -145,9 +146,7 @@ export class PgControlStore<T> implements ControlStore<T> {
       }
     }
     if (!whole.size && !up.k.length && !del.k.length) return;
-    const c = await this.db.connect();
-    try {
-      await c.query('BEGIN');
+    await withTransaction(this.db, async (c) => {
       if (whole.size) {
         await c.query('DELETE FROM control_rows WHERE store = $1 AND path[1] = ANY($2::text[])', [this.name, [...whole]]);
         if (ins.k.length) {
@@ -174,13 +173,7 @@ export class PgControlStore<T> implements ControlStore<T> {
           [this.name, up.k, up.e, up.v],
         );
       }
-      await c.query('COMMIT');
-    } catch (e) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      c.release();
-    }
+    });
   }
 
   /**

@@ -16,6 +16,7 @@
 // the topic is read again and its cache replaced; a NOTIFY carrying the topic is all it needs.
 import type pg from 'pg';
 import type { Logger } from '../../log.js';
+import { withTransaction } from './pool.js';
 import type { ItemStore, ItemStoreOptions, ItemStoreStats, NewItem, StoredItem } from '../types.js';
 
 type OpBody = { k: 'put'; item: NewItem; max: number } | { k: 'trim'; max: number } | { k: 'ret'; id: string } | { k: 'purge' };
@@ -109,20 +110,12 @@ export class PgItemStore implements ItemStore {
     }
   }
 
-  private async transaction(topic: string, batch: Op[]): Promise<Effect[]> {
-    const c = await this.db.connect();
-    try {
-      await c.query('BEGIN');
+  private transaction(topic: string, batch: Op[]): Promise<Effect[]> {
+    return withTransaction(this.db, async (c) => {
       const out: Effect[] = [];
       for (const op of batch) out.push(await this.run(c, topic, op));
-      await c.query('COMMIT');
       return out;
-    } catch (e) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      c.release();
-    }
+    });
   }
 
   private async run(c: pg.PoolClient, topic: string, op: Op): Promise<Effect> {

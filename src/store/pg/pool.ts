@@ -28,3 +28,33 @@ export async function openPgPool(url: string, opts: PgPoolOptions = {}): Promise
   }
   return pool;
 }
+
+/**
+ * Runs `fn` in a transaction on a client of the pool. A client whose connection died while it
+ * sat idle (the server restarted) fails at BEGIN, before anything of ours was sent: that one
+ * is dropped and the transaction starts again on a new connection. Any later failure rolls
+ * back and is the caller's (nothing was acknowledged); a failed client is never reused.
+ */
+export async function withTransaction<R>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<R>): Promise<R> {
+  for (let attempt = 0; ; attempt++) {
+    const c = await pool.connect();
+    try {
+      await c.query('BEGIN');
+    } catch (e) {
+      c.release(e as Error);
+      if (attempt === 0) continue;
+      throw e;
+    }
+    try {
+      const r = await fn(c);
+      await c.query('COMMIT');
+      c.release();
+      return r;
+    } catch (e) {
+      let broken: Error | undefined;
+      await c.query('ROLLBACK').catch((re: Error) => void (broken = re));
+      c.release(broken ?? undefined);
+      throw e;
+    }
+  }
+}
