@@ -7,9 +7,7 @@ import type pg from 'pg';
 import type { Logger } from '../log.js';
 import { openControlStore } from './control.js';
 import { openItemStore } from './items.js';
-import { PgControlStore } from './pg/control.js';
-import { PgItemStore } from './pg/items.js';
-import { openPgPool, redactUrl } from './pg/pool.js';
+import { redactUrl } from './pg/redact.js';
 import type { ControlOnCorrupt, ControlStore, ControlStoreOptions, ItemStore, ItemStoreOptions } from './types.js';
 
 export type StoreKind = 'files' | 'postgres';
@@ -39,13 +37,15 @@ export async function openStoreBackend(cfg: { data: string; store: StoreSettings
   const s = cfg.store;
   if (s.kind === 'postgres') {
     if (!s.url) throw new Error('store.url must be set when store.kind is postgres');
+    // Loaded only here: a files-store controller never loads the driver.
+    const { openPgPool } = await import('./pg/pool.js');
     let pool: pg.Pool;
     try {
       pool = await openPgPool(s.url, log ? { log } : {});
     } catch (e) {
       throw new Error(`PostgreSQL store ${redactUrl(s.url)}: ${(e as Error).message}`);
     }
-    return pgBackend(pool, s.url, s, true);
+    return pgBackend(pool, s.url, true);
   }
   return {
     kind: 'files',
@@ -58,8 +58,8 @@ export async function openStoreBackend(cfg: { data: string; store: StoreSettings
 }
 
 /** A backend on an open pool (tests share one server between stores). */
-export function pgBackend(pool: pg.Pool, url: string, s: Partial<StoreSettings> = {}, ownsPool = false): StoreBackend {
-  void s;
+export async function pgBackend(pool: pg.Pool, url: string, ownsPool = false): Promise<StoreBackend> {
+  const [{ PgControlStore }, { PgItemStore }] = await Promise.all([import('./pg/control.js'), import('./pg/items.js')]);
   return {
     kind: 'postgres',
     control: (name, defaults, opts) => PgControlStore.open(pool, name, defaults, opts),

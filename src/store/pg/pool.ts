@@ -2,6 +2,7 @@
 import pg from 'pg';
 import type { Logger } from '../../log.js';
 import { migrate } from './migrate.js';
+import { redactUrl } from './redact.js';
 
 export interface PgPoolOptions {
   log?: Logger;
@@ -9,10 +10,7 @@ export interface PgPoolOptions {
   max?: number;
 }
 
-/** The URL without its password, for messages and logs. */
-export function redactUrl(url: string): string {
-  return url.replace(/(\/\/[^:/@]*):[^@/]*@/, '$1:***@');
-}
+export { redactUrl };
 
 export async function openPgPool(url: string, opts: PgPoolOptions = {}): Promise<pg.Pool> {
   const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10 });
