@@ -75,7 +75,9 @@ export interface Config {
     /**
      * When accounts.json or topics.json does not parse at start: `refuse` (default) stops with
      * one line naming the file, its `.bak` and how to restore it; `backup` starts from the
-     * `.bak` (one write older: the last change, perhaps a revocation, is lost), logged at error.
+     * `.bak` (the snapshot before the last fold: the changes since, perhaps a revocation, are
+     * lost), logged at error. Also what a damaged journal does (`backup`: keep the changes
+     * before the damage).
      */
     control_on_corrupt: ControlOnCorrupt;
   };

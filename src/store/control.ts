@@ -315,10 +315,29 @@ export async function openControlStore<T>(
 ): Promise<ControlStore<T>> {
   const adapter = new DurableJsonFile<T>(file, opts.log, opts.onCorrupt);
   const low = new Low<T>(adapter, structuredClone(defaults));
-  await low.read();
+  try {
+    await low.read();
+  } catch (e) {
+    if (e instanceof ControlStoreCorruptError && e.backup) await explainJournal(e, file);
+    throw e;
+  }
   const store = new JournaledControlStore(low, adapter, opts);
   await store.openJournal();
   return store;
+}
+
+/** A refused snapshot's journal holds changes made to the damaged file: say what restoring `.bak` means for them. */
+async function explainJournal(e: ControlStoreCorruptError, file: string): Promise<void> {
+  const journal = file + JOURNAL_SUFFIX;
+  let records = 0;
+  try {
+    records = scanJournal(await readFile(journal), journal).records.length;
+  } catch {
+    return;
+  }
+  if (records > 0) {
+    e.message += `; its journal ${journal} holds ${records} later changes made to the damaged file, lost with it: after restoring, move it away too: mv ${journal} ${journal}.dropped`;
+  }
 }
 
 /**

@@ -257,6 +257,31 @@ describe('control store, files backend: the journal', () => {
     await r.close();
   });
 
+  test('a damaged snapshot under a journal with changes: the refusal says those changes go with it; backup sets them aside', async () => {
+    for (const n of [1, 2]) {
+      const s0 = await open(file, defaults());
+      await s0.update((x) => void (x.n = n));
+      await s0.close();
+    }
+    const s = await open(file, defaults());
+    await s.update((x) => void (x.n = 3));
+    const img = await crashImage(join(dir, 'img'));
+    await s.close();
+    await writeFile(img, '{"accounts": {"a": {"sta');
+    await assert.rejects(open(img, defaults()), (e: unknown) => {
+      assert.ok(e instanceof ControlStoreCorruptError);
+      assert.ok(e.message.includes(`cp -p ${img}.bak ${img}`) && e.message.includes(`mv ${img}.journal ${img}.journal.dropped`) && /holds 1 later changes/.test(e.message), e.message);
+      assert.ok(!e.message.includes('\n'));
+      return true;
+    });
+    const { log, lines } = captureLog();
+    const r = await open(img, defaults(), { log, onCorrupt: 'backup' });
+    assert.equal(r.data.n, 1, 'the .bak snapshot (n=2 was the damaged file, n=3 its journal)');
+    assert.ok(lines.some((l) => /journal belongs to the damaged file/.test(l)));
+    assert.ok((await readdir(join(dir, 'img'))).some((x) => x.startsWith('control.json.journal.corrupt-')));
+    await r.close();
+  });
+
   test('an edit by hand while stopped (journal empty after a clean close) is simply read', async () => {
     const s = await open(file, defaults());
     await s.update((x) => void (x.n = 5));
