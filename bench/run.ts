@@ -158,6 +158,15 @@ async function main(): Promise<void> {
         accounts: scale.accounts, topics: scale.topics, subtopics: scale.subtopics, subscriptions: scale.subscriptions,
         subscribe_p50_ms: scale.subscribe_p50_ms, subscribe_p99_ms: scale.subscribe_p99_ms, subscribe_sequential_calls: scale.subscribe_sequential_calls,
         subscribe_concurrent_p99_ms: scale.subscribe_concurrent_p99_ms, subscribe_concurrency: scale.subscribe_concurrency, ...core,
+        store: scale.store, build_s: scale.build_s, stores_reopen_s: scale.reopen_s,
+      };
+      log('W3 on PostgreSQL: the same state built on a PostgreSQL of its own (scale child)');
+      const pg = await w3Scale(join(grid.workDir, 'w3-pg'), p, 'postgres');
+      results.w3_postgres = {
+        store: pg.store, accounts: pg.accounts, topics: pg.topics, subtopics: pg.subtopics, subscriptions: pg.subscriptions,
+        core_process: { rss_mb: pg.rss_mb, hwm_mb: pg.hwm_mb, baseline_rss_mb: pg.baseline_rss_mb, heap_used_mb: pg.heap_used_mb },
+        subscribe_p50_ms: pg.subscribe_p50_ms, subscribe_p99_ms: pg.subscribe_p99_ms, subscribe_sequential_calls: pg.subscribe_sequential_calls,
+        subscribe_concurrent_p99_ms: pg.subscribe_concurrent_p99_ms, subscribe_concurrency: pg.subscribe_concurrency, build_s: pg.build_s, stores_reopen_s: pg.reopen_s,
       };
     }
     if (want('taxii')) {

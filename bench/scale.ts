@@ -4,11 +4,15 @@
 // data dir before the stores open (registration cost is measured apart, by registrations.ts);
 // topics and subscriptions go through TopicService, each subscribe call timed.
 //   node --expose-gc dist/bench/scale.js --dir D [--accounts 10000] [--topics 1000] [--subtopics 5000]
+//        [--store files|postgres] [--pg-url postgresql://…]
+// With --store postgres and no --pg-url, a PostgreSQL of its own is started in a temporary
+// folder (test/helpers/postgres.ts) and stopped at the end. `reopen_s` is the time to open the
+// stores again on the state built (what a controller's start-up spends on them).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
-import { openControlStore } from '../src/store/index.js';
+import { openStoreBackend, type StoreKind } from '../src/store/index.js';
 import { parsePolicyText } from '../src/policy/index.js';
 import type { PolicySubject } from '../src/policy/types.js';
 import { AccountService, EMPTY_ACCOUNTS } from '../src/accounts/service.js';
@@ -37,6 +41,8 @@ export interface ScaleResult {
   rss_mb: number; hwm_mb: number; baseline_rss_mb: number; heap_used_mb: number;
   subscribe_p50_ms: number; subscribe_p99_ms: number; subscribe_concurrent_p99_ms: number; subscribe_concurrency: number; subscribe_sequential_calls: number;
   build_s: number;
+  store: StoreKind;
+  reopen_s: number;
 }
 
 const jidOf = (i: number) => `n${String(i).padStart(5, '0')}@grid.test`;
@@ -58,7 +64,7 @@ async function pool(n: number, width: number, fn: (i: number) => Promise<void>):
   }));
 }
 
-export async function buildScale(dir: string, o: { accounts: number; topics: number; subtopics: number; sequential?: number }): Promise<ScaleResult> {
+export async function buildScale(dir: string, o: { accounts: number; topics: number; subtopics: number; sequential?: number; store?: StoreKind; pgUrl?: string }): Promise<ScaleResult> {
   const t0 = performance.now();
   const baseline = procMemory(process.pid)!;
   const data = join(dir, 'var');
@@ -68,14 +74,19 @@ export async function buildScale(dir: string, o: { accounts: number; topics: num
   const t = new Date().toISOString();
   const state: AccountsState = { ...EMPTY_ACCOUNTS, accounts: {} };
   for (let i = 0; i < o.accounts; i++) state.accounts[jidOf(i)] = account(i, t);
-  writeFileSync(join(data, 'accounts.json'), JSON.stringify(state));
+  const kind = o.store ?? 'files';
+  if (kind === 'files') writeFileSync(join(data, 'accounts.json'), JSON.stringify(state));
 
   const parsed = parsePolicyText(SCALE_POLICY, '00-scale.yaml');
   if (!parsed.ok) throw new Error(`scale policy invalid: ${parsed.errors[0]?.message}`);
   const policy = parsed.policy;
   const log = silentLogger();
-  const accountStore = await openControlStore(join(data, 'accounts.json'), EMPTY_ACCOUNTS, { log });
-  const topicStore = await openControlStore(join(data, 'topics.json'), EMPTY_TOPICS, { log });
+  const storeCfg = { data, store: { kind, url: o.pgUrl ?? '', cache_bytes: 32 * 1024 * 1024, control_on_corrupt: 'refuse' as const } };
+  const backend = await openStoreBackend(storeCfg, log);
+  const accountStore = await backend.control('accounts', EMPTY_ACCOUNTS);
+  // PostgreSQL: the accounts go in with one update (one transaction), as a file would be written.
+  if (kind === 'postgres') await accountStore.update((s) => void (s.accounts = state.accounts));
+  const topicStore = await backend.control('topics', EMPTY_TOPICS);
   const accounts = new AccountService({
     store: accountStore, log, verify: verifyRegistration, trust: () => ({}) as Trust,
     policy: { autoApprove: () => null, declaredGroups: () => ['bench'], admins: () => [] },
@@ -117,16 +128,46 @@ export async function buildScale(dir: string, o: { accounts: number; topics: num
     subscribe_p50_ms: +percentileOf(sequential, 50)!.toFixed(3), subscribe_p99_ms: +percentileOf(sequential, 99)!.toFixed(3),
     subscribe_concurrent_p99_ms: +percentileOf(concurrent, 99)!.toFixed(3), subscribe_concurrency: CONCURRENCY, subscribe_sequential_calls: sequential.length,
     build_s: +((performance.now() - t0) / 1000).toFixed(1),
+    store: kind, reopen_s: 0,
   };
   await topicStore.close();
   await accountStore.close();
+  await backend.close();
+  const r0 = performance.now();
+  const again = await openStoreBackend(storeCfg, log);
+  const accounts2 = await again.control('accounts', EMPTY_ACCOUNTS);
+  const topics2 = await again.control('topics', EMPTY_TOPICS);
+  const items = await again.items();
+  result.reopen_s = +((performance.now() - r0) / 1000).toFixed(3);
+  if (Object.keys(topics2.data.subscriptions).length !== result.subscriptions || Object.keys(accounts2.data.accounts).length !== result.accounts) throw new Error('reopened state differs');
+  await accounts2.close();
+  await topics2.close();
+  await items.close();
+  await again.close();
   return result;
 }
 
 if (process.argv[1]?.endsWith('/bench/scale.js')) {
-  const { values } = parseArgs({ options: { dir: { type: 'string' }, accounts: { type: 'string' }, topics: { type: 'string' }, subtopics: { type: 'string' }, sequential: { type: 'string' } } });
+  const { values } = parseArgs({ options: { dir: { type: 'string' }, accounts: { type: 'string' }, topics: { type: 'string' }, subtopics: { type: 'string' }, sequential: { type: 'string' }, store: { type: 'string' }, 'pg-url': { type: 'string' } } });
   if (!values.dir) throw new Error('--dir is required');
-  buildScale(values.dir, { accounts: Number(values.accounts ?? 10_000), topics: Number(values.topics ?? 1000), subtopics: Number(values.subtopics ?? 5000), sequential: Number(values.sequential ?? 200) })
+  const store = (values.store ?? 'files') as StoreKind;
+  if (store !== 'files' && store !== 'postgres') throw new Error('--store must be files or postgres');
+  const run = async (): Promise<ScaleResult> => {
+    let pgUrl = values['pg-url'];
+    let stop = async (): Promise<void> => undefined;
+    if (store === 'postgres' && !pgUrl) {
+      const { startPostgres } = await import('../test/helpers/postgres.js');
+      const server = await startPostgres();
+      pgUrl = server.url;
+      stop = () => server.stop();
+    }
+    try {
+      return await buildScale(values.dir!, { accounts: Number(values.accounts ?? 10_000), topics: Number(values.topics ?? 1000), subtopics: Number(values.subtopics ?? 5000), sequential: Number(values.sequential ?? 200), store, ...(pgUrl ? { pgUrl } : {}) });
+    } finally {
+      await stop();
+    }
+  };
+  run()
     .then((r) => { process.stdout.write(`${JSON.stringify(r)}\n`); process.exit(0); })
     .catch((err: Error) => { process.stderr.write(`bench/scale: ${err.message}\n`); process.exit(1); });
 }

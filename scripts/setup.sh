@@ -2,13 +2,14 @@
 # Installs what a fresh Debian machine with Node 20 lacks: Prosody (+ prosody-modules for
 # mod_auth_ccert), ejabberd (the integration suite runs on both servers), openssl (tests
 # compare our certificates with its), chromium (the web console's browser test drives Debian's
-# chromium with puppeteer-core; no browser is ever downloaded), and the npm packages.
+# chromium with puppeteer-core; no browser is ever downloaded), PostgreSQL (the PostgreSQL
+# store's tests start their own server in a temporary folder), and the npm packages.
 # Idempotent: does nothing that is already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-for pkg in prosody prosody-modules ejabberd openssl chromium; do
+for pkg in prosody prosody-modules ejabberd openssl chromium postgresql; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if ((${#missing[@]})); then
@@ -23,6 +24,11 @@ if ((${#missing[@]})); then
   if [[ " ${missing[*]} " == *" ejabberd "* ]] && command -v systemctl >/dev/null && systemctl is-active --quiet ejabberd 2>/dev/null; then
     echo "setup: stopping and disabling the system ejabberd (the grid starts its own)" >&2
     $SUDO systemctl disable --now ejabberd >/dev/null 2>&1 || true
+  fi
+  # Likewise the cluster PostgreSQL the package creates: tests run initdb + postgres of their own.
+  if [[ " ${missing[*]} " == *" postgresql "* ]] && command -v systemctl >/dev/null && systemctl is-active --quiet postgresql 2>/dev/null; then
+    echo "setup: stopping and disabling the system PostgreSQL (the tests start their own)" >&2
+    $SUDO systemctl disable --now postgresql >/dev/null 2>&1 || true
   fi
 fi
 

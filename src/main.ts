@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Config } from './config/types.js';
 import { requireSecret } from './config/load.js';
 import { tapAudit, type Logger } from './log.js';
-import { openControlStore, openItemStore, acquireLock } from './store/index.js';
+import { acquireLock, openStoreBackend } from './store/index.js';
 import { PolicyWatcher, PolicyLoadError, formatPolicyError, matchAutoApprove } from './policy/index.js';
 import type { Policy, PolicySubject } from './policy/types.js';
 import { TrustWatcher } from './identity/trust-watch.js';
@@ -104,17 +104,20 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
     if (err instanceof StateFormatError) throw new StartError(err.message);
     throw err;
   }
-  const accountStore = await openControlStore(join(cfg.data, 'accounts.json'), EMPTY_ACCOUNTS, { log, onCorrupt: cfg.store.control_on_corrupt });
+  // store.kind picks the backend (src/store/open.ts); closed after the stores it opened.
+  const stores = await openStoreBackend(cfg, log);
+  cleanups.push(() => stores.close());
+  const accountStore = await stores.control('accounts', EMPTY_ACCOUNTS);
   cleanups.push(() => accountStore.close());
-  const topicStore = await openControlStore(join(cfg.data, 'topics.json'), EMPTY_TOPICS, { log, onCorrupt: cfg.store.control_on_corrupt });
+  const topicStore = await stores.control('topics', EMPTY_TOPICS);
   cleanups.push(() => topicStore.close());
   try {
-    checkStateVersion(join(cfg.data, 'accounts.json'), accountStore.data, EMPTY_ACCOUNTS.version);
-    checkStateVersion(join(cfg.data, 'topics.json'), topicStore.data, EMPTY_TOPICS.version);
+    checkStateVersion(stores.where('accounts'), accountStore.data, EMPTY_ACCOUNTS.version);
+    checkStateVersion(stores.where('topics'), topicStore.data, EMPTY_TOPICS.version);
   } catch (err) {
     throw new StartError((err as Error).message);
   }
-  const itemStore = await openItemStore(join(cfg.data, 'items'), { log, cacheBytes: cfg.store.cache_bytes, onFsync: (sec) => ops.sink.fsync(sec) });
+  const itemStore = await stores.items({ onFsync: (sec) => ops.sink.fsync(sec) });
   cleanups.push(() => itemStore.close());
 
   const accounts = new AccountService({

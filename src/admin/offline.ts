@@ -8,7 +8,7 @@ import type { AccountPolicy, AccountsState } from '../accounts/types.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { loadPolicyDir } from '../policy/load.js';
-import { acquireLock, openControlStore, ControlStoreCorruptError, type ControlStore } from '../store/index.js';
+import { acquireLock, openStoreBackend, ControlStoreCorruptError, type ControlStore, type StoreBackend } from '../store/index.js';
 import { accountOps, runOp } from './ops.js';
 import { checkStateVersion } from '../state-format.js';
 import type { AdminOpArgs, AdminOpName, AdminOpResults, AdminReply } from './types.js';
@@ -38,21 +38,29 @@ export async function runOffline<K extends AdminOpName>(cfg: Config, op: K, args
   }
   try {
     let store: ControlStore<AccountsState>;
+    let stores: StoreBackend;
     try {
-      store = await openControlStore<AccountsState>(join(cfg.data, ACCOUNTS_FILE), EMPTY_ACCOUNTS, { log, onCorrupt: cfg.store.control_on_corrupt });
+      stores = await openStoreBackend(cfg, log);
     } catch (e) {
+      return { ok: false, error: { code: 'unavailable', text: (e as Error).message } };
+    }
+    try {
+      store = await stores.control<AccountsState>('accounts', EMPTY_ACCOUNTS);
+    } catch (e) {
+      await stores.close();
       if (e instanceof ControlStoreCorruptError) return { ok: false, error: { code: 'internal', text: e.message } };
       throw e;
     }
     try {
       try {
-        checkStateVersion(join(cfg.data, ACCOUNTS_FILE), store.data, EMPTY_ACCOUNTS.version);
+        checkStateVersion(stores.where('accounts'), store.data, EMPTY_ACCOUNTS.version);
       } catch (e) {
         return { ok: false, error: { code: 'internal', text: (e as Error).message } };
       }
       return await apply(store, policy.groups, op, args, log);
     } finally {
       await store.close();
+      await stores.close();
     }
   } finally {
     lock.release();

@@ -16,12 +16,12 @@ export const DEFAULTS: Config = {
   },
   log: { level: 'info' },
   admin: { socket: '' },
-  store: { cache_bytes: 32 * 1024 * 1024, control_on_corrupt: 'refuse' },
+  store: { kind: 'files', url: '', journal_fold_bytes: 1024 * 1024, cache_bytes: 32 * 1024 * 1024, control_on_corrupt: 'refuse' },
   metrics: { listen: '' },
   taxii: { listen: '', cert: '', key: '', public_url: '', api_root: 'grid', basic: false, page_default: 100, page_max: 1000 },
 };
 
-type Kind = 'string' | 'secret' | 'list' | 'int' | 'identity' | 'path' | 'pathlist' | 'level' | 'multicast' | 'oncorrupt' | 'listen' | 'bool' | 'url' | 'segment';
+type Kind = 'string' | 'secret' | 'list' | 'int' | 'identity' | 'path' | 'pathlist' | 'level' | 'multicast' | 'oncorrupt' | 'listen' | 'bool' | 'url' | 'segment' | 'storekind';
 const SCHEMA: Record<string, Record<string, Kind> | Kind> = {
   xmpp: { service: 'string', domain: 'string', secret: 'secret', reconnect_max_ms: 'int', multicast: 'multicast' },
   trust: { ca: 'pathlist', crl: 'pathlist', identity: 'identity' },
@@ -33,7 +33,7 @@ const SCHEMA: Record<string, Record<string, Kind> | Kind> = {
   },
   log: { level: 'level' },
   admin: { socket: 'path' },
-  store: { cache_bytes: 'int', control_on_corrupt: 'oncorrupt' },
+  store: { kind: 'storekind', url: 'secret', journal_fold_bytes: 'int', cache_bytes: 'int', control_on_corrupt: 'oncorrupt' },
   metrics: { listen: 'listen' },
   taxii: { listen: 'listen', cert: 'path', key: 'path', public_url: 'url', api_root: 'segment', basic: 'bool', page_default: 'int', page_max: 'int' },
 };
@@ -86,6 +86,9 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   // A subtopic (its filter form) must fit one §6 answer and one subtopic message.
   if (cfg.limits.filter_bytes > cfg.limits.stanza_bytes / 4) {
     throw new ConfigError('limits.filter_bytes', `must be at most a quarter of limits.stanza_bytes (${Math.floor(cfg.limits.stanza_bytes / 4)}) so that a subtopic's filter always fits an answer`);
+  }
+  if (cfg.store.kind === 'postgres' && !/^postgres(ql)?:\/\//.test(cfg.store.url)) {
+    throw new ConfigError('store.url', 'must be a postgres:// URL when store.kind is postgres (or set GRID_STORE_URL)');
   }
   if (!cfg.admin.socket) cfg.admin.socket = resolve(cfg.data, 'admin.sock');
   checkTaxii(cfg);
@@ -149,6 +152,9 @@ function coerce(key: string, kind: Kind, v: unknown, base: string): unknown {
       return v;
     case 'multicast':
       if (v !== 'auto' && v !== 'off') fail('must be auto or off');
+      return v;
+    case 'storekind':
+      if (v !== 'files' && v !== 'postgres') fail('must be files or postgres');
       return v;
     case 'oncorrupt':
       if (v !== 'refuse' && v !== 'backup') fail('must be refuse or backup');

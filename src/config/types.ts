@@ -56,6 +56,18 @@ export interface Config {
   };
   store: {
     /**
+     * `files` (default): the embedded store in `data` (one instance). `postgres`: PostgreSQL at
+     * `store.url`, shared by the instances of a cluster (docs/protocol.md §14).
+     */
+    kind: 'files' | 'postgres';
+    /** postgres://user:password@host:port/database (kind postgres); a secret: never logged whole. */
+    url: string;
+    /**
+     * Files store: accounts.json/topics.json take changes in their journal and are rewritten
+     * (folded) once the journal outgrows max(this, the file's size). Default 1 MiB.
+     */
+    journal_fold_bytes: number;
+    /**
      * Bytes of item payloads kept in memory (least recently used go first); the others are
      * read back from the topic logs when asked for. Default 32 MiB.
      */
@@ -63,7 +75,9 @@ export interface Config {
     /**
      * When accounts.json or topics.json does not parse at start: `refuse` (default) stops with
      * one line naming the file, its `.bak` and how to restore it; `backup` starts from the
-     * `.bak` (one write older: the last change, perhaps a revocation, is lost), logged at error.
+     * `.bak` (the snapshot before the last fold: the changes since, perhaps a revocation, are
+     * lost), logged at error. Also what a damaged journal does (`backup`: keep the changes
+     * before the damage).
      */
     control_on_corrupt: ControlOnCorrupt;
   };

@@ -14,8 +14,9 @@ import type { Adapter } from 'lowdb';
 import type { Logger } from '../log.js';
 import { fsyncDir, isCode, removeStaleTemps, unlinkIfExists, writeSynced } from './fsutil.js';
 import { ControlStoreCorruptError, type ControlOnCorrupt, type ControlSource } from './types.js';
+import { snapshotHash } from './journal.js';
 
-type Loaded = { ok: true; value: unknown } | { ok: false; reason: string; missing: boolean };
+type Loaded = { ok: true; value: unknown; text: string } | { ok: false; reason: string; missing: boolean };
 
 async function load(path: string): Promise<Loaded> {
   let text: string;
@@ -30,7 +31,7 @@ async function load(path: string): Promise<Loaded> {
     if (typeof value !== 'object' || value === null) {
       return { ok: false, reason: 'top level is not a JSON object', missing: false };
     }
-    return { ok: true, value };
+    return { ok: true, value, text };
   } catch (e) {
     const what = text.length === 0 ? 'file is empty' : `invalid JSON: ${(e as Error).message}`;
     return { ok: false, reason: what, missing: false };
@@ -42,6 +43,10 @@ export class DurableJsonFile<T> implements Adapter<T> {
   private readonly tmp: string;
   /** Set by `read()`. */
   source: ControlSource = 'defaults';
+  /** sha256 of the snapshot bytes last read or written (undefined: none yet); the journal names it. */
+  hash: string | undefined;
+  /** Size of that snapshot in bytes. */
+  bytes = 0;
 
   constructor(readonly file: string, private readonly log?: Logger, private readonly onCorrupt: ControlOnCorrupt = 'refuse') {
     this.bak = `${file}.bak`;
@@ -55,6 +60,7 @@ export class DurableJsonFile<T> implements Adapter<T> {
     const main = await load(this.file);
     if (main.ok) {
       this.source = 'file';
+      this.loaded(main.text);
       return main.value as T;
     }
     const bak = await load(this.bak);
@@ -72,14 +78,36 @@ export class DurableJsonFile<T> implements Adapter<T> {
     if (!main.missing) await this.setAside();
     this.log?.error({ file: this.file, reason: main.reason, backup: this.bak }, 'control store unreadable; using its .bak copy (the last change before the damage is lost)');
     this.source = 'backup';
+    this.loaded(bak.text);
     return bak.value as T;
   }
 
+  private loaded(text: string): void {
+    this.hash = snapshotHash(text);
+    this.bytes = Buffer.byteLength(text);
+  }
+
+  /** The hash of `.bak` as it is now (undefined: missing or unreadable). */
+  async bakHash(): Promise<string | undefined> {
+    try {
+      return snapshotHash(await readFile(this.bak));
+    } catch (e) {
+      if (isCode(e, 'ENOENT')) return undefined;
+      throw e;
+    }
+  }
+
+  /**
+   * The state is serialised before the first await, so the snapshot is the state at the call
+   * (control.ts relies on it: changes made while the write is in flight go to the journal).
+   */
   async write(data: T): Promise<void> {
-    await writeSynced(this.tmp, JSON.stringify(data, null, 2) + '\n');
+    const text = JSON.stringify(data, null, 2) + '\n';
+    await writeSynced(this.tmp, text);
     await this.keepBackup();
     await rename(this.tmp, this.file);
     await fsyncDir(dirname(this.file));
+    this.loaded(text);
   }
 
   /** The bad file is evidence: move it aside rather than overwrite or delete it. */

@@ -1,13 +1,20 @@
-// The control store contract: every backend of ControlStore runs this suite.
+// The control store contract: every backend of ControlStore runs this suite (the files store:
+// store-control.test.ts; PostgreSQL: store-control-pg.test.ts). What only the files backend
+// has (its snapshot, `.bak`, journal, corrupt files) is tested in store-control-files.test.ts.
 import { describe, test, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, readFile, writeFile, readdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
-import { ControlStoreCorruptError, type ControlStore, type ControlStoreOptions } from '../../src/store/types.js';
+import type { ControlStore, ControlStoreOptions } from '../../src/store/types.js';
 
-export type ControlFactory = <T>(file: string, defaults: T, opts?: ControlStoreOptions) => Promise<ControlStore<T>>;
+export type ControlFactory = <T>(name: string, defaults: T, opts?: ControlStoreOptions) => Promise<ControlStore<T>>;
+
+/** One backend as the suite drives it. */
+export interface ControlBackend {
+  open: ControlFactory;
+  /** The state as a new process would find it now, read without the store (and without writing). */
+  durable<T>(name: string, defaults: T): Promise<T>;
+  /** A fresh place for a store: its name, and how to remove it. */
+  location(): Promise<{ name: string; cleanup(): Promise<void> }>;
+}
 
 interface State {
   accounts: Record<string, { state: string }>;
@@ -15,20 +22,17 @@ interface State {
 }
 const defaults = (): State => ({ accounts: {}, n: 0 });
 
-function captureLog(): { log: ControlStoreOptions['log']; lines: string[] } {
-  const lines: string[] = [];
-  return { log: pino({ level: 'warn' }, { write: (s: string) => void lines.push(s) }), lines };
-}
-
-export function controlStoreContract(name: string, open: ControlFactory): void {
+export function controlStoreContract(name: string, backend: ControlBackend): void {
+  const { open } = backend;
   describe(`control store contract: ${name}`, () => {
-    let dir: string;
     let file: string;
+    let cleanup: () => Promise<void>;
     beforeEach(async () => {
-      dir = await mkdtemp(join(tmpdir(), 'ctl-'));
-      file = join(dir, 'sub', 'control.json');
+      const l = await backend.location();
+      file = l.name;
+      cleanup = l.cleanup;
     });
-    afterEach(() => rm(dir, { recursive: true, force: true }));
+    afterEach(() => cleanup());
 
     test('a missing file opens with (a copy of) the defaults', async () => {
       const d = defaults();
@@ -49,10 +53,12 @@ export function controlStoreContract(name: string, open: ControlFactory): void {
       await r.close();
     });
 
-    test('update resolves only once the change is in the file', async () => {
+    // Was "...in the file" (read back with readFile): the files store now appends the change to
+    // its journal (issue 13.1), so what a new process would read is checked instead.
+    test('update resolves only once the change is durable', async () => {
       const s = await open(file, defaults());
       await s.update((x) => void (x.n = 42));
-      assert.equal(JSON.parse(await readFile(file, 'utf8')).n, 42);
+      assert.equal((await backend.durable(file, defaults())).n, 42);
       await s.close();
     });
 
@@ -70,88 +76,79 @@ export function controlStoreContract(name: string, open: ControlFactory): void {
       const done = Array.from({ length: 50 }, (_, i) => s.update((x) => void (x.accounts[`n${i}`] = { state: 'pending' })));
       await Promise.all(done);
       assert.ok(writes >= 1 && writes <= 2, `writes=${writes}`);
-      assert.equal(Object.keys(JSON.parse(await readFile(file, 'utf8')).accounts).length, 50);
+      assert.equal(Object.keys((await backend.durable(file, defaults())).accounts).length, 50);
       await s.close();
     });
 
-    test('.bak holds the previous state after a write', async () => {
-      const s = await open(file, defaults());
-      await s.update((x) => void (x.n = 1));
-      await s.update((x) => void (x.n = 2));
-      assert.equal(JSON.parse(await readFile(`${file}.bak`, 'utf8')).n, 1);
+    test('a throwing mutator changes nothing, however deep it wrote first', async () => {
+      const s = await open(file, { ...defaults(), deep: { list: [1, 2, 3], map: { a: { b: 1 } } as Record<string, { b: number }> } });
+      await s.update((x) => void (x.accounts.a = { state: 'approved' }));
+      const before = structuredClone(s.data);
+      await assert.rejects(s.update((x) => {
+        x.deep.list.push(4);
+        x.deep.list.shift();
+        x.deep.list.reverse();
+        x.deep.map.a!.b = 9;
+        delete x.deep.map.a;
+        x.deep.map.c = { b: 3 };
+        x.accounts = {};
+        x.n = 7;
+        throw new Error('halfway');
+      }), /halfway/);
+      assert.deepEqual(s.data, before);
       await s.close();
-    });
-
-    const corrupt: [string, string][] = [
-      ['empty file', ''],
-      ['garbage', 'not json at all'],
-      ['torn JSON', '{"accounts": {"a": {"sta'],
-      ['JSON null', 'null'],
-    ];
-    for (const [what, text] of corrupt) {
-      test(`a corrupt file (${what}) without .bak is refused, never opened empty`, async () => {
-        const s = await open(file, defaults());
-        await s.update((x) => void (x.n = 1));
-        await s.close();
-        await rm(`${file}.bak`, { force: true });
-        await writeFile(file, text);
-        await assert.rejects(open(file, defaults()), (e: unknown) => {
-          assert.ok(e instanceof ControlStoreCorruptError);
-          assert.match(e.message, /control\.json/);
-          return true;
-        });
-      });
-
-      test(`a corrupt file (${what}) is refused by default, naming .bak and how to restore it, changing nothing`, async () => {
-        const s = await open(file, defaults());
-        await s.update((x) => void (x.n = 1));
-        await s.update((x) => void (x.n = 2));
-        await s.close();
-        await writeFile(file, text);
-        await assert.rejects(open(file, defaults()), (e: unknown) => {
-          assert.ok(e instanceof ControlStoreCorruptError);
-          assert.equal(e.backup?.path, `${file}.bak`);
-          assert.ok(e.message.includes(`cp -p ${file}.bak ${file}`), e.message);
-          assert.ok(!e.message.includes('\n'), 'one line');
-          return true;
-        });
-        assert.equal(await readFile(file, 'utf8'), text, 'the damaged file is left as it was');
-        assert.equal(JSON.parse(await readFile(`${file}.bak`, 'utf8')).n, 1);
-        assert.ok(!(await readdir(join(dir, 'sub'))).some((n) => n.includes('.corrupt-')));
-      });
-
-      test(`a corrupt file (${what}) falls back to .bak when allowed, logged at error, and keeps .bak good`, async () => {
-        const s = await open(file, defaults());
-        await s.update((x) => void (x.n = 1));
-        await s.update((x) => void (x.n = 2));
-        await s.close();
-        await writeFile(file, text);
-        const { log, lines } = captureLog();
-        const r = await open(file, defaults(), { log, onCorrupt: 'backup' });
-        assert.ok(lines.some((l) => JSON.parse(l).level === 50), 'at error');
-        assert.equal(r.source, 'backup');
-        assert.equal(r.data.n, 1);
-        assert.ok(lines.some((l) => /\.bak/.test(l)), 'the fallback is logged');
-        assert.ok((await readdir(join(dir, 'sub'))).some((n) => n.startsWith('control.json.corrupt-')), 'bad file kept aside');
-        await r.update((x) => void (x.n = 3));
-        assert.equal(JSON.parse(await readFile(`${file}.bak`, 'utf8')).n, 1, 'the corrupt file never becomes .bak');
-        await r.close();
-        const again = await open(file, defaults());
-        assert.equal(again.source, 'file');
-        assert.equal(again.data.n, 3);
-        await again.close();
-      });
-    }
-
-    test('temp files of dead writers are removed at open', async () => {
-      const s = await open(file, defaults());
-      await s.update((x) => void (x.n = 1));
-      await s.close();
-      await writeFile(`${file}.tmp-999999999`, '{"half":');
-      const r = await open(file, defaults());
-      assert.equal(r.data.n, 1);
-      assert.ok(!(await readdir(join(dir, 'sub'))).some((n) => n.includes('.tmp-')));
+      const r = await open(file, { ...defaults(), deep: { list: [] as number[], map: {} as Record<string, { b: number }> } });
+      assert.deepEqual(r.data, before);
       await r.close();
+    });
+
+    test('what a mutator stores is a copy: the caller keeps no handle on the state', async () => {
+      const s = await open(file, defaults());
+      const mine = { state: 'pending' };
+      await s.update((x) => void (x.accounts.a = mine));
+      mine.state = 'changed behind the store';
+      assert.equal(s.data.accounts.a!.state, 'pending');
+      let kept: State | undefined;
+      await s.update((x) => void (kept = x));
+      assert.throws(() => void (kept!.n = 5), /outside its update/);
+      assert.equal(s.data.n, 0);
+      await s.close();
+    });
+
+    test('random nested changes: memory, durable state and a reopened store always agree', async () => {
+      type Doc = { version: 1; topics: Record<string, { name: string; publishers: string[]; cfg: { max: number; tags?: string[] } }>; subs: Record<string, { topic: string; filter: { labels: string[] } | null }>; n: number };
+      const empty = (): Doc => ({ version: 1, topics: {}, subs: {}, n: 0 });
+      let seed = 12345;
+      const rnd = (k: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % k);
+      let s = await open(file, empty());
+      const ops: ((d: Doc) => void)[] = [
+        (d) => { const t = `t${rnd(20)}`; d.topics[t] = { name: t, publishers: [], cfg: { max: rnd(100) } }; },
+        (d) => { const t = d.topics[`t${rnd(20)}`]; if (t) t.publishers.push(`p${rnd(5)}`); },
+        (d) => { const t = d.topics[`t${rnd(20)}`]; if (t) t.publishers = t.publishers.filter((p) => p !== 'p1'); },
+        (d) => { const t = d.topics[`t${rnd(20)}`]; if (t) t.cfg.tags = ['a', `b${rnd(3)}`]; },
+        (d) => { const t = d.topics[`t${rnd(20)}`]; if (t) delete t.cfg.tags; },
+        (d) => { delete d.topics[`t${rnd(20)}`]; },
+        (d) => { const id = `s${rnd(50)}`; d.subs[id] = { topic: `t${rnd(20)}`, filter: rnd(2) ? { labels: [`l${rnd(9)}`] } : null }; },
+        (d) => { const sub = d.subs[`s${rnd(50)}`]; if (sub?.filter) sub.filter.labels.splice(0, 1, 'x', 'y'); },
+        (d) => { delete d.subs[`s${rnd(50)}`]; },
+        (d) => { d.n++; },
+        (d) => { const a = d.topics[`t${rnd(20)}`]; if (a) { d.topics.moved = { ...a, name: 'moved' }; a.cfg.max = -1; } },
+        (d) => { if (rnd(10) === 0) d.subs = {}; },
+      ];
+      for (let round = 0; round < 6; round++) {
+        const pending: Promise<void>[] = [];
+        for (let i = 0; i < 60; i++) {
+          const picks = Array.from({ length: 1 + rnd(3) }, () => ops[rnd(ops.length)]!);
+          pending.push(s.update((d) => { for (const op of picks) op(d); }));
+        }
+        await Promise.all(pending);
+        const memory = structuredClone(s.data);
+        assert.deepEqual(await backend.durable(file, empty()), memory, `round ${round}: durable state = memory`);
+        await s.close();
+        s = await open(file, empty());
+        assert.deepEqual(s.data, memory, `round ${round}: reopened = memory`);
+      }
+      await s.close();
     });
 
     test('update after close is rejected', async () => {

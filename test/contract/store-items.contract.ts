@@ -19,7 +19,12 @@ const UNBOUNDED = Number.MAX_SAFE_INTEGER;
 const ids = (s: ItemStore, t: string): string[] => s.list(t).map((i) => i.id);
 const seqs = (s: ItemStore, t: string): number[] => s.list(t).map((i) => i.seq);
 
-export function itemStoreContract(name: string, open: ItemFactory): void {
+/** What a backend has beyond the interface: the files store compacts its logs, PostgreSQL does not. */
+export interface ItemBackendFeatures {
+  compaction: boolean;
+}
+
+export function itemStoreContract(name: string, open: ItemFactory, features: ItemBackendFeatures = { compaction: true }): void {
   describe(`item store contract: ${name}`, () => {
     let dir: string;
     let store: ItemStore;
@@ -128,7 +133,7 @@ export function itemStoreContract(name: string, open: ItemFactory): void {
       store = await reopen({ compactMinDead: 5, compactFactor: 1 });
       for (let i = 0; i < 60; i++) await store.append('t', item(`k${i % 3}`), 3);
       await store.retract('t', 'k2'); // seq 60, the newest
-      assert.ok(store.stats().compactions > 0, 'compaction happened');
+      if (features.compaction) assert.ok(store.stats().compactions > 0, 'compaction happened');
       await reopen({ compactMinDead: 5, compactFactor: 1 });
       assert.equal(store.highSeq('t'), 60);
       assert.deepEqual(seqs(store, 't'), [58, 59]);

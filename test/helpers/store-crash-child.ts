@@ -2,11 +2,15 @@
 // line per acknowledged write, so the parent can SIGKILL it mid-run and then check that
 // every acknowledged write survived. Writes to a pipe are synchronous on Linux, so a line
 // printed is a line the parent will read even if we are killed right after.
-//   node store-crash-child.js items|control|lock <dir>
+//   node store-crash-child.js items|control|control-map|lock <dir>
 import { join } from 'node:path';
 import { openItemStore } from '../../src/store/items.js';
 import { openControlStore } from '../../src/store/control.js';
 import { acquireLock } from '../../src/store/lock.js';
+import pg from 'pg';
+import { PgItemStore } from '../../src/store/pg/items.js';
+import { PgControlStore } from '../../src/store/pg/control.js';
+import type { ControlStore, ItemStore } from '../../src/store/types.js';
 
 const [mode, dir] = process.argv.slice(2);
 const WORKERS = 8;
@@ -17,7 +21,16 @@ function say(line: string): void {
 
 async function items(): Promise<void> {
   // Small compaction thresholds so kills also land inside compactions of topic B.
-  const store = await openItemStore(dir!, { compactMinDead: 20, compactFactor: 1 });
+  await itemLoop(await openItemStore(dir!, { compactMinDead: 20, compactFactor: 1 }));
+}
+
+function pgPool(): pg.Pool {
+  const pool = new pg.Pool({ connectionString: dir!, max: WORKERS });
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+async function itemLoop(store: ItemStore): Promise<void> {
   let n = 0;
   const worker = async (): Promise<never> => {
     for (;;) {
@@ -48,6 +61,27 @@ async function control(): Promise<void> {
   await Promise.all(Array.from({ length: WORKERS }, worker));
 }
 
+/** Many small changes (a map of keys, some deleted): every acknowledged key must survive. */
+async function controlMap(): Promise<void> {
+  await controlMapLoop(await openControlStore(join(dir!, 'map.json'), { keys: {} as Record<string, { by: number; i: number }> }, { foldBytes: 64 * 1024 }));
+}
+
+async function controlMapLoop(store: ControlStore<{ keys: Record<string, { by: number; i: number }> }>): Promise<void> {
+  let n = 0;
+  const worker = async (): Promise<never> => {
+    for (;;) {
+      const i = n++;
+      const k = `k-${process.pid}-${i}`;
+      await store.update((d) => {
+        d.keys[k] = { by: process.pid, i };
+        if (i % 10 === 9) delete d.keys[`k-${process.pid}-${i - 9}`];
+      });
+      say(`M ${k} ${i % 10 === 9 ? `k-${process.pid}-${i - 9}` : '-'}`);
+    }
+  };
+  await Promise.all(Array.from({ length: WORKERS }, worker));
+}
+
 function lock(): void {
   const r = acquireLock(dir!);
   say(JSON.stringify('heldBy' in r ? { heldBy: r.heldBy } : { locked: process.pid }));
@@ -56,8 +90,11 @@ function lock(): void {
 
 if (mode === 'items') await items();
 else if (mode === 'control') await control();
+else if (mode === 'control-map') await controlMap();
+else if (mode === 'pg-items') await itemLoop(await PgItemStore.open(pgPool()));
+else if (mode === 'pg-control-map') await controlMapLoop(await PgControlStore.open(pgPool(), 'map', { keys: {} as Record<string, { by: number; i: number }> }));
 else if (mode === 'lock') lock();
 else {
-  process.stderr.write(`usage: store-crash-child items|control|lock <dir>\n`);
+  process.stderr.write(`usage: store-crash-child items|control|control-map|lock <dir>\n`);
   process.exit(2);
 }

@@ -1,6 +1,8 @@
 // Runs test/helpers/store-crash-child.js and reads its acknowledgement lines.
 import { spawn, type ChildProcess } from 'node:child_process';
 
+export type ChildMode = 'items' | 'control' | 'control-map' | 'lock' | 'pg-items' | 'pg-control-map';
+
 const CHILD = new URL('./store-crash-child.js', import.meta.url).pathname;
 
 export interface ChildRun {
@@ -11,7 +13,7 @@ export interface ChildRun {
   closed: Promise<{ lines: string[]; signal: NodeJS.Signals | null; code: number | null }>;
 }
 
-export function startChild(mode: 'items' | 'control' | 'lock', dir: string): ChildRun {
+export function startChild(mode: ChildMode, dir: string): ChildRun {
   const child = spawn(process.execPath, [CHILD, mode, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
   const all: string[] = [];
   let partial = '';
@@ -48,7 +50,7 @@ export function startChild(mode: 'items' | 'control' | 'lock', dir: string): Chi
 }
 
 /** Starts the child, waits for `acks` lines, SIGKILLs it, returns everything it printed. */
-export async function killAfter(mode: 'items' | 'control', dir: string, acks: number): Promise<string[]> {
+export async function killAfter(mode: Exclude<ChildMode, 'lock'>, dir: string, acks: number): Promise<string[]> {
   const run = startChild(mode, dir);
   await run.lines(acks);
   run.child.kill('SIGKILL');

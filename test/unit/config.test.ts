@@ -74,3 +74,18 @@ test('limits.*: the caps have defaults, take GRID_LIMITS_* and refuse a filter c
   assert.throws(() => loadConfig({ env: { GRID_LIMITS_FILTER_BYTES: '200000' } }), /config limits\.filter_bytes: must be at most a quarter of limits\.stanza_bytes \(122880\)/);
   assert.throws(() => loadConfig({ env: { GRID_LIMITS_MAX_ITEMS: '0' } }), /limits\.max_items: must be a positive integer/);
 });
+
+test('store.kind: files by default; postgres takes store.url (or GRID_STORE_URL) and refuses to start without one', () => {
+  const d = loadConfig({ env: {} });
+  assert.equal(d.store.kind, 'files');
+  assert.equal(d.store.url, '');
+  assert.equal(d.store.journal_fold_bytes, 1024 * 1024);
+  const pg = loadConfig({ env: { GRID_STORE_KIND: 'postgres', GRID_STORE_URL: 'postgresql://grid:pw@db.example.org/grid', GRID_STORE_JOURNAL_FOLD_BYTES: '4096' } });
+  assert.equal(pg.store.kind, 'postgres');
+  assert.equal(pg.store.url, 'postgresql://grid:pw@db.example.org/grid');
+  assert.equal(pg.store.journal_fold_bytes, 4096);
+  const p = file('pg.yaml', 'store:\n  kind: postgres\n  url: postgres://db/grid\n');
+  assert.equal(loadConfig({ file: p, env: {} }).store.url, 'postgres://db/grid');
+  assert.throws(() => loadConfig({ env: { GRID_STORE_KIND: 'postgres' } }), (e: unknown) => e instanceof ConfigError && /store\.url: must be a postgres:\/\/ URL/.test(e.message));
+  assert.throws(() => loadConfig({ env: { GRID_STORE_KIND: 'mysql' } }), /store\.kind: must be files or postgres/);
+});

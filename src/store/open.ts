@@ -1,0 +1,72 @@
+// Which store the controller runs on (`store.kind`): the embedded files store (one instance;
+// `<data>/accounts.json`, `topics.json` with their journals, `items/`) or PostgreSQL (shared by
+// the instances of a cluster, docs/protocol.md §14). Everything that opens stores goes through
+// here, so the choice is made in one place.
+import { join } from 'node:path';
+import type pg from 'pg';
+import type { Logger } from '../log.js';
+import { openControlStore } from './control.js';
+import { openItemStore } from './items.js';
+import { redactUrl } from './pg/redact.js';
+import type { ControlOnCorrupt, ControlStore, ControlStoreOptions, ItemStore, ItemStoreOptions } from './types.js';
+
+export type StoreKind = 'files' | 'postgres';
+
+export interface StoreSettings {
+  kind: StoreKind;
+  /** postgres://… (kind postgres only). */
+  url: string;
+  cache_bytes: number;
+  control_on_corrupt: ControlOnCorrupt;
+  /** Files store: fold the journal into the snapshot past max(this, the snapshot's size). */
+  journal_fold_bytes?: number;
+}
+
+export interface StoreBackend {
+  readonly kind: StoreKind;
+  /** A control store by name (`accounts`, `topics`). */
+  control<T>(name: string, defaults: T, opts?: ControlStoreOptions): Promise<ControlStore<T>>;
+  items(opts?: ItemStoreOptions): Promise<ItemStore>;
+  /** Where the named control store lives, for messages (a path, or the database without its password). */
+  where(name: string): string;
+  /** After the stores it opened are closed. */
+  close(): Promise<void>;
+}
+
+export async function openStoreBackend(cfg: { data: string; store: StoreSettings }, log?: Logger): Promise<StoreBackend> {
+  const s = cfg.store;
+  if (s.kind === 'postgres') {
+    if (!s.url) throw new Error('store.url must be set when store.kind is postgres');
+    // Loaded only here: a files-store controller never loads the driver.
+    const { openPgPool } = await import('./pg/pool.js');
+    let pool: pg.Pool;
+    try {
+      pool = await openPgPool(s.url, log ? { log } : {});
+    } catch (e) {
+      throw new Error(`PostgreSQL store ${redactUrl(s.url)}: ${(e as Error).message}`);
+    }
+    return pgBackend(pool, s.url, true);
+  }
+  return {
+    kind: 'files',
+    control: (name, defaults, opts) =>
+      openControlStore(join(cfg.data, `${name}.json`), defaults, { log, onCorrupt: s.control_on_corrupt, ...(s.journal_fold_bytes ? { foldBytes: s.journal_fold_bytes } : {}), ...opts }),
+    items: (opts) => openItemStore(join(cfg.data, 'items'), { log, cacheBytes: s.cache_bytes, ...opts }),
+    where: (name) => join(cfg.data, `${name}.json`),
+    close: async () => undefined,
+  };
+}
+
+/** A backend on an open pool (tests share one server between stores). */
+export async function pgBackend(pool: pg.Pool, url: string, ownsPool = false): Promise<StoreBackend> {
+  const [{ PgControlStore }, { PgItemStore }] = await Promise.all([import('./pg/control.js'), import('./pg/items.js')]);
+  return {
+    kind: 'postgres',
+    control: (name, defaults, opts) => PgControlStore.open(pool, name, defaults, opts),
+    items: (opts) => PgItemStore.open(pool, opts),
+    where: (name) => `${redactUrl(url)} (control store ${name})`,
+    close: async () => {
+      if (ownsPool) await pool.end();
+    },
+  };
+}

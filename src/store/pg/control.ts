@@ -1,0 +1,207 @@
+// A ControlStore on PostgreSQL (table control_rows, see migrations.ts). The state is held in
+// memory (reads are synchronous, as the interface wants) and loaded at open; an update runs on
+// the same change-tracking proxy as the files store (../change-tracker.ts), and its change
+// marks rows dirty: a top-level key whose value was replaced, or one entry [k, e] of a map.
+// Writes are coalesced like the files store's: the dirty rows of every update made while a
+// transaction is in flight go in the one transaction that follows it, each row written with
+// its value at that moment (values are absolute, so writing a later value is never wrong), and
+// each update resolves once the transaction holding its rows has committed.
+//
+// Another instance's change (issue 13 item 3, the cluster) reaches this one as the rows it
+// changed: refresh(rows) reads them again and patches the state in memory — the unit of
+// invalidation is the row, so a NOTIFY carrying (store, path) is all a listener needs.
+import type pg from 'pg';
+import { ChangeTracker, type Path } from '../change-tracker.js';
+import { CoalescingWriter } from '../control.js';
+import { withTransaction } from './pool.js';
+import type { ControlSource, ControlStore, ControlStoreOptions } from '../types.js';
+
+const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A row of control_rows: [k] or [k, e]. */
+export type RowPath = [string] | [string, string];
+
+interface Row {
+  path: string[];
+  value: unknown;
+}
+
+async function loadRows(db: pg.Pool | pg.PoolClient, store: string): Promise<Row[]> {
+  const r = await db.query<Row>('SELECT path, value FROM control_rows WHERE store = $1 ORDER BY ord', [store]);
+  return r.rows;
+}
+
+function build(rows: readonly Row[]): Record<string, unknown> {
+  const state: Record<string, unknown> = {};
+  for (const { path, value } of rows) {
+    if (path.length === 1) {
+      state[path[0]!] = value;
+    } else {
+      const m = state[path[0]!];
+      if (!isMap(m)) throw new Error(`control_rows: entry ${JSON.stringify(path)} has no map row [${JSON.stringify(path[0])}]`);
+      m[path[1]!] = value;
+    }
+  }
+  return state;
+}
+
+/** The state as stored now, read without a store (tests; tools that must not write). */
+export async function readPgControlState<T>(db: pg.Pool, store: string, defaults: T): Promise<T> {
+  const rows = await loadRows(db, store);
+  return rows.length ? (build(rows) as T) : structuredClone(defaults);
+}
+
+export class PgControlStore<T> implements ControlStore<T> {
+  private closed = false;
+  private readonly writer: CoalescingWriter;
+  /** Top-level keys to write whole. */
+  private whole = new Set<string>();
+  /** Map entries to write: k → entries. */
+  private entries = new Map<string, Set<string>>();
+
+  private constructor(private readonly db: pg.Pool, readonly name: string, private state: T, readonly source: ControlSource, opts: ControlStoreOptions) {
+    this.writer = new CoalescingWriter(async () => {
+      const whole = this.whole;
+      const entries = this.entries;
+      this.whole = new Set();
+      this.entries = new Map();
+      try {
+        await this.write(whole, entries);
+      } catch (e) {
+        // Not stored: the rows stay dirty, so the next write covers them (the change stays in memory).
+        for (const k of whole) this.whole.add(k);
+        for (const [k, es] of entries) for (const e2 of es) this.mark([k, e2]);
+        throw e;
+      }
+      opts.onWrite?.();
+    });
+  }
+
+  static async open<T>(db: pg.Pool, name: string, defaults: T, opts: ControlStoreOptions = {}): Promise<PgControlStore<T>> {
+    const rows = await loadRows(db, name);
+    if (rows.length) return new PgControlStore(db, name, build(rows) as T, 'file', opts);
+    const s = new PgControlStore(db, name, structuredClone(defaults), 'defaults', opts);
+    // Store the defaults, so the store exists (and its keys keep their order) from now on.
+    await s.write(new Set(Object.keys(s.state as object)), new Map());
+    return s;
+  }
+
+  get data(): T {
+    return this.state;
+  }
+
+  update(mutator: (d: T) => void): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('control store is closed'));
+    const tracker = new ChangeTracker(this.state as T & object);
+    let changes;
+    try {
+      mutator(tracker.root);
+      changes = tracker.finish().changes;
+    } catch (e) {
+      tracker.undo();
+      return Promise.reject(e);
+    }
+    for (const [path] of changes) this.mark(path);
+    return this.writer.request();
+  }
+
+  private mark(path: Path): void {
+    const k = path[0]!;
+    if (this.whole.has(k)) return;
+    if (path.length === 1 || !isMap((this.state as Record<string, unknown>)[k])) {
+      this.whole.add(k);
+      this.entries.delete(k);
+      return;
+    }
+    let es = this.entries.get(k);
+    if (!es) this.entries.set(k, (es = new Set()));
+    es.add(path[1]!);
+  }
+
+  /** One transaction: whole keys deleted and rewritten, map entries upserted or deleted. */
+  private async write(whole: Set<string>, entries: Map<string, Set<string>>): Promise<void> {
+    // Read every value now (synchronously): the rows hold the state as of this moment.
+    const s = this.state as Record<string, unknown>;
+    const ins: { k: string[]; e: (string | null)[]; v: string[] } = { k: [], e: [], v: [] };
+    for (const k of whole) {
+      if (!Object.hasOwn(s, k) || s[k] === undefined) continue;
+      const v = s[k];
+      if (isMap(v)) {
+        ins.k.push(k); ins.e.push(null); ins.v.push('{}');
+        for (const [e, ev] of Object.entries(v)) {
+          if (ev === undefined) continue;
+          ins.k.push(k); ins.e.push(e); ins.v.push(JSON.stringify(ev));
+        }
+      } else {
+        ins.k.push(k); ins.e.push(null); ins.v.push(JSON.stringify(v));
+      }
+    }
+    const up: { k: string[]; e: string[]; v: string[] } = { k: [], e: [], v: [] };
+    const del: { k: string[]; e: string[] } = { k: [], e: [] };
+    for (const [k, es] of entries) {
+      const m = s[k] as Record<string, unknown>;
+      for (const e of es) {
+        const ev = Object.hasOwn(m, e) ? m[e] : undefined;
+        if (ev === undefined) { del.k.push(k); del.e.push(e); } else { up.k.push(k); up.e.push(e); up.v.push(JSON.stringify(ev)); }
+      }
+    }
+    if (!whole.size && !up.k.length && !del.k.length) return;
+    await withTransaction(this.db, async (c) => {
+      if (whole.size) {
+        await c.query('DELETE FROM control_rows WHERE store = $1 AND path[1] = ANY($2::text[])', [this.name, [...whole]]);
+        if (ins.k.length) {
+          await c.query(
+            `INSERT INTO control_rows (store, path, value)
+             SELECT $1, CASE WHEN u.e IS NULL THEN ARRAY[u.k] ELSE ARRAY[u.k, u.e] END, u.v::json
+             FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS u(k, e, v, o) ORDER BY u.o`,
+            [this.name, ins.k, ins.e, ins.v],
+          );
+        }
+      }
+      if (del.k.length) {
+        await c.query(
+          `DELETE FROM control_rows WHERE store = $1 AND array_length(path, 1) = 2
+             AND (path[1], path[2]) IN (SELECT * FROM unnest($2::text[], $3::text[]))`,
+          [this.name, del.k, del.e],
+        );
+      }
+      if (up.k.length) {
+        await c.query(
+          `INSERT INTO control_rows (store, path, value)
+           SELECT $1, ARRAY[u.k, u.e], u.v::json FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS u(k, e, v, o) ORDER BY u.o
+           ON CONFLICT (store, path) DO UPDATE SET value = EXCLUDED.value`,
+          [this.name, up.k, up.e, up.v],
+        );
+      }
+    });
+  }
+
+  /**
+   * Reads `rows` again and puts what is stored in memory (another instance changed them).
+   * A row this instance has not yet written keeps its local value (its write is coming).
+   */
+  async refresh(rows: readonly RowPath[]): Promise<void> {
+    const s = this.state as Record<string, unknown>;
+    for (const path of rows) {
+      const k = path[0];
+      if (this.whole.has(k) || (path.length === 2 && this.entries.get(k)?.has(path[1]))) continue;
+      if (path.length === 1) {
+        const r = await this.db.query<Row>('SELECT path, value FROM control_rows WHERE store = $1 AND path[1] = $2 ORDER BY ord', [this.name, k]);
+        const fresh = build(r.rows);
+        if (Object.hasOwn(fresh, k)) s[k] = fresh[k];
+        else delete s[k];
+      } else {
+        const r = await this.db.query<{ value: unknown }>('SELECT value FROM control_rows WHERE store = $1 AND path = $2', [this.name, path]);
+        const m = s[k];
+        if (!isMap(m)) continue;
+        if (r.rows.length) m[path[1]] = r.rows[0]!.value;
+        else delete m[path[1]];
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.writer.idle();
+  }
+}

@@ -1,0 +1,58 @@
+// The connection pool of the PostgreSQL store, and its schema brought up to date.
+import pg from 'pg';
+import type { Logger } from '../../log.js';
+import { migrate } from './migrate.js';
+import { redactUrl } from './redact.js';
+
+export interface PgPoolOptions {
+  log?: Logger;
+  /** Connections in the pool (default 10). */
+  max?: number;
+}
+
+export { redactUrl };
+
+export async function openPgPool(url: string, opts: PgPoolOptions = {}): Promise<pg.Pool> {
+  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10 });
+  // An idle client's error (the server restarted) must not crash the process: log it; the
+  // pool replaces the client, and the next query reports the outage to its caller.
+  pool.on('error', (e) => opts.log?.warn({ err: e.message, db: redactUrl(url) }, 'PostgreSQL connection lost'));
+  try {
+    const m = await migrate(pool);
+    if (m.to !== m.from) opts.log?.info({ db: redactUrl(url), from: m.from, to: m.to }, 'PostgreSQL schema migrated');
+  } catch (e) {
+    await pool.end().catch(() => undefined);
+    throw e;
+  }
+  return pool;
+}
+
+/**
+ * Runs `fn` in a transaction on a client of the pool. A client whose connection died while it
+ * sat idle (the server restarted) fails at BEGIN, before anything of ours was sent: that one
+ * is dropped and the transaction starts again on a new connection. Any later failure rolls
+ * back and is the caller's (nothing was acknowledged); a failed client is never reused.
+ */
+export async function withTransaction<R>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<R>): Promise<R> {
+  for (let attempt = 0; ; attempt++) {
+    const c = await pool.connect();
+    try {
+      await c.query('BEGIN');
+    } catch (e) {
+      c.release(e as Error);
+      if (attempt === 0) continue;
+      throw e;
+    }
+    try {
+      const r = await fn(c);
+      await c.query('COMMIT');
+      c.release();
+      return r;
+    } catch (e) {
+      let broken: Error | undefined;
+      await c.query('ROLLBACK').catch((re: Error) => void (broken = re));
+      c.release(broken ?? undefined);
+      throw e;
+    }
+  }
+}
