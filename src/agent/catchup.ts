@@ -24,6 +24,8 @@ export interface FollowOptions {
   afterSeq?: number;
   /** §7 page size (the controller's default without it). */
   pageSize?: number;
+  /** Keep the subscription after the session ends (GridClient.subscribe's `keep`). */
+  keep?: boolean;
 }
 
 /** An item of the followed subscription; `via` says whether the catch-up or a notification brought it. */
@@ -70,7 +72,7 @@ export class Follower implements AsyncIterableIterator<FollowEvent> {
   async start(): Promise<Subscription> {
     this.unlisten = this.client.onEvent((e) => this.onEvent(e));
     try {
-      this.subscription = await this.client.subscribe(this.o.topic, this.o.filter);
+      this.subscription = await this.client.subscribe(this.o.topic, this.o.filter, { keep: !!this.o.keep });
     } catch (err) {
       this.stop();
       throw err;

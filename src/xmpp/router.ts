@@ -50,6 +50,7 @@ interface Route {
 export class Router {
   private readonly routes = new Map<string, Route>();
   private readonly messageHandlers: MessageHandler[] = [];
+  private readonly presenceHandlers: ((stanza: Element, from: string) => void)[] = [];
   private gate: Gate = () => null;
   private limits: { limiter: RequestLimits; queue: FairQueue } | undefined;
 
@@ -75,11 +76,20 @@ export class Router {
     this.messageHandlers.push(fn);
   }
 
+  /** Presence to the controller (directed presence of nodes; the server's unavailable at their logout). */
+  onPresence(fn: (stanza: Element, from: string) => void): void {
+    this.presenceHandlers.push(fn);
+  }
+
   /** The middleware function: installed with entity.middleware.use(). */
   readonly middleware = async (ctx: MiddlewareContext, next: () => Promise<unknown>): Promise<unknown> => {
     const { stanza } = ctx;
     if (stanza.name === 'message') {
       await this.dispatchMessage(stanza);
+      return undefined;
+    }
+    if (stanza.name === 'presence') {
+      this.dispatchPresence(stanza);
       return undefined;
     }
     if (stanza.name !== 'iq' || !ctx.element || (ctx.type !== 'get' && ctx.type !== 'set')) return next();
@@ -118,6 +128,19 @@ export class Router {
     if (!this.limits) return handler(req);
     const { limiter, queue } = this.limits;
     return queue.run(req.bare, limiter.limitsOf(req.bare), () => handler(req)) ?? limiter.queueFull(req.bare);
+  }
+
+  /** Synchronous, so what a handler starts is queued in stanza order (before a later IQ's work). */
+  private dispatchPresence(stanza: Element): void {
+    const from = stanza.attrs.from;
+    if (!from) return;
+    for (const fn of this.presenceHandlers) {
+      try {
+        fn(stanza, from);
+      } catch (err) {
+        this.log.error({ err, from }, 'presence handler failed');
+      }
+    }
   }
 
   private async dispatchMessage(stanza: Element): Promise<void> {

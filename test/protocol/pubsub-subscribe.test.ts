@@ -120,6 +120,48 @@ describe('subscribe (XEP-0060 §6.1, §6.3.7)', () => {
   });
 });
 
+describe('two processes of one node: each resource holds its own subscription (issue 11)', () => {
+  let h: Harness;
+  before(async () => {
+    h = await harness();
+    await h.iq(PROV, 'set', xml('publisher', { xmlns: NS.GRID, node: TOPIC }));
+  });
+  after(() => h.close());
+
+  const A = 'node2@grid.test/collector-a';
+  const B = 'node2@grid.test/collector-b';
+  const unsub = (jid: string, subid?: string) => pubsub(xml('unsubscribe', { node: TOPIC, jid, ...(subid ? { subid } : {}) }));
+  const subidOf = (r: Element | true) => el(r).getChild('subscription')!.attrs.subid!;
+
+  test('a full JID must be the sender\'s own: another resource of the account is invalid-jid', async () => {
+    const e = assertError(await h.iq(A, 'set', subscribeEl(B)), 'modify', 'bad-request', 'invalid-jid');
+    assert.match(e.getChildText('text', 'urn:ietf:params:xml:ns:xmpp-stanzas') ?? '', /node2@grid\.test\/collector-a/);
+    assertError(await h.iq(A, 'set', subscribeEl('partner@grid.test/collector-a')), 'modify', 'bad-request', 'invalid-jid');
+    assert.equal(h.topics.subscriptionsOfOwner(SOC_BARE).length, 0);
+  });
+
+  test('same filter, two resources: two subscriptions, each delivered to its full JID, needing no SubID', async () => {
+    const a = subidOf(await h.iq(A, 'set', subscribeEl(A, filterOptions({ type: ['indicator'] }))));
+    const b = subidOf(await h.iq(B, 'set', subscribeEl(B, filterOptions({ type: ['indicator'] }))));
+    assert.notEqual(a, b, 'not one shared subscription');
+    assert.equal(subidOf(await h.iq(A, 'set', subscribeEl(A.toUpperCase().replace('COLLECTOR-A', 'collector-a'), filterOptions({ type: ['indicator'] })))), a,
+      'the same JID (local part and domain without case) and filter: the same subscription');
+    await h.iq(PROV, 'set', publishEl(TOPIC, jsonItem(bundle(indicator()), 'two-1')));
+    const deliveries = h.published.at(-1)!.deliveries;
+    assert.deepEqual(deliveries.map((d) => [d.subscription.jid, d.subscription.subid, d.needsSubId]).sort(), [[A, a, false], [B, b, false]]);
+  });
+
+  test('unsubscribe of one resource leaves the other\'s subscription; the bare JID holds none', async () => {
+    assertError(await h.iq(A, 'set', unsub(SOC_BARE)), 'cancel', 'unexpected-request', 'not-subscribed');
+    assert.equal(await h.iq(A, 'set', unsub(A)), true, 'no subid needed: this JID holds one subscription');
+    const left = h.topics.subscriptionsOfOwner(SOC_BARE, TOPIC);
+    assert.deepEqual(left.map((s) => s.jid), [B]);
+    // A process may end a sibling's subscription only by naming that JID (a dead process's, say).
+    assert.equal(await h.iq(A, 'set', unsub(B, left[0]!.subid)), true);
+    assert.equal(h.topics.subscriptionsOfOwner(SOC_BARE, TOPIC).length, 0);
+  });
+});
+
 describe('PROTOCOL §4: what a denied node hears', () => {
   let h: Harness;
   before(async () => (h = await harness()));
