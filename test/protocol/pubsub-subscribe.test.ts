@@ -162,6 +162,36 @@ describe('two processes of one node: each resource holds its own subscription (i
   });
 });
 
+describe('temporary subscriptions (XEP-0060 §12.4, pubsub#expire=presence)', () => {
+  let h: Harness;
+  before(async () => (h = await harness()));
+  after(() => h.close());
+
+  const A = 'node2@grid.test/collector-a';
+  const B = 'node2@grid.test/collector-b';
+  const temporary = () => xml('options', {}, form('submit', SUB_OPTIONS, { 'pubsub#expire': ['presence'] }));
+  const presence = (from: string, type?: string) =>
+    h.router.middleware({ stanza: xml('presence', { from, to: DOMAIN, ...(type ? { type } : {}) }) } as never, async () => undefined);
+
+  test('the unavailable presence of a resource ends its temporary subscriptions only', async () => {
+    el(await h.iq(A, 'set', subscribeEl(A, temporary())));
+    el(await h.iq(B, 'set', subscribeEl(B)));
+    const [sa] = h.topics.subscriptionsOfOwner(SOC_BARE, TOPIC).filter((s) => s.jid === A);
+    assert.equal(sa?.expire, 'presence');
+    const expired = new Promise<unknown[]>((resolve) => h.topics.once('expired', resolve));
+    await presence(A); // available: nothing ends
+    await presence(B, 'unavailable'); // B's subscription is not temporary
+    await presence(A, 'unavailable');
+    assert.deepEqual((await expired as { jid: string }[]).map((s) => s.jid), [A]);
+    assert.deepEqual(h.topics.subscriptionsOfOwner(SOC_BARE, TOPIC).map((s) => s.jid), [B]);
+  });
+
+  test('a bare JID has no session to end with: invalid-options', async () => {
+    const e = assertError(await h.iq(A, 'set', subscribeEl(SOC_BARE, temporary())), 'modify', 'bad-request', 'invalid-options');
+    assert.match(e.getChildText('text', 'urn:ietf:params:xml:ns:xmpp-stanzas') ?? '', /needs a full JID/);
+  });
+});
+
 describe('PROTOCOL §4: what a denied node hears', () => {
   let h: Harness;
   before(async () => (h = await harness()));
