@@ -142,7 +142,10 @@ export class Follower implements AsyncIterableIterator<FollowEvent> {
       if (this.offered !== undefined && item.seq <= this.offered) return;
       this.offered = item.seq;
     }
-    this.out.push({ ...item, kind: 'item', via });
+    // A caught-up item came by query, not through a subscription: it is this subscription's all
+    // the same, so its line names the subid like a live one (issue 11: subid always filled).
+    const subid = ('subid' in item && item.subid) || this.subscription?.subid;
+    this.out.push({ ...item, kind: 'item', via, ...(subid ? { subid } : {}) });
   }
 
   private async catchUp(): Promise<void> {
