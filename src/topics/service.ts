@@ -218,7 +218,16 @@ export class TopicService extends EventEmitter {
       }
       const subtopic = filter ? subtopicNode(a.topic.name, filterHash(filter)) : null;
       const same = this.subscriptionsOf(a.topic.name).find((s) => sameJid(s.jid, jid) && s.subtopic === subtopic);
-      if (same) return ok({ subscription: same, created: false });
+      if (same) {
+        if (same.expire === opts.expire) return ok({ subscription: same, created: false });
+        // Asked again as temporary, or to be kept: the latest request decides its lifetime.
+        const { expire: _e, ...rest } = same;
+        const next: Subscription = { ...rest, ...(opts.expire ? { expire: opts.expire } : {}) };
+        await this.d.store.update((s) => {
+          s.subscriptions[same.subid] = next;
+        });
+        return ok({ subscription: next, created: false });
+      }
       // Each subscription (and each distinct filter) costs every publish and every store write:
       // a node must not create them without bound (resource exhaustion from remote input).
       const subCap = this.limits.subscriptionsPerAccount;

@@ -186,6 +186,16 @@ describe('temporary subscriptions (XEP-0060 §12.4, pubsub#expire=presence)', ()
     assert.deepEqual(h.topics.subscriptionsOfOwner(SOC_BARE, TOPIC).map((s) => s.jid), [B]);
   });
 
+  test('the same JID and filter asked again: the latest request decides whether it is temporary', async () => {
+    const C = 'node2@grid.test/collector-c';
+    const first = el(await h.iq(C, 'set', subscribeEl(C))).getChild('subscription')!.attrs.subid;
+    const again = el(await h.iq(C, 'set', subscribeEl(C, temporary()))).getChild('subscription')!.attrs.subid;
+    assert.equal(again, first, 'the same subscription');
+    assert.equal(h.topics.subscriptionsOfOwner(SOC_BARE, TOPIC).find((s) => s.jid === C)?.expire, 'presence');
+    el(await h.iq(C, 'set', subscribeEl(C)));
+    assert.equal(h.topics.subscriptionsOfOwner(SOC_BARE, TOPIC).find((s) => s.jid === C)?.expire, undefined, 'kept now');
+  });
+
   test('a bare JID has no session to end with: invalid-options', async () => {
     const e = assertError(await h.iq(A, 'set', subscribeEl(SOC_BARE, temporary())), 'modify', 'bad-request', 'invalid-options');
     assert.match(e.getChildText('text', 'urn:ietf:params:xml:ns:xmpp-stanzas') ?? '', /needs a full JID/);
