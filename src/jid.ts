@@ -6,3 +6,11 @@ export function bareJid(jid: string): string {
   const slash = jid.indexOf('/');
   return (slash === -1 ? jid : jid.slice(0, slash)).trim().toLowerCase();
 }
+
+/** JIDs compared as XMPP does: local part and domain without case, the resource exactly. */
+export function sameJid(a: string, b: string): boolean {
+  if (bareJid(a) !== bareJid(b)) return false;
+  const i = a.indexOf('/');
+  const j = b.indexOf('/');
+  return (i === -1 ? '' : a.slice(i + 1)) === (j === -1 ? '' : b.slice(j + 1)) && (i === -1) === (j === -1);
+}

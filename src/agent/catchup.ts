@@ -24,6 +24,8 @@ export interface FollowOptions {
   afterSeq?: number;
   /** §7 page size (the controller's default without it). */
   pageSize?: number;
+  /** Keep the subscription after the session ends (GridClient.subscribe's `keep`). */
+  keep?: boolean;
 }
 
 /** An item of the followed subscription; `via` says whether the catch-up or a notification brought it. */
@@ -70,7 +72,7 @@ export class Follower implements AsyncIterableIterator<FollowEvent> {
   async start(): Promise<Subscription> {
     this.unlisten = this.client.onEvent((e) => this.onEvent(e));
     try {
-      this.subscription = await this.client.subscribe(this.o.topic, this.o.filter);
+      this.subscription = await this.client.subscribe(this.o.topic, this.o.filter, { keep: !!this.o.keep });
     } catch (err) {
       this.stop();
       throw err;
@@ -140,7 +142,10 @@ export class Follower implements AsyncIterableIterator<FollowEvent> {
       if (this.offered !== undefined && item.seq <= this.offered) return;
       this.offered = item.seq;
     }
-    this.out.push({ ...item, kind: 'item', via });
+    // A caught-up item came by query, not through a subscription: it is this subscription's all
+    // the same, so its line names the subid like a live one (issue 11: subid always filled).
+    const subid = ('subid' in item && item.subid) || this.subscription?.subid;
+    this.out.push({ ...item, kind: 'item', via, ...(subid ? { subid } : {}) });
   }
 
   private async catchUp(): Promise<void> {

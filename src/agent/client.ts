@@ -1,13 +1,15 @@
 // GridClient: what a grid node does on the grid (PROTOCOL §2–§7) — register, learn topics,
 // publish, subscribe with filters, query — over a certificate-authenticated connection that
 // comes back by itself after a loss, with its subscriptions renewed where they were lost.
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import xml from '@xmpp/xml';
 import type { Element } from '@xmpp/xml';
 import { connectNode } from './connection.js';
 import type { NodeConnection } from './types.js';
 import type {
   AccountState, Filter, GridClientOptions, GridEvent, GridLimits, Payload, QueryOptions, QueryPage, RegisterOptions,
-  SubtopicInfo, Subscription, TopicInfo,
+  SubscribeOptions, SubtopicInfo, Subscription, TopicInfo,
 } from './grid-types.js';
 import { GridError, toGridError, usageError, type GridOperation } from './errors.js';
 import { EventQueue } from './event-queue.js';
@@ -37,13 +39,31 @@ export class GridClient {
     this.attach(conn);
   }
 
-  /** Connects with the node's certificate (TLS + SASL EXTERNAL); throws GridError('connection'). */
+  /**
+   * Connects with the node's certificate (TLS + SASL EXTERNAL); throws GridError('connection').
+   * Each client binds a resource of its own (`grid-node-<random>` unless `resource` is given)
+   * and keeps it across reconnects: its subscriptions are made with that full JID, so two
+   * processes of one node (one certificate) hold separate subscriptions and one stopping
+   * never ends the other's feed.
+   */
   static async connect(opts: GridClientOptions): Promise<GridClient> {
+    const own = { ...opts, resource: opts.resource || defaultResource() };
     try {
-      return new GridClient(opts, await connectNode(opts));
+      const conn = await connectNode(own);
+      const client = new GridClient(own, conn);
+      await client.announce(conn);
+      return client;
     } catch (err) {
       throw toGridError(err, { operation: 'connect' });
     }
+  }
+
+  /**
+   * Directed presence to the controller (RFC 6121 §4.6): the server then tells it when this
+   * session ends, however it ends, so it can end the session's temporary subscriptions.
+   */
+  private async announce(conn: NodeConnection): Promise<void> {
+    if (this.opts.presence !== false) await conn.send(xml('presence', { to: this.controller }));
   }
 
   /** The full JID the server bound. */
@@ -139,18 +159,30 @@ export class GridClient {
 
   // ---- subscribe (§5)
 
-  /** Subscribes this node's bare JID (so the subscription outlives a reconnect's new resource). */
-  async subscribe(topic: string, filter?: Filter): Promise<Subscription> {
-    const r = await this.request(ps.subscribeIq(this.controller, topic, this.bareJid, filter), { operation: 'subscribe', topic });
-    const sub = ps.parseSubscribeReply(r, topic, filter);
+  /**
+   * Subscribes this client's full JID: notifications come to this process only, and the
+   * subscription is this client's alone (another process of the same node holds its own).
+   * It is temporary unless `keep`: the controller ends it when this session ends, so a
+   * process that dies leaves nothing behind; after a reconnect this client subscribes again.
+   */
+  async subscribe(topic: string, filter?: Filter, o: SubscribeOptions = {}): Promise<Subscription> {
+    const temporary = !o.keep && this.opts.presence !== false;
+    const r = await this.request(ps.subscribeIq(this.controller, topic, this.jid, filter, temporary), { operation: 'subscribe', topic });
+    const sub = ps.parseSubscribeReply(r, topic, filter, temporary);
     this.held.set(sub.subid || `${topic}\n`, sub);
     return sub;
   }
 
-  /** Unsubscribes one subscription (by subid) or, without subid, the one this client holds on the topic. */
+  /**
+   * Unsubscribes one subscription (by subid) or, without subid, the one this client holds on
+   * the topic. A subid this client does not hold (another process's, a previous run's) is
+   * ended under the JID the controller lists for it.
+   */
   async unsubscribe(topic: string, subid?: string): Promise<void> {
     const held = subid ?? [...this.held.values()].find((s) => s.topic === topic)?.subid;
-    await this.request(ps.unsubscribeIq(this.controller, topic, this.bareJid, held || undefined), { operation: 'unsubscribe', topic });
+    const ours = !held || [...this.held.values()].some((s) => s.topic === topic && s.subid === held);
+    const jid = ours ? this.jid : (await this.subscriptions(topic)).find((s) => s.subid === held)?.jid || this.jid;
+    await this.request(ps.unsubscribeIq(this.controller, topic, jid, held || undefined), { operation: 'unsubscribe', topic });
     for (const [k, s] of this.held) if (s.topic === topic && (!held || s.subid === held)) this.held.delete(k);
   }
 
@@ -159,7 +191,12 @@ export class GridClient {
     return ps.parseSubscriptions(await this.request(ps.subscriptionsIq(this.controller, topic), { operation: 'subscriptions', ...(topic ? { topic } : {}) }));
   }
 
-  /** Events from now on (items, retractions, ended subscriptions, account and subtopic changes). */
+  /**
+   * Events from now on (items, retractions, ended subscriptions, account and subtopic changes).
+   * Pubsub events count only when they belong to this client's own subscriptions: those sent
+   * to another JID of the node (the server hands a notification for a resource that is gone
+   * to the others) or for a subscription this client does not hold are not yielded.
+   */
   items(): AsyncIterableIterator<GridEvent> {
     const q: EventQueue<GridEvent> = new EventQueue(() => this.queues.delete(q));
     this.queues.add(q);
@@ -217,6 +254,18 @@ export class GridClient {
     return v;
   }
 
+  /**
+   * Whether a pubsub event is for one of this client's subscriptions. RFC 6121 §8.5.3.2.1:
+   * a message to a full JID that is offline goes to the account's other resources, so a
+   * process sees the notifications of a sibling that died without unsubscribing.
+   */
+  private isMine(e: GridEvent, to: string | undefined): boolean {
+    if (e.kind !== 'item' && e.kind !== 'retract' && e.kind !== 'subscription-ended' && e.kind !== 'purge' && e.kind !== 'delete') return true;
+    if (!sameJid(to, this.jid)) return false;
+    const subid = 'subid' in e ? e.subid : undefined;
+    return [...this.held.values()].some((s) => s.topic === e.topic && (!subid || s.subid === subid));
+  }
+
   private emit(e: GridEvent): void {
     // XEP-0060 §12.4 sends the SubID header only to a JID with several subscriptions: with one,
     // the item is that one's.
@@ -232,7 +281,9 @@ export class GridClient {
   }
 
   private attach(conn: NodeConnection): void {
-    conn.on('stanza', (s: Element) => { for (const e of parseEvents(s, this.controller)) this.emit(e); });
+    conn.on('stanza', (s: Element) => {
+      for (const e of parseEvents(s, this.controller)) if (this.isMine(e, s.attrs.to)) this.emit(e);
+    });
     conn.on('status', (status: string) => {
       if (status === 'disconnect' && !this.closed && this.conn === conn && this.opts.reconnect !== false && !this.reconnecting) {
         this.emit({ kind: 'disconnected' }); // what arrives from now on may follow a gap (catchup.ts)
@@ -253,20 +304,41 @@ export class GridClient {
     this.conn = conn;
     this.attach(conn);
     this.reconnecting = undefined; // requests below go straight to the new connection
+    await this.announce(conn).catch(() => undefined);
     const resubscribed = await this.renewSubscriptions().catch(() => [] as Subscription[]);
     this.emit({ kind: 'reconnected', resubscribed });
   }
 
-  /** Subscriptions this client holds that the controller no longer lists are made again. */
+  /**
+   * Subscriptions this client holds that the controller no longer lists are made again; a
+   * temporary one always is (the controller ends it with the old session, in stanza order
+   * before this request; if it has not, the same subscription comes back).
+   */
   private async renewSubscriptions(): Promise<Subscription[]> {
     if (this.held.size === 0) return [];
-    const listed = new Set((await this.subscriptions()).map((s) => `${s.topic}\n${s.subid ?? ''}`));
+    const persistent = [...this.held.values()].some((s) => !s.temporary);
+    const listed = new Set(persistent ? (await this.subscriptions()).map((s) => `${s.topic}\n${s.subid ?? ''}`) : []);
     const renewed: Subscription[] = [];
     for (const [k, s] of [...this.held]) {
-      if (listed.has(`${s.topic}\n${s.subid}`)) continue;
+      if (!s.temporary && listed.has(`${s.topic}\n${s.subid}`)) continue;
       this.held.delete(k);
-      renewed.push(await this.subscribe(s.topic, s.filter));
+      const again = await this.subscribe(s.topic, s.filter, { keep: !s.temporary });
+      if (again.subid !== s.subid) renewed.push(again);
     }
     return renewed;
   }
+}
+
+/** A resource of this process's own: `grid-node-` and 8 random hex digits. */
+function defaultResource(): string {
+  return `grid-node-${randomBytes(4).toString('hex')}`;
+}
+
+/** Full JIDs compared as XMPP does: local part and domain without case, the resource exactly. */
+function sameJid(a: string | undefined, b: string): boolean {
+  if (!a) return false;
+  const split = (j: string) => { const i = j.indexOf('/'); return i === -1 ? [j.toLowerCase(), ''] : [j.slice(0, i).toLowerCase(), j.slice(i + 1)]; };
+  const [ab, ar] = split(a);
+  const [bb, br] = split(b);
+  return ab === bb && ar === br;
 }

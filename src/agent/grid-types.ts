@@ -76,6 +76,17 @@ export interface Subscription {
   subid: string;
   subtopic?: string;
   filter?: Filter;
+  /** True (the default): it ends when this client's session does (XEP-0060 §12.4, `pubsub#expire`=presence). */
+  temporary?: boolean;
+}
+
+export interface SubscribeOptions {
+  /**
+   * Keep the subscription after this client disconnects (default false: a temporary
+   * subscription the controller ends at logout). Kept subscriptions are addressed to this
+   * client's full JID: useful with a fixed `resource` that comes back.
+   */
+  keep?: boolean;
 }
 
 export interface ItemEvent {

@@ -11,15 +11,16 @@ import { protocolError } from './errors.js';
 
 const pubsub = (...children: Element[]) => xml('pubsub', { xmlns: NS.PUBSUB }, ...children);
 
-export function subscribeIq(to: string, topic: string, jid: string, filter?: Filter): Element {
-  const fields = filterFields(filter, 'clark');
+/** `temporary`: ask for XEP-0060 §12.4 `pubsub#expire` = `presence` (ends at this session's logout). */
+export function subscribeIq(to: string, topic: string, jid: string, filter?: Filter, temporary = false): Element {
+  const fields = [...filterFields(filter, 'clark'), ...(temporary ? [{ var: 'pubsub#expire', values: ['presence'] }] : [])];
   return xml('iq', { type: 'set', to }, pubsub(
     xml('subscribe', { node: topic, jid }),
     ...(fields.length ? [xml('options', {}, buildForm('submit', FORM.SUBSCRIBE_OPTIONS, fields))] : [])));
 }
 
 /** The `<subscription/>` (and `<options/>` with the subtopic) of a subscribe answer. */
-export function parseSubscribeReply(result: Element, topic: string, filter?: Filter): Subscription {
+export function parseSubscribeReply(result: Element, topic: string, filter?: Filter, temporary = false): Subscription {
   const ps = result.getChild('pubsub', NS.PUBSUB);
   const sub = ps?.getChild('subscription');
   if (!sub) throw protocolError(`the subscribe answer for ${topic} holds no <subscription/>`);
@@ -27,7 +28,7 @@ export function parseSubscribeReply(result: Element, topic: string, filter?: Fil
     throw protocolError(`subscription to ${topic} is ${sub.attrs.subscription}, not subscribed`);
   }
   const subtopic = first(findForm(ps?.getChild('options'), FORM.SUBSCRIBE_OPTIONS), clark('subtopic'));
-  return { topic: sub.attrs.node ?? topic, subid: sub.attrs.subid ?? '', ...(subtopic ? { subtopic } : {}), ...(filter ? { filter } : {}) };
+  return { topic: sub.attrs.node ?? topic, subid: sub.attrs.subid ?? '', ...(subtopic ? { subtopic } : {}), ...(filter ? { filter } : {}), ...(temporary ? { temporary } : {}) };
 }
 
 export function unsubscribeIq(to: string, topic: string, jid: string, subid?: string): Element {

@@ -15,7 +15,7 @@ export interface ConnectNodeOptions {
   key?: string;
   /** CA PEM(s) trusted for the server certificate; default: Node's built-in CAs. */
   ca?: string | string[];
-  /** Resource to bind; default: the server picks one. */
+  /** Resource to bind; default for connectNode: the server picks one (GridClient picks `grid-node-<random>`). */
   resource?: string;
   /** SASL authorization identity; default none (sent as "=", the RFC 6120 empty response). */
   authzid?: string;

@@ -1,12 +1,12 @@
 // `grid-controller policy check|explain` (PROTOCOL §11): validate policy files and show
 // how a request would be decided, without a running controller.
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import {
-  OPERATIONS, explain, formatPolicyError, loadPolicyDir,
-  type Explanation, type Operation, type Policy, type PolicySubject,
+  OPERATIONS, explain, formatPolicyError, loadPolicyDir, loadPolicyDirWith,
+  type Explanation, type LoadResult, type Operation, type Policy, type PolicySubject,
 } from '../policy/index.js';
 
 export interface PolicyCommandDeps {
@@ -36,12 +36,61 @@ function configOf(cmd: Command): string | undefined {
 
 /** Loads the folder or prints its errors and sets exit code 1. */
 function loadOrReport(dir: string, print: (l: string) => void): Policy | null {
-  const r = loadPolicyDir(dir);
+  return reported(loadPolicyDir(dir), `in ${dir}: the policy would be rejected`, print);
+}
+
+/** Prints every error of `r` (all of them: the loader checks everything in one pass) and sets exit code 1. */
+function reported(r: LoadResult, what: string, print: (l: string) => void): Policy | null {
   if (r.ok) return r.policy;
   for (const e of r.errors) print(formatPolicyError(e));
-  print(`${r.errors.length} error${r.errors.length === 1 ? '' : 's'} in ${dir}: the policy would be rejected`);
+  print(`${r.errors.length} error${r.errors.length === 1 ? '' : 's'} ${what}`);
   process.exitCode = 1;
   return null;
+}
+
+/** Exit code 2: the command was asked wrongly (no policy was judged). */
+function usage(message: string, print: (l: string) => void): void {
+  print(`grid-controller policy check: ${message}`);
+  process.exitCode = 2;
+}
+
+/** Which arguments of `policy check` are a folder and which staged files; null after a usage error. */
+function checkTargets(paths: string[], print: (l: string) => void): { dir?: string; staged: string[] } | null {
+  const kinds = paths.map((p) => {
+    try {
+      const st = statSync(p);
+      return st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
+    } catch {
+      return 'missing';
+    }
+  });
+  const bad = paths.findIndex((_, i) => kinds[i] === 'missing' || kinds[i] === 'other');
+  if (bad !== -1) {
+    usage(`${paths[bad]}: ${kinds[bad] === 'missing' ? 'no such file or folder' : 'neither a file nor a folder'}`, print);
+    return null;
+  }
+  if (kinds.includes('dir')) {
+    if (paths.length > 1) {
+      usage('give one policy folder, or staged files (the live folder then comes from --dir, --config or policies/), not both', print);
+      return null;
+    }
+    return { dir: paths[0]!, staged: [] };
+  }
+  return { staged: paths };
+}
+
+/** `policy check FILE…`: the staged files with the live folder, as the reload would see them once moved in. */
+function checkStaged(folder: string, staged: string[], print: (l: string) => void): void {
+  const r = loadPolicyDirWith(folder, staged);
+  const names = staged.map((f) => basename(f)).join(', ');
+  const p = reported(r, `with ${names} moved into ${folder}: the reload would reject the change and keep the live policy`, print);
+  if (!p) return;
+  const lines = summary(folder, p);
+  const how = [...r.replaced.map((n) => `${n} replaces ${resolve(folder, n)}`), ...r.added.map((n) => `${n} is new`)];
+  lines[0] = `${folder} with ${staged.join(', ')} moved in: OK, ${p.files.length} file${p.files.length === 1 ? '' : 's'} (${p.files.join(', ') || 'none'})`;
+  lines.splice(1, 0, `  staged: ${how.join('; ')}`);
+  for (const l of lines) print(l);
+  print(`  move them in with mv (one file system, so each rename is atomic); the controller applies the folder once it is quiet`);
 }
 
 export function summary(dir: string, p: Policy): string[] {
@@ -111,11 +160,16 @@ export function registerPolicyCommand(program: Command, deps: PolicyCommandDeps 
 
   policy
     .command('check')
-    .description('validate every *.yaml policy file of DIR; prints file:line: reason for each error and exits 1 on any')
-    .argument('[DIR]', "policy folder (default: the config file's policies, else policies/)")
+    .description('validate every *.yaml policy file of DIR, or staged FILEs together with the live folder (as the reload would see them once moved in); prints file:line: reason for every error; exit 0 valid, 1 errors, 2 usage')
+    .argument('[DIR|FILE...]', "policy folder (default: the config file's policies, else policies/), or staged *.yaml files")
+    .option('--dir <dir>', 'with staged files: the live policy folder (default: from the config file, else policies/)')
     .option('-c, --config <file>', 'configuration file whose policies: key names the folder')
-    .action((dir: string | undefined, _o: unknown, cmd: Command) => {
-      const folder = policyDirFrom(dir, configOf(cmd));
+    .action((paths: string[], o: { dir?: string }, cmd: Command) => {
+      const t = checkTargets(paths, print);
+      if (!t) return;
+      if (t.dir && o.dir) return usage('--dir names the live folder for staged files; to check a folder, give it alone', print);
+      const folder = policyDirFrom(t.dir ?? o.dir, configOf(cmd));
+      if (t.staged.length) return checkStaged(folder, t.staged, print);
       const p = loadOrReport(folder, print);
       if (p) for (const l of summary(folder, p)) print(l);
     });

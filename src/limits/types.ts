@@ -3,7 +3,7 @@
 
 /** One account's limits; every rate is a token bucket of `burst` tokens refilled at `per_s`. */
 export interface RateLimits {
-  /** Every IQ the account sends to the controller (publishes included). */
+  /** Every IQ the account sends to the controller (publishes included), and every non-error message. */
   iq_per_s: number;
   iq_burst: number;
   /** XEP-0060 publishes. */

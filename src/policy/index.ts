@@ -1,6 +1,6 @@
 // The policy engine's public surface (PROTOCOL §4, §12). Import from here, not from the files.
 export * from './types.js';
-export { loadPolicyDir, parsePolicyText, policyFileNames } from './load.js';
+export { loadPolicyDir, loadPolicyDirWith, parsePolicyText, policyFileNames } from './load.js';
 export { decide, explain, isAdmin } from './decide.js';
 export { matchAutoApprove, autoApproveMismatch } from './approve.js';
 export { PolicyWatcher, PolicyLoadError, formatPolicyError, type PolicyLogger } from './watch.js';

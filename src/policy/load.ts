@@ -2,7 +2,7 @@
 // All or nothing: any error in any file rejects the whole folder, so a half-edited policy
 // never goes live.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parsePolicyFile, type PolicyPart } from './schema.js';
 import type { LoadResult, Policy, PolicyError } from './types.js';
 import { DEFAULT_LIMITS_POLICY, type LimitsPolicy } from '../limits/types.js';
@@ -40,10 +40,53 @@ export function loadPolicyDir(dir: string): LoadResult {
     const message = code === 'ENOENT' ? 'policy folder does not exist' : `cannot read policy folder: ${(e as Error).message}`;
     return { ok: false, errors: [{ file: dir, message }] };
   }
-  const errors = [...listing.errors];
+  return loadFiles(listing.names.map((name) => ({ name, path: join(dir, name) })), listing.errors, (file) => join(dir, file));
+}
+
+/**
+ * The folder as a reload would see it once the `staged` files are moved in (PROTOCOL §12,
+ * `policy check FILE…`): each replaces the folder's file of the same name or joins the folder;
+ * errors in a staged file name the staged path.
+ */
+export function loadPolicyDirWith(dir: string, staged: readonly string[]): LoadResult & { replaced: string[]; added: string[] } {
+  const errors: PolicyError[] = [];
+  let names: string[] = [];
+  try {
+    if (!statSync(dir).isDirectory()) errors.push({ file: dir, message: 'is not a folder' });
+    else {
+      const listing = policyFileNames(dir);
+      names = listing.names;
+      errors.push(...listing.errors);
+    }
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    errors.push({ file: dir, message: code === 'ENOENT' ? 'policy folder does not exist' : `cannot read policy folder: ${(e as Error).message}` });
+  }
+  const byName = new Map<string, string>();
+  for (const path of staged) {
+    const name = basename(path);
+    if (name.startsWith('.') || !name.endsWith('.yaml')) {
+      errors.push({ file: path, message: 'a policy file is named *.yaml (and not hidden): the reload would not read it under this name' });
+      continue;
+    }
+    const other = byName.get(name);
+    if (other) {
+      errors.push({ file: path, message: `staged twice under the name ${name} (also ${other}): only one can be moved in` });
+      continue;
+    }
+    byName.set(name, path);
+  }
+  const replaced = names.filter((n) => byName.has(n));
+  const added = [...byName.keys()].filter((n) => !names.includes(n));
+  const all = [...new Set([...names, ...byName.keys()])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const pathOf = (file: string) => byName.get(file) ?? join(dir, file);
+  return { ...loadFiles(all.map((name) => ({ name, path: pathOf(name) })), errors, pathOf), replaced, added };
+}
+
+function loadFiles(files: { name: string; path: string }[], listingErrors: PolicyError[], pathOf: (file: string) => string): LoadResult {
+  const errors = [...listingErrors];
   const parts: PolicyPart[] = [];
-  for (const name of listing.names) {
-    const path = join(dir, name);
+  for (const { path } of files) {
     let text: string;
     try {
       text = readFileSync(path, 'utf8');
@@ -56,7 +99,7 @@ export function loadPolicyDir(dir: string): LoadResult {
     errors.push(...fileErrors);
     parts.push(part);
   }
-  return finish(parts, errors, (file) => join(dir, file));
+  return finish(parts, errors, pathOf);
 }
 
 /** Loads policy from YAML text, as if it were the only file of a folder (for tests and tools). */
@@ -92,15 +135,23 @@ function merge(parts: PolicyPart[], pathOf: (file: string) => string): { policy:
   for (const p of parts) {
     policy.files.push(p.file);
     for (const a of p.admins) if (!policy.admins.includes(a)) policy.admins.push(a);
+    // Only while every file's groups are known (a file with broken YAML but no `groups:` declares
+    // none): else a group declared in the broken file would be reported missing elsewhere.
     for (const ref of parts.every((q) => q.groupsKnown) ? p.groupRefs : []) {
       if (!(ref.group in policy.groups)) {
         const known = Object.keys(policy.groups).join(', ') || 'none';
         errors.push({ file: pathOf(p.file), line: ref.line, message: `${ref.where}: group '${ref.group}' is not declared under groups (declared: ${known})` });
       }
     }
-    for (const e of p.autoApprove) if (!dup('entry', 'auto_approve id', e.id, p.file, e.line)) policy.autoApprove.push(e);
-    for (const t of p.topics) if (!dup('topic', 'topic', t.name, p.file, t.line)) policy.topics.push(t);
-    for (const r of p.rules) if (!dup('rule', 'rule id', r.id, p.file, r.line)) policy.rules.push(r);
+    // Valid items and those that failed (their ids still count) in file order, so a
+    // duplicate is found whether or not either copy has other errors.
+    const inOrder = <T extends { line?: number }>(valid: T[], kind: PolicyPart['unreadIds'][number]['kind'], key: (x: T) => string) =>
+      [...valid.map((v) => ({ key: key(v), line: v.line, item: v as T | null })),
+        ...p.unreadIds.filter((u) => u.kind === kind).map((u) => ({ key: u.key, line: u.line, item: null as T | null }))]
+        .sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+    for (const e of inOrder(p.autoApprove, 'entry', (x) => x.id)) if (!dup('entry', 'auto_approve id', e.key, p.file, e.line) && e.item) policy.autoApprove.push(e.item);
+    for (const t of inOrder(p.topics, 'topic', (x) => x.name)) if (!dup('topic', 'topic', t.key, p.file, t.line) && t.item) policy.topics.push(t.item);
+    for (const r of inOrder(p.rules, 'rule', (x) => x.id)) if (!dup('rule', 'rule id', r.key, p.file, r.line) && r.item) policy.rules.push(r.item);
     mergeLimits(policy.limits, p, (key, line) => dup('limits', 'limits', key, p.file, line));
   }
   return { policy, errors };

@@ -1,7 +1,7 @@
 // The shape of one policy file (PROTOCOL §12), checked node by node so that every error
 // names file and line. Cross-file checks (duplicate ids, undeclared groups) live in load.ts.
 import { basename } from 'node:path';
-import { LineCounter, parseDocument, type Node } from 'yaml';
+import { LineCounter, isMap, parseDocument, type Node } from 'yaml';
 import { Reader } from './yaml-read.js';
 import { readRule, readCertAttrs, GROUP_NAME_RE, type GroupRef } from './schema-rule.js';
 import { readTopic } from './schema-topic.js';
@@ -20,8 +20,13 @@ export interface PolicyPart {
   groupRefs: GroupRef[];
   /** The file's `limits:` (README "Rate limits"). */
   limits: LimitsPart;
-  /** False when the file's groups could not all be read: then "group not declared" errors elsewhere would mislead. */
+  /** False when the file's groups could not all be read: "group not declared" errors elsewhere then say so. */
   groupsKnown: boolean;
+  /**
+   * Ids of rules, topics and auto-approval entries that did not validate: still checked for
+   * duplicates, so one run reports those too (issue 11).
+   */
+  unreadIds: { kind: 'rule' | 'topic' | 'entry'; key: string; line?: number }[];
 }
 
 const TOP_KEYS = ['admins', 'groups', 'registration', 'topics', 'rules', 'limits'] as const;
@@ -30,7 +35,7 @@ const ENTRY_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /** Parses and checks one file. `path` is used in errors as given. */
 export function parsePolicyFile(path: string, text: string): { part: PolicyPart; errors: PolicyError[] } {
-  const part: PolicyPart = { file: basename(path), admins: [], groups: [], autoApprove: [], topics: [], rules: [], limits: { groups: [] }, groupRefs: [], groupsKnown: false };
+  const part: PolicyPart = { file: basename(path), admins: [], groups: [], autoApprove: [], topics: [], rules: [], limits: { groups: [] }, groupRefs: [], groupsKnown: false, unreadIds: [] };
   const errors: PolicyError[] = [];
   const cut = endMarkerProblem(text);
   if (cut) errors.push({ file: path, ...cut });
@@ -41,7 +46,14 @@ export function parsePolicyFile(path: string, text: string): { part: PolicyPart;
     errors.push({ file: path, line, message: `YAML: ${firstLine(e.message)}` });
   }
   const yamlErrors = errors.length - (cut ? 1 : 0);
-  if (yamlErrors > 0) return { part, errors };
+  if (yamlErrors > 0) {
+    // The document cannot be trusted, so its keys and rules are not read. Whether it declares
+    // groups can still be told from the text: without a top-level `groups:` it declares none.
+    part.groupsKnown = !/^groups\s*:/m.test(text);
+    const first = errors.find((e) => e.message.startsWith('YAML: '));
+    if (first) first.message += ' (the rest of this file is checked once its YAML parses)';
+    return { part, errors };
+  }
   const root = doc.contents;
   if (root === null || (root as { value?: unknown }).value === null) {
     part.groupsKnown = true;
@@ -59,10 +71,12 @@ export function parsePolicyFile(path: string, text: string): { part: PolicyPart;
   for (const [i, node] of (optSeq(r, top.get('topics'), 'topics') ?? []).entries()) {
     const t = readTopic(r, node, i + 1, part.file);
     if (t) part.topics.push(t);
+    else unread(r, node, 'name', 'topic', part);
   }
   for (const [i, node] of (optSeq(r, top.get('rules'), 'rules') ?? []).entries()) {
     const rule = readRule(r, node, i + 1, part.file, part.groupRefs);
     if (rule) part.rules.push(rule);
+    else unread(r, node, 'id', 'rule', part);
   }
   const limits = top.get('limits');
   if (limits !== undefined && !isNullScalar(limits)) part.limits = readLimits(r, limits, part.groupRefs);
@@ -88,6 +102,12 @@ export function endMarkerProblem(text: string): { line: number; message: string 
   }
   if (at.length > 1) return { line: at[0]!, message: `'${END_MARKER}' occurs before the end of the file (also at line ${at.at(-1)}): only the last line may be '${END_MARKER}'` };
   return null;
+}
+
+/** Notes the id (or name) of an item that did not validate, when it has a string one. */
+function unread(r: Reader, node: Node, key: string, kind: PolicyPart['unreadIds'][number]['kind'], part: PolicyPart): void {
+  const v = isMap(node) ? node.get(key) : undefined;
+  if (typeof v === 'string' && v !== '') part.unreadIds.push({ kind, key: v, line: r.line(node) });
 }
 
 function firstLine(s: string): string {
@@ -131,6 +151,7 @@ function readRegistration(r: Reader, node: Node | undefined, part: PolicyPart): 
   for (const [i, item] of (optSeq(r, reg?.get('auto_approve'), 'registration.auto_approve') ?? []).entries()) {
     const entry = readAutoApprove(r, item, i + 1, part);
     if (entry) part.autoApprove.push(entry);
+    else unread(r, item, 'id', 'entry', part);
   }
 }
 

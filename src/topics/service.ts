@@ -9,7 +9,7 @@ import { fail, ok, type Fail, type Result, isFail } from '../result.js';
 import type { ControlStore } from '../store/types.js';
 import type { Policy, PolicySubject, TopicDecl } from '../policy/types.js';
 import { topicNameProblem } from '../policy/glob.js';
-import { bareJid } from '../jid.js';
+import { bareJid, sameJid } from '../jid.js';
 import { DEFAULT_FILTER_CAPS, parseFilter } from '../filters/parse.js';
 import { filterHash, subtopicNode } from '../filters/canonical.js';
 import { Authorizer, type Access } from './access.js';
@@ -195,12 +195,13 @@ export class TopicService extends EventEmitter {
   }
 
   /** XEP-0060 §6.1 / §6.3.7: subscribe, with an optional filter (names without the prefix). */
-  async subscribe(subject: PolicySubject, node: string, jid: string, filterFields: Record<string, string[]> | null): Promise<Result<{ subscription: Subscription; created: boolean }>> {
+  async subscribe(subject: PolicySubject, node: string, jid: string, filterFields: Record<string, string[]> | null, opts: { expire?: 'presence' } = {}): Promise<Result<{ subscription: Subscription; created: boolean }>> {
     return this.exclusive(async () => {
       const a = this.check(subject, 'subscribe', node);
       if (isFail(a)) return a;
       if (a.subtopic) return fail('not-allowed', 'subscribe to the topic node with a filter; the subtopic follows from it');
       if (bareJid(jid) !== subject.jid) return fail('invalid-jid', 'the jid must be your own (bare or full)');
+      if (opts.expire && !jid.includes('/')) return fail('invalid-options', 'pubsub#expire=presence needs a full JID: a bare JID has no presence session to end with');
       let filter = null;
       if (filterFields && Object.keys(filterFields).length) {
         const p = parseFilter(filterFields, a.topic, this.limits.filter);
@@ -208,8 +209,17 @@ export class TopicService extends EventEmitter {
         filter = p.filter;
       }
       const subtopic = filter ? subtopicNode(a.topic.name, filterHash(filter)) : null;
-      const same = this.subscriptionsOf(a.topic.name).find((s) => s.jid === jid && s.subtopic === subtopic);
-      if (same) return ok({ subscription: same, created: false });
+      const same = this.subscriptionsOf(a.topic.name).find((s) => sameJid(s.jid, jid) && s.subtopic === subtopic);
+      if (same) {
+        if (same.expire === opts.expire) return ok({ subscription: same, created: false });
+        // Asked again as temporary, or to be kept: the latest request decides its lifetime.
+        const { expire: _e, ...rest } = same;
+        const next: Subscription = { ...rest, ...(opts.expire ? { expire: opts.expire } : {}) };
+        await this.d.store.update((s) => {
+          s.subscriptions[same.subid] = next;
+        });
+        return ok({ subscription: next, created: false });
+      }
       // Each subscription (and each distinct filter) costs every publish and every store write:
       // a node must not create them without bound (resource exhaustion from remote input).
       const subCap = this.limits.subscriptionsPerAccount;
@@ -220,7 +230,7 @@ export class TopicService extends EventEmitter {
       if (subtopic && !this.subtopicExists(subtopic) && this.subs.subtopicCount(a.topic.name) >= stCap) {
         return fail('not-allowed', `topic ${a.topic.name} has ${stCap} subtopics, the cap (limits.subtopics_per_topic): subscribe with a filter already in use, or without one`);
       }
-      const sub: Subscription = { subid: randomUUID(), topic: a.topic.name, jid, owner: subject.jid, filter, subtopic, createdAt: this.now() };
+      const sub: Subscription = { subid: randomUUID(), topic: a.topic.name, jid, owner: subject.jid, filter, subtopic, ...(opts.expire ? { expire: opts.expire } : {}), createdAt: this.now() };
       await this.d.store.update((s) => {
         s.subscriptions[sub.subid] = sub;
       });
@@ -240,7 +250,9 @@ export class TopicService extends EventEmitter {
       const a = this.check(subject, 'discover', node);
       if (isFail(a)) return a;
       if (bareJid(jid) !== subject.jid) return fail('invalid-jid', 'the jid must be your own');
-      const mine = this.subscriptionsOf(a.topic.name).filter((s) => s.jid === jid || (!jid.includes('/') && s.owner === jid));
+      // The subscriptions of exactly this JID: ending a bare-JID subscription, or one resource's,
+      // leaves the other resources' subscriptions alone (each process of a node holds its own).
+      const mine = this.subscriptionsOf(a.topic.name).filter((s) => sameJid(s.jid, jid));
       if (!mine.length) return fail('not-subscribed');
       let sub: Subscription | undefined;
       if (subid) {
@@ -252,6 +264,28 @@ export class TopicService extends EventEmitter {
       }
       await this.end([sub!], `unsubscribed by ${subject.jid}`, false);
       return ok(sub!);
+    });
+  }
+
+  /**
+   * XEP-0060 §12.4: `jid` (a full JID) went offline, so its temporary subscriptions end. No
+   * notice goes out: the server would hand it to the account's other resources. Called in
+   * stanza order, so a subscribe that follows the presence is queued after this.
+   */
+  async endTemporary(jid: string): Promise<number> {
+    if (!jid.includes('/') || !this.subs.ofOwner(bareJid(jid)).size) return 0;
+    return this.exclusive(async () => {
+      const subs = this.subscriptionsOfOwner(bareJid(jid)).filter((s) => s.expire === 'presence' && sameJid(s.jid, jid));
+      if (!subs.length) return 0;
+      try {
+        await this.end(subs, 'temporary subscription: the resource went offline', false);
+      } catch (err) {
+        // Nobody awaits this (a presence has no answer): log, keep the subscriptions.
+        this.d.log.error({ err, jid }, 'temporary subscriptions could not be ended');
+        return 0;
+      }
+      this.emit('expired', subs);
+      return subs.length;
     });
   }
 

@@ -30,6 +30,11 @@ export interface Subscription {
   filter: Filter | null;
   /** Subtopic node id (`topic~hash`), or null for a plain subscription. */
   subtopic: string | null;
+  /**
+   * XEP-0060 §12.4 temporary subscription (`pubsub#expire` = `presence`, full JIDs only): it
+   * ends when that resource goes offline (the server's unavailable presence).
+   */
+  expire?: 'presence';
   createdAt: string;
 }
 

@@ -8,6 +8,7 @@
 // account's rates is answered wait + policy-violation at once; one admitted waits for a slot
 // in its account's lane of the fair queue, so a flooding account's backlog delays only its own
 // requests (a full lane: wait + resource-constraint).
+import { xml } from '@xmpp/component';
 import type { Element } from '@xmpp/xml';
 import type { MiddlewareContext } from '@xmpp/xmpp-common';
 import type { Logger } from '../log.js';
@@ -51,6 +52,7 @@ interface Route {
 export class Router {
   private readonly routes = new Map<string, Route>();
   private readonly messageHandlers: MessageHandler[] = [];
+  private readonly presenceHandlers: ((stanza: Element, from: string) => void)[] = [];
   private gate: Gate = () => null;
   private limits: { limiter: RequestLimits; queue: FairQueue } | undefined;
 
@@ -76,11 +78,22 @@ export class Router {
     this.messageHandlers.push(fn);
   }
 
+  /** Presence to the controller (directed presence of nodes; the server's unavailable at their logout). */
+  onPresence(fn: (stanza: Element, from: string) => void): void {
+    this.presenceHandlers.push(fn);
+  }
+
   /** The middleware function: installed with entity.middleware.use(). */
   readonly middleware = async (ctx: MiddlewareContext, next: () => Promise<unknown>): Promise<unknown> => {
     const { stanza } = ctx;
     if (stanza.name === 'message') {
+      const refused = this.admitMessage(stanza);
+      if (refused) return refused; // the middleware's caller sends it
       await this.dispatchMessage(stanza);
+      return undefined;
+    }
+    if (stanza.name === 'presence') {
+      this.dispatchPresence(stanza);
       return undefined;
     }
     if (stanza.name !== 'iq' || !ctx.element || (ctx.type !== 'get' && ctx.type !== 'set')) return next();
@@ -119,6 +132,39 @@ export class Router {
     if (!this.limits) return handler(req);
     const { limiter, queue } = this.limits;
     return queue.run(req.bare, limiter.limitsOf(req.bare), () => handler(req)) ?? limiter.queueFull(req.bare);
+  }
+
+  /**
+   * Issue 16: an account's messages take from the same request bucket as its IQs, before any
+   * handler runs, and count toward its suspension like refused IQs (the limiter logs and
+   * audits per interval). Over the rate, RFC 6120 §8.3: an error message back, wait +
+   * policy-violation with the limit in the text. Never for type='error' (§8.3.1: no error
+   * in reply to an error; the server's bounces of our notifications come from the node's
+   * JID, so counting them would punish an offline node), nor for JIDs the gate refuses
+   * (their messages do nothing: limiting them would cost more than it saves).
+   */
+  private admitMessage(stanza: Element): Element | null {
+    const from = stanza.attrs.from;
+    if (!this.limits || !from || stanza.attrs.type === 'error') return null;
+    const bare = bareJid(from);
+    if (this.gate(bare)) return null;
+    const limited = this.limits.limiter.admit(bare, { publish: false, payloadBytes: 0 });
+    if (!limited) return null;
+    return xml('message', { type: 'error', to: from, ...(stanza.attrs.to ? { from: stanza.attrs.to } : {}), ...(stanza.attrs.id ? { id: stanza.attrs.id } : {}) },
+      errorElement(limited));
+  }
+
+  /** Synchronous, so what a handler starts is queued in stanza order (before a later IQ's work). */
+  private dispatchPresence(stanza: Element): void {
+    const from = stanza.attrs.from;
+    if (!from) return;
+    for (const fn of this.presenceHandlers) {
+      try {
+        fn(stanza, from);
+      } catch (err) {
+        this.log.error({ err, from }, 'presence handler failed');
+      }
+    }
   }
 
   private async dispatchMessage(stanza: Element): Promise<void> {

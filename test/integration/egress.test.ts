@@ -87,7 +87,7 @@ after(async () => {
 test('five subscriptions with ~115 KB filters, then <subtopics/> and <publisher/>: answers page, the stream stays up', async () => {
   for (let i = 0; i < 5; i++) {
     const values = Array.from({ length: 115 }, (_, k) => `${i}-${k}-${'x'.repeat(990)}`);
-    const r = await soc1.iq(subscribeStanza('soc1@grid.test/big', { location: values }), 30_000);
+    const r = await soc1.iq(subscribeStanza(soc1.jid, { location: values }), 30_000);
     assert.equal(r.getChild('pubsub', PS)?.getChild('subscription')?.attrs.subscription, 'subscribed');
   }
   const subs = await pageAll(soc1, 'subtopics');
@@ -102,7 +102,7 @@ test('five subscriptions with ~115 KB filters, then <subtopics/> and <publisher/
 
 test('a filter over the default cap of values is refused with invalid-options naming limits.filter_values', async () => {
   const values = Array.from({ length: 300 }, (_, k) => `v${k}`);
-  const e = await refusal(soc2.iq(subscribeStanza('soc2@grid.test/x', { location: values })));
+  const e = await refusal(soc2.iq(subscribeStanza(soc2.jid, { location: values })));
   assert.equal(e.condition, 'bad-request');
   assert.match(e.text ?? '', /limits\.filter_values/);
   assert.equal(lost, 0);

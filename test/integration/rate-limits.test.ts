@@ -123,3 +123,24 @@ test('an administrator lifts the suspension with XEP-0050; the node is told and 
   const again = await burst(flood, 20);
   assert.deepEqual(again, { ok: 20, refused: [] }, 'a clean record: the whole burst is there again');
 });
+
+test('messages count against the same rate (issue 16): over it, an error message with wait + policy-violation; the other node is answered', async () => {
+  const NS_STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
+  const errors: Element[] = [];
+  flood.on('stanza', (s) => { if (s.name === 'message' && s.attrs.type === 'error' && s.attrs.from === CTL) errors.push(s); });
+  const ids = Array.from({ length: 30 }, (_, i) => `flood-m${i}`);
+  for (const mid of ids) await flood.send(xml('message', { to: CTL, id: mid }, xml('body', {}, 'hello controller')));
+  // The answer to a later request comes after every error for the messages before it (one stream, in order).
+  await flood.iq(items()).catch(() => undefined);
+  assert.ok(errors.length >= 10 && errors.length <= 30, `the bucket (20) lets at most 20 of 30 through: ${errors.length} refused`);
+  for (const e of errors) {
+    assert.ok(ids.includes(e.attrs.id!), `the error names the message: ${e.attrs.id}`);
+    const err = e.getChild('error')!;
+    assert.equal(err.attrs.type, 'wait');
+    assert.ok(err.getChild('policy-violation', NS_STANZAS), e.toString());
+    assert.match(err.getChildText('text', NS_STANZAS) ?? '', /rate limit for flood@grid\.test/);
+  }
+  assert.ok((await victim.iq(items())).getChild('query', DISCO_ITEMS), 'the other node is answered');
+  assert.equal(grid.controller!.accounts.get('flood@grid.test')?.status, 'approved', 'below the suspension rule');
+  assert.ok(grid.controller!.link.online);
+});

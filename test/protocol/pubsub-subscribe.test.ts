@@ -120,6 +120,88 @@ describe('subscribe (XEP-0060 §6.1, §6.3.7)', () => {
   });
 });
 
+describe('two processes of one node: each resource holds its own subscription (issue 11)', () => {
+  let h: Harness;
+  before(async () => {
+    h = await harness();
+    await h.iq(PROV, 'set', xml('publisher', { xmlns: NS.GRID, node: TOPIC }));
+  });
+  after(() => h.close());
+
+  const A = 'node2@grid.test/collector-a';
+  const B = 'node2@grid.test/collector-b';
+  const unsub = (jid: string, subid?: string) => pubsub(xml('unsubscribe', { node: TOPIC, jid, ...(subid ? { subid } : {}) }));
+  const subidOf = (r: Element | true) => el(r).getChild('subscription')!.attrs.subid!;
+
+  test('a full JID must be the sender\'s own: another resource of the account is invalid-jid', async () => {
+    const e = assertError(await h.iq(A, 'set', subscribeEl(B)), 'modify', 'bad-request', 'invalid-jid');
+    assert.match(e.getChildText('text', 'urn:ietf:params:xml:ns:xmpp-stanzas') ?? '', /node2@grid\.test\/collector-a/);
+    assertError(await h.iq(A, 'set', subscribeEl('partner@grid.test/collector-a')), 'modify', 'bad-request', 'invalid-jid');
+    assert.equal(h.topics.subscriptionsOfOwner(SOC_BARE).length, 0);
+  });
+
+  test('same filter, two resources: two subscriptions, each delivered to its full JID, needing no SubID', async () => {
+    const a = subidOf(await h.iq(A, 'set', subscribeEl(A, filterOptions({ type: ['indicator'] }))));
+    const b = subidOf(await h.iq(B, 'set', subscribeEl(B, filterOptions({ type: ['indicator'] }))));
+    assert.notEqual(a, b, 'not one shared subscription');
+    assert.equal(subidOf(await h.iq(A, 'set', subscribeEl(A.toUpperCase().replace('COLLECTOR-A', 'collector-a'), filterOptions({ type: ['indicator'] })))), a,
+      'the same JID (local part and domain without case) and filter: the same subscription');
+    await h.iq(PROV, 'set', publishEl(TOPIC, jsonItem(bundle(indicator()), 'two-1')));
+    const deliveries = h.published.at(-1)!.deliveries;
+    assert.deepEqual(deliveries.map((d) => [d.subscription.jid, d.subscription.subid, d.needsSubId]).sort(), [[A, a, false], [B, b, false]]);
+  });
+
+  test('unsubscribe of one resource leaves the other\'s subscription; the bare JID holds none', async () => {
+    assertError(await h.iq(A, 'set', unsub(SOC_BARE)), 'cancel', 'unexpected-request', 'not-subscribed');
+    assert.equal(await h.iq(A, 'set', unsub(A)), true, 'no subid needed: this JID holds one subscription');
+    const left = h.topics.subscriptionsOfOwner(SOC_BARE, TOPIC);
+    assert.deepEqual(left.map((s) => s.jid), [B]);
+    // A process may end a sibling's subscription only by naming that JID (a dead process's, say).
+    assert.equal(await h.iq(A, 'set', unsub(B, left[0]!.subid)), true);
+    assert.equal(h.topics.subscriptionsOfOwner(SOC_BARE, TOPIC).length, 0);
+  });
+});
+
+describe('temporary subscriptions (XEP-0060 §12.4, pubsub#expire=presence)', () => {
+  let h: Harness;
+  before(async () => (h = await harness()));
+  after(() => h.close());
+
+  const A = 'node2@grid.test/collector-a';
+  const B = 'node2@grid.test/collector-b';
+  const temporary = () => xml('options', {}, form('submit', SUB_OPTIONS, { 'pubsub#expire': ['presence'] }));
+  const presence = (from: string, type?: string) =>
+    h.router.middleware({ stanza: xml('presence', { from, to: DOMAIN, ...(type ? { type } : {}) }) } as never, async () => undefined);
+
+  test('the unavailable presence of a resource ends its temporary subscriptions only', async () => {
+    el(await h.iq(A, 'set', subscribeEl(A, temporary())));
+    el(await h.iq(B, 'set', subscribeEl(B)));
+    const [sa] = h.topics.subscriptionsOfOwner(SOC_BARE, TOPIC).filter((s) => s.jid === A);
+    assert.equal(sa?.expire, 'presence');
+    const expired = new Promise<unknown[]>((resolve) => h.topics.once('expired', resolve));
+    await presence(A); // available: nothing ends
+    await presence(B, 'unavailable'); // B's subscription is not temporary
+    await presence(A, 'unavailable');
+    assert.deepEqual((await expired as { jid: string }[]).map((s) => s.jid), [A]);
+    assert.deepEqual(h.topics.subscriptionsOfOwner(SOC_BARE, TOPIC).map((s) => s.jid), [B]);
+  });
+
+  test('the same JID and filter asked again: the latest request decides whether it is temporary', async () => {
+    const C = 'node2@grid.test/collector-c';
+    const first = el(await h.iq(C, 'set', subscribeEl(C))).getChild('subscription')!.attrs.subid;
+    const again = el(await h.iq(C, 'set', subscribeEl(C, temporary()))).getChild('subscription')!.attrs.subid;
+    assert.equal(again, first, 'the same subscription');
+    assert.equal(h.topics.subscriptionsOfOwner(SOC_BARE, TOPIC).find((s) => s.jid === C)?.expire, 'presence');
+    el(await h.iq(C, 'set', subscribeEl(C)));
+    assert.equal(h.topics.subscriptionsOfOwner(SOC_BARE, TOPIC).find((s) => s.jid === C)?.expire, undefined, 'kept now');
+  });
+
+  test('a bare JID has no session to end with: invalid-options', async () => {
+    const e = assertError(await h.iq(A, 'set', subscribeEl(SOC_BARE, temporary())), 'modify', 'bad-request', 'invalid-options');
+    assert.match(e.getChildText('text', 'urn:ietf:params:xml:ns:xmpp-stanzas') ?? '', /needs a full JID/);
+  });
+});
+
 describe('PROTOCOL §4: what a denied node hears', () => {
   let h: Harness;
   before(async () => (h = await harness()));

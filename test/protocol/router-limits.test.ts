@@ -84,3 +84,27 @@ test('a publish costs its payload bytes; other IQs cost none', () => {
   assert.deepEqual(requestCost('set', pub), { publish: true, payloadBytes: Buffer.byteLength(payload.toString()) });
   assert.deepEqual(requestCost('get', xml('pubsub', { xmlns: 'http://jabber.org/protocol/pubsub' }, xml('items', { node: 't' }))), { publish: false, payloadBytes: 0 });
 });
+
+test('messages (issue 16): the same bucket as IQs; over it an error message, wait + policy-violation, and no handler runs; errors are never limited', async () => {
+  const { router, send, advance } = setup();
+  const seen: string[] = [];
+  router.onMessage((st) => { seen.push(st.attrs.id ?? ''); });
+  const message = (id: string, type?: string, from = 'node1@grid.test/x') =>
+    router.middleware({ stanza: xml('message', { id, from, to: 'controller.grid.test', ...(type ? { type } : {}) }, xml('body', {}, 'hi')) } as never, async () => undefined) as Promise<Element | undefined>;
+  for (let i = 0; i < 4; i++) assert.equal(await message(`m${i}`), undefined);
+  assert.equal(await send('quick'), true, 'the fifth request of the burst is an IQ');
+  const refused = await message('m4');
+  assert.ok(refused, 'an answer for the message over the rate');
+  assert.deepEqual(refused.attrs, { type: 'error', to: 'node1@grid.test/x', from: 'controller.grid.test', id: 'm4' });
+  const [type, cond, text] = condition(refused.getChild('error')!);
+  assert.deepEqual([type, cond], ['wait', 'policy-violation']);
+  assert.match(text!, /rate limit for node1@grid\.test: at most 5 requests a second/);
+  const [iqType, iqCond] = condition(await send('quick'));
+  assert.deepEqual([iqType, iqCond], ['wait', 'policy-violation'], 'messages took from the IQ bucket');
+  // RFC 6120 §8.3.1: never an error for an error; the server's bounces come from the node's JID.
+  assert.equal(await message('bounce', 'error'), undefined);
+  assert.equal(await message('other', undefined, 'node2@grid.test/y'), undefined, 'another account is not limited by it');
+  assert.deepEqual(seen, ['m0', 'm1', 'm2', 'm3', 'bounce', 'other']);
+  advance(200);
+  assert.equal(await message('m5'), undefined);
+});

@@ -91,6 +91,7 @@ describe('follower', () => {
     gate.resolve(page(3, 4));
     const evs = await take(f, 3);
     assert.deepEqual(seqsOf(evs), ['3:query', '4:query', '5:live']);
+    assert.deepEqual(evs.flatMap((e) => (e.kind === 'item' ? [e.subid] : [])), ['s1', 's1', 's1'], 'caught-up items name the subscription too (issue 11)');
     assert.deepEqual(calls.queries, [2]);
     assert.ok(evs.some((e) => e.kind === 'caught-up' && e.count === 2));
     assert.equal(StateFile.open(path).place(TOPIC)?.seq, 5, 'the place follows what was handed on');

@@ -64,6 +64,71 @@ describe('policy check', () => {
   });
 });
 
+describe('policy check: every error in one pass, staged files with the live folder (issue 11)', () => {
+  const live = join(root, 'live');
+  mkdirSync(live);
+  writeFileSync(join(live, '00-groups.yaml'), 'groups: { soc: S }\n# end\n');
+  writeFileSync(join(live, '20-rules.yaml'), 'rules:\n  - id: soc-read\n    effect: permit\n    groups: [soc]\n    operations: [subscribe]\n    topics: ["a/**"]\n# end\n');
+
+  test('a YAML error does not hide the other files\' errors: duplicate ids (also of a rule with errors) and undeclared groups', async () => {
+    const dir = join(root, 'many');
+    mkdirSync(dir);
+    writeFileSync(join(dir, '00-groups.yaml'), 'groups: { soc: S }\n# end\n');
+    writeFileSync(join(dir, '10-broken.yaml'), 'rules:\n  - id: x\n    groups: [soc\n    effect: deny\n# end\n');
+    writeFileSync(join(dir, '20-rules.yaml'), 'rules:\n  - id: soc-read\n    effect: permit\n    groups: [soc]\n    operations: [subscribe]\n' +
+      '  - id: soc-read\n    effect: permit\n    groups: [ops]\n    operations: [fly]\n# end\n');
+    const { lines, exitCode } = await run(['policy', 'check', dir]);
+    assert.equal(exitCode, 1);
+    const f = (n: string) => join(dir, n);
+    assert.equal(lines.length, 5, lines.join('\n'));
+    assert.match(lines[0]!, new RegExp(`^${f('10-broken.yaml')}:\\d+: YAML: .*\\(the rest of this file is checked once its YAML parses\\)$`));
+    assert.deepEqual(lines.slice(1), [
+      `${f('20-rules.yaml')}:6: rule id 'soc-read' is already defined at 20-rules.yaml:2`,
+      `${f('20-rules.yaml')}:8: rule 'soc-read': group 'ops' is not declared under groups (declared: soc)`,
+      `${f('20-rules.yaml')}:9: rule 'soc-read': operations: unknown operation 'fly' (known: discover, create, publish, subscribe, query, bulk)`,
+      `4 errors in ${dir}: the policy would be rejected`,
+    ]);
+  });
+
+  test('staged files are checked as the reload would see them moved in: a replacement that validates → exit 0', async () => {
+    const staged = join(root, 'staged-ok');
+    mkdirSync(staged);
+    writeFileSync(join(staged, '20-rules.yaml'), 'rules:\n  - id: soc-deny\n    effect: deny\n    groups: [soc]\n# end\n');
+    writeFileSync(join(staged, '30-more.yaml'), 'rules:\n  - id: extra\n    effect: deny\n    clients: ["*"]\n# end\n');
+    const { lines, exitCode } = await run(['policy', 'check', '--dir', live, join(staged, '20-rules.yaml'), join(staged, '30-more.yaml')]);
+    assert.equal(exitCode, 0, lines.join('\n'));
+    assert.equal(lines[0], `${live} with ${join(staged, '20-rules.yaml')}, ${join(staged, '30-more.yaml')} moved in: OK, 3 files (00-groups.yaml, 20-rules.yaml, 30-more.yaml)`);
+    assert.equal(lines[1], `  staged: 20-rules.yaml replaces ${join(live, '20-rules.yaml')}; 30-more.yaml is new`);
+    assert.ok(lines.includes('  2 rules in order: soc-deny (deny), extra (deny)'), lines.join('\n'));
+  });
+
+  test('a staged file that clashes with the live folder: its errors name the staged path, exit 1; the live folder alone is fine', async () => {
+    const staged = join(root, 'staged-bad');
+    mkdirSync(staged);
+    writeFileSync(join(staged, '30-new.yaml'), 'rules:\n  - id: soc-read\n    effect: permit\n    groups: [ops]\n    topics: ["b/**"]\n# end\n');
+    writeFileSync(join(staged, 'notes.yml'), 'rules: []\n# end\n');
+    const { lines, exitCode } = await run(['policy', 'check', '--dir', live, join(staged, '30-new.yaml'), join(staged, 'notes.yml')]);
+    assert.equal(exitCode, 1);
+    assert.deepEqual(lines, [
+      `${join(staged, '30-new.yaml')}:2: rule id 'soc-read' is already defined at 20-rules.yaml:2`,
+      `${join(staged, '30-new.yaml')}:4: rule 'soc-read': group 'ops' is not declared under groups (declared: soc)`,
+      `${join(staged, 'notes.yml')}: a policy file is named *.yaml (and not hidden): the reload would not read it under this name`,
+      `3 errors with 30-new.yaml, notes.yml moved into ${live}: the reload would reject the change and keep the live policy`,
+    ]);
+    assert.equal((await run(['policy', 'check', live])).exitCode, 0);
+  });
+
+  test('usage mistakes exit 2 and judge nothing: a missing file, a folder with files, --dir with a folder', async () => {
+    const missing = await run(['policy', 'check', '--dir', live, join(root, 'nope.yaml')]);
+    assert.deepEqual([missing.exitCode, missing.lines], [2, [`grid-controller policy check: ${join(root, 'nope.yaml')}: no such file or folder`]]);
+    const both = await run(['policy', 'check', live, join(live, '20-rules.yaml')]);
+    assert.equal(both.exitCode, 2);
+    assert.match(both.lines[0]!, /give one policy folder, or staged files/);
+    const dirTwice = await run(['policy', 'check', '--dir', live, live]);
+    assert.equal(dirTwice.exitCode, 2);
+  });
+});
+
 describe('policy explain', () => {
   test('prints the decision, the deciding rule with file and line, and why earlier rules were skipped', async () => {
     const { lines } = await run(['policy', 'explain', '--dir', 'policies', '--jid', 'p@partner.example',

@@ -74,27 +74,38 @@ export async function subscribeCmd(topic: string, f: SubscribeFlags): Promise<vo
   if (Number.isNaN(max) || max < 1) throw usageError(`--count takes a positive number, got "${f.count}"`);
   await withClient(f, async (c) => {
     const events = c.items();
-    const sub = await c.subscribe(topic, filter);
-    info(`subscribed to ${topic} (subid ${sub.subid}${sub.subtopic ? `, subtopic ${sub.subtopic}` : ''})`);
+    const sub = await c.subscribe(topic, filter, { keep: !!f.keep });
+    info(`subscribed to ${topic} as ${c.jid} (subid ${sub.subid}${sub.subtopic ? `, subtopic ${sub.subtopic}` : ''})`);
+    keepNote(f);
+    // A reconnect renews the subscription (a new subid): follow it.
+    let current = sub.subid;
     let seen = 0;
     const stop = () => { void events.return?.(); };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     try {
       for await (const e of events) {
-        if (e.kind === 'item' && (!e.subid || e.subid === sub.subid) && e.topic === topic) {
+        if (e.kind === 'item' && (!e.subid || e.subid === current) && e.topic === topic) {
           dataLine(itemLine(e));
           if (++seen >= max) break;
-        } else if (endsOurs(e, topic, sub.subid)) {
+        } else if (endsOurs(e, topic, current)) {
           throw usageError(`the controller ended the subscription to ${topic} (policy or account change)`);
-        } else report(e);
+        } else {
+          if (e.kind === 'reconnected') current = e.resubscribed.find((r) => r.topic === topic)?.subid ?? current;
+          report(e);
+        }
       }
     } finally {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
-      if (!f.keep) await c.unsubscribe(topic, sub.subid).catch((err) => info(`unsubscribe failed: ${(err as Error).message}`));
+      if (!f.keep) await c.unsubscribe(topic, current).catch((err) => info(`unsubscribe failed: ${(err as Error).message}`));
     }
   });
+}
+
+/** --keep keeps a subscription addressed to this process's resource: say how to come back to it. */
+export function keepNote(f: SubscribeFlags): void {
+  if (f.keep && !f.resource) info('--keep without --resource: the kept subscription is addressed to this run\'s own resource; pass --resource to come back to it');
 }
 
 export function endsOurs(e: GridEvent, topic: string, subid: string): boolean {

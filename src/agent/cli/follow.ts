@@ -7,7 +7,7 @@ import { StateFile } from '../state-file.js';
 import { parseFilterSpecs } from '../filters.js';
 import { usageError } from '../errors.js';
 import { dataLine, info, itemLine } from './output.js';
-import { endsOurs, report, withClient, type SubscribeFlags } from './commands.js';
+import { endsOurs, keepNote, report, withClient, type SubscribeFlags } from './commands.js';
 
 export interface FollowFlags extends SubscribeFlags { state: string; afterSeq?: string }
 
@@ -19,10 +19,11 @@ export async function followCmd(topic: string, f: FollowFlags): Promise<void> {
   const state = StateFile.open(f.state);
   const place = state.place(topic, filter);
   await withClient(f, async (c: GridClient) => {
-    const follower = new Follower(c, { topic, ...(filter ? { filter } : {}), state, ...(f.afterSeq !== undefined ? { afterSeq: Number(f.afterSeq) } : {}) });
+    const follower = new Follower(c, { topic, ...(filter ? { filter } : {}), state, keep: !!f.keep, ...(f.afterSeq !== undefined ? { afterSeq: Number(f.afterSeq) } : {}) });
     const sub = await follower.start();
     const from = place?.seq ?? (f.afterSeq !== undefined ? Number(f.afterSeq) : 0);
-    info(`subscribed to ${topic} (subid ${sub.subid}${sub.subtopic ? `, subtopic ${sub.subtopic}` : ''}); catching up after seq ${from} (state ${f.state})`);
+    info(`subscribed to ${topic} as ${c.jid} (subid ${sub.subid}${sub.subtopic ? `, subtopic ${sub.subtopic}` : ''}); catching up after seq ${from} (state ${f.state})`);
+    keepNote(f);
     let seen = 0;
     const stop = () => follower.stop();
     process.once('SIGINT', stop);

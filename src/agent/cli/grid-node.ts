@@ -19,7 +19,7 @@ function connection(cmd: Command): Command {
     .option('--cert <file>', "the node's certificate, PEM (env GRID_NODE_CERT)")
     .option('--key <file>', "the certificate's private key, PEM (env GRID_NODE_KEY)")
     .option('--ca <file>', "CA that issued the server's certificate, PEM (env GRID_NODE_CA)")
-    .option('--resource <name>', 'XMPP resource to bind (env GRID_NODE_RESOURCE)')
+    .option('--resource <name>', 'XMPP resource to bind; default grid-node-<random>, one per process, each with its own subscriptions (env GRID_NODE_RESOURCE)')
     .option('--controller <jid>', 'controller JID (default controller.<domain>) (env GRID_NODE_CONTROLLER)')
     .option('-q, --quiet', 'no progress lines on stderr');
 }
@@ -75,7 +75,7 @@ connection(program.command('subscribe'))
   .argument('<topic>', 'topic name')
   .option('--filter <field=v1,v2>', 'filter field (repeatable): type, tlp, min_confidence, labels, …', collect, [] as string[])
   .option('--count <n>', 'exit after n items')
-  .option('--keep', 'keep the subscription when the command exits (catch up later with query --after-seq, or --state)')
+  .option('--keep', 'keep the subscription when the command exits (with --resource, to come back to it); without it the subscription ends with the session')
   .option('--state <file>', 'keep the last seq handed on in this file; catch up from it on start and after every reconnect')
   .option('--after-seq <n>', 'with --state: where to begin when the file has no place yet (default 0: all stored items)')
   .action(run((topic: string, f: SubscribeFlags & { state?: string; afterSeq?: string }) =>

@@ -5,6 +5,7 @@ import { xml } from '@xmpp/component';
 import type { Element } from '@xmpp/xml';
 import { fail, isFail, type Fail } from '../../result.js';
 import type { Subscription, Topic } from '../../topics/types.js';
+import { sameJid } from '../../jid.js';
 import type { PolicySubject } from '../../policy/types.js';
 import type { Filter } from '../../filters/types.js';
 import { canonicalJson, filterFieldSpecs, parseFilter } from '../../filters/index.js';
@@ -61,14 +62,24 @@ export async function subscribe(d: PubsubDeps, s: PolicySubject, req: IqRequest,
   if (!node) return fail('nodeid-required');
   const jid = op.attrs.jid;
   if (!jid) return fail('invalid-jid', 'subscribe needs the jid attribute (your bare or full JID)');
+  // XEP-0060 §6.1.3.1: a node subscribes its bare JID or the full JID it sends from, never
+  // another resource of its account (that process holds its own subscriptions). The node's
+  // errors come first, as in the core (a hidden topic stays item-not-found).
+  if (jid.includes('/') && !sameJid(jid, req.from)) {
+    const a = d.topics.check(s, 'subscribe', node);
+    return isFail(a) ? a : fail('invalid-jid', `a full JID must be the one you send from (${req.from}); or subscribe your bare JID`);
+  }
   let fields: Record<string, string[]> | null = null;
+  let expire: 'presence' | undefined;
   const form = findForm(req.element.getChild('options'));
   if (form) {
     const f = filterFieldsOf(form);
     if (isFail(f)) return f;
     fields = Object.keys(f).length ? f : null;
+    // XEP-0060 §12.4 temporary subscriptions; other pubsub#expire values (a date-time) are not offered.
+    if (form.fields.get('pubsub#expire')?.[0]?.trim() === 'presence') expire = 'presence';
   }
-  const r = await d.topics.subscribe(s, node, jid, fields);
+  const r = await d.topics.subscribe(s, node, jid, fields, expire ? { expire } : {});
   if (isFail(r)) return r;
   const sub = r.value.subscription;
   const t = d.topics.topic(sub.topic);

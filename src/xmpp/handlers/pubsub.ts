@@ -60,6 +60,12 @@ export function installPubsub(router: Router, disco: Disco, d: PubsubDeps): void
   };
   router.iq('set', NS.PUBSUB, 'pubsub', route(SET));
   router.iq('get', NS.PUBSUB, 'pubsub', route(GET));
+  // XEP-0060 §12.4: a node's logout ends its temporary subscriptions (it sent us directed
+  // presence, so the server tells us; RFC 6121 §4.6.3).
+  router.onPresence((st, from) => {
+    if (st.attrs.type !== 'unavailable') return;
+    void d.topics.endTemporary(from);
+  });
   installPubsubOwner(router, d);
   disco.addFeature(...PUBSUB_FEATURES);
 }
