@@ -130,7 +130,11 @@ export function parseCertificateDer(der: Uint8Array): Certificate {
   return AsnConvert.parse(der, Certificate);
 }
 
-/** Serial as upper-case hex without leading zeros, the form Node's X509Certificate uses. */
+/**
+ * Serial as upper-case hex without leading zeros: the integer's value, one form for every
+ * source. Node's X509Certificate.serialNumber (and openssl) keep whole bytes ('07D9…'), so a
+ * serial from there is passed through this before it is compared or stored.
+ */
 export function normalizeSerial(serial: string | ArrayBuffer): string {
   const hex = typeof serial === 'string' ? serial.replace(/[:\s]/g, '') : Buffer.from(serial).toString('hex');
   if (!/^[0-9a-fA-F]+$/.test(hex)) throw new Error(`serial "${serial as string}" is not hexadecimal`);

@@ -11,7 +11,7 @@ import {
   BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsageFlags, SubjectAlternativeName,
   id_ce_basicConstraints, id_ce_extKeyUsage, id_ce_keyUsage, id_ce_subjectAltName, id_kp_clientAuth,
 } from '@peculiar/asn1-x509';
-import { nameToRecord, xmppAddrName } from './asn1.js';
+import { nameToRecord, normalizeSerial, xmppAddrName } from './asn1.js';
 import { loadIssuer, validity } from './issue.js';
 import { buildCertificatePem, makeExtension } from './x509build.js';
 import type { Pem } from './types.js';
@@ -108,5 +108,5 @@ export function signCsr(ca: Pem, csrPem: string, o: SignCsrOptions): SignedCsr {
     ],
   });
   const issued = new X509Certificate(certPem);
-  return { certPem, subject: nameToRecord(subject), serial: issued.serialNumber, notAfter: new Date(issued.validTo).toISOString(), fingerprint: issued.fingerprint256 };
+  return { certPem, subject: nameToRecord(subject), serial: normalizeSerial(issued.serialNumber), notAfter: new Date(issued.validTo).toISOString(), fingerprint: issued.fingerprint256 };
 }

@@ -6,7 +6,7 @@ import { X509Certificate, generateKeyPairSync } from 'node:crypto';
 import { createCa } from '../../src/identity/issue.js';
 import { signCsr, checkCsr } from '../../src/identity/csr.js';
 import { csrFor, makeKeyAndCsr } from '../../src/agent/csr.js';
-import { readExtensions, parseCertificateDer } from '../../src/identity/asn1.js';
+import { readExtensions, parseCertificateDer, normalizeSerial } from '../../src/identity/asn1.js';
 
 const ca = createCa({ O: 'Ops CA', CN: 'Ops Root' });
 
@@ -39,4 +39,18 @@ test('validity never outlasts the CA', () => {
 
 test('not a CSR: one clear reason', () => {
   assert.throws(() => signCsr(ca, 'hello', { jid: 'a@b' }), /not a PEM certificate request/);
+});
+
+test('a serial with a leading zero nibble has one form: what certs sign prints is what the account stores', () => {
+  // Node and openssl print whole bytes ('07D9…'); the store keeps the integer value ('7D9…').
+  assert.equal(normalizeSerial('07D9EDBEC8B77831CEE0591780571AD3'), '7D9EDBEC8B77831CEE0591780571AD3');
+  assert.equal(normalizeSerial('00:a1'), 'A1');
+  assert.equal(normalizeSerial('0'), '0');
+  assert.equal(normalizeSerial(new Uint8Array([0x07, 0xd9]).buffer), '7D9');
+  for (let i = 0; i < 40; i++) {
+    const r = signCsr(ca, makeKeyAndCsr({ jid: 'a@b.example' }, 'ec').csrPem, { jid: 'a@b.example', days: 1 });
+    const stored = normalizeSerial(new X509Certificate(r.certPem).serialNumber);
+    assert.equal(r.serial, stored);
+    assert.doesNotMatch(r.serial, /^0/);
+  }
 });
