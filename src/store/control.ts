@@ -5,7 +5,18 @@
 // framed, checksummed record appended to the journal. Writes are serialized and coalesced:
 // updates arriving while a write is in flight share the single append + fdatasync that follows
 // it (group commit), so a burst of N updates costs at most two writes, and each update
-// resolves once its record is on disk.
+// resolves once its record is on disk. An update is applied in memory (and visible in `data`)
+// before update() returns: the promise is its durability only.
+//
+// Failing closed: when a write fails (an append, its fdatasync, a fold), the store refuses every
+// change from then on, until the process restarts: the updates of that write and those queued
+// behind it reject (they were applied in memory, so memory may now hold changes the disk may
+// lack; none was acknowledged), later updates reject without being applied, close() writes
+// nothing, and the failure is logged at error once. On disk is every acknowledged change, in
+// order, and perhaps a prefix of the failed write's records (replayed, or cut as a torn tail, at
+// the next open). Retrying instead would acknowledge later changes on top of a write whose fate
+// is unknown (after a failed fdatasync, Linux may drop the dirty pages and report the next one
+// clean).
 //
 // Folding: when the journal outgrows the snapshot (and at least `foldBytes`), at close, and at
 // open after a replay, the state is written as a new snapshot (tmp + fsync + `.bak` link +
@@ -91,6 +102,15 @@ export class CoalescingWriter {
 /** Fold when the journal exceeds max(this, the snapshot's size). */
 export const DEFAULT_FOLD_BYTES = 1024 * 1024;
 
+/** A write of the control store failed: it takes no more changes until the controller restarts. */
+export class ControlStoreFailedError extends Error {
+  constructor(readonly file: string, override readonly cause: unknown) {
+    super(`control store ${file}: a write failed (${(cause as Error)?.message ?? String(cause)}); it refuses every change until the controller is restarted ` +
+      '(every acknowledged change is on disk; this change was not acknowledged). Fix the cause (disk full? I/O error?) and restart');
+    this.name = 'ControlStoreFailedError';
+  }
+}
+
 /** A journal that cannot be used as it is; the message says what to do. */
 export class ControlJournalCorruptError extends ControlStoreCorruptError {
   constructor(file: string, readonly journal: string, reason: string, advice: string) {
@@ -110,6 +130,8 @@ export interface ControlStoreInternals {
 
 class JournaledControlStore<T> implements ControlStore<T>, ControlStoreInternals {
   private closed = false;
+  /** Set by the first failed write: every later change is refused (fail closed). */
+  private failed: ControlStoreFailedError | undefined;
   private readonly writer: CoalescingWriter;
   private readonly journal: string;
   private fh: FileHandle | undefined;
@@ -117,7 +139,7 @@ class JournaledControlStore<T> implements ControlStore<T>, ControlStoreInternals
   private bytes = 0;
   private records = 0;
   private foldCount = 0;
-  /** Set when an append failed (the journal's tail is unknown) or close wants a fold. */
+  /** Set when close wants a fold. */
   private mustFold = false;
   private readonly foldBytes: number;
   private readonly log: Logger | undefined;
@@ -131,22 +153,23 @@ class JournaledControlStore<T> implements ControlStore<T>, ControlStoreInternals
     this.writer = new CoalescingWriter(async () => {
       const frames = this.pending;
       this.pending = [];
+      // Queued behind a failed write: applied in memory, never to be acknowledged.
+      if (this.failed) throw this.failed;
       const size = frames.reduce((n, f) => n + f.length, 0);
-      if (this.mustFold || this.bytes + size > Math.max(this.foldBytes, this.adapter.bytes)) {
-        // The snapshot taken now holds these frames' changes (and all before them).
-        await this.fold();
-      } else if (frames.length) {
-        try {
+      try {
+        if (this.mustFold || this.bytes + size > Math.max(this.foldBytes, this.adapter.bytes)) {
+          // The snapshot taken now holds these frames' changes (and all before them).
+          await this.fold();
+        } else if (frames.length) {
           await writeAll(this.fh!, frames.length === 1 ? frames[0]! : Buffer.concat(frames, size));
           await this.fh!.datasync();
-        } catch (e) {
-          // Part of the batch may be on disk: the next write starts over with a fold (the
-          // changes are in memory; those updates reject, the fold makes them durable).
-          this.mustFold = true;
-          throw e;
+          this.bytes += size;
+          this.records += frames.length;
         }
-        this.bytes += size;
-        this.records += frames.length;
+      } catch (e) {
+        this.failed = new ControlStoreFailedError(this.adapter.file, e);
+        this.log?.error({ err: e, file: this.adapter.file, journal: this.journal, changes: frames.length }, 'control store write failed: refusing every change until restart (fail closed)');
+        throw this.failed;
       }
       opts.onWrite?.();
     });
@@ -174,6 +197,7 @@ class JournaledControlStore<T> implements ControlStore<T>, ControlStoreInternals
 
   update(mutator: (d: T) => void): Promise<void> {
     if (this.closed) return Promise.reject(new Error('control store is closed'));
+    if (this.failed) return Promise.reject(this.failed);
     const tracker = new ChangeTracker(this.low.data as T & object);
     let json: string[];
     try {
@@ -191,7 +215,7 @@ class JournaledControlStore<T> implements ControlStore<T>, ControlStoreInternals
     if (this.closed) return;
     this.closed = true;
     await this.writer.idle();
-    if (this.records > 0 || this.mustFold) {
+    if (!this.failed && (this.records > 0 || this.mustFold)) {
       this.mustFold = true;
       await this.writer.request();
     }
