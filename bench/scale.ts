@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { openStoreBackend, type StoreKind } from '../src/store/index.js';
+import type { ControlStoreInternals } from '../src/store/control.js';
 import { parsePolicyText } from '../src/policy/index.js';
 import type { PolicySubject } from '../src/policy/types.js';
 import { AccountService, EMPTY_ACCOUNTS } from '../src/accounts/service.js';
@@ -39,8 +40,10 @@ rules:
 export interface ScaleResult {
   accounts: number; topics: number; subtopics: number; subscriptions: number;
   rss_mb: number; hwm_mb: number; baseline_rss_mb: number; heap_used_mb: number;
-  subscribe_p50_ms: number; subscribe_p99_ms: number; subscribe_concurrent_p99_ms: number; subscribe_concurrency: number; subscribe_sequential_calls: number;
+  subscribe_p50_ms: number; subscribe_p99_ms: number; subscribe_concurrent_p50_ms: number; subscribe_concurrent_p99_ms: number; subscribe_concurrent_max_ms: number; subscribe_concurrency: number; subscribe_sequential_calls: number;
   build_s: number;
+  /** Files store: snapshots written while building (each a write of the whole topics state). */
+  topic_store_folds?: number;
   store: StoreKind;
   reopen_s: number;
 }
@@ -126,10 +129,13 @@ export async function buildScale(dir: string, o: { accounts: number; topics: num
     subscriptions: Object.keys(topicStore.data.subscriptions).length,
     rss_mb: mem.rss_mb, hwm_mb: mem.hwm_mb, baseline_rss_mb: baseline.rss_mb, heap_used_mb: +(heap / 1048576).toFixed(1),
     subscribe_p50_ms: +percentileOf(sequential, 50)!.toFixed(3), subscribe_p99_ms: +percentileOf(sequential, 99)!.toFixed(3),
-    subscribe_concurrent_p99_ms: +percentileOf(concurrent, 99)!.toFixed(3), subscribe_concurrency: CONCURRENCY, subscribe_sequential_calls: sequential.length,
+    subscribe_concurrent_p50_ms: +percentileOf(concurrent, 50)!.toFixed(3), subscribe_concurrent_p99_ms: +percentileOf(concurrent, 99)!.toFixed(3),
+    subscribe_concurrent_max_ms: +Math.max(...concurrent).toFixed(3), subscribe_concurrency: CONCURRENCY, subscribe_sequential_calls: sequential.length,
     build_s: +((performance.now() - t0) / 1000).toFixed(1),
     store: kind, reopen_s: 0,
   };
+  const folds = (topicStore as Partial<ControlStoreInternals>).folds?.();
+  if (folds !== undefined) result.topic_store_folds = folds;
   await topicStore.close();
   await accountStore.close();
   await backend.close();
