@@ -178,12 +178,11 @@ export class PipelinedWriter {
         this.flushing--;
       }
     });
-    own.catch(() => undefined);
     this.inflight.add(own);
+    own.then(() => this.inflight.delete(own), () => this.inflight.delete(own));
     const prev = this.tail;
     this.tail = (async () => {
       const r = await Promise.allSettled([own, prev]);
-      this.inflight.delete(own);
       if (r[0].status === 'rejected') d.reject(r[0].reason);
       else if (this.failure !== undefined) d.reject(this.after(this.failure)); // an earlier batch failed
       else d.resolve();
