@@ -146,6 +146,15 @@ async function main(): Promise<void> {
       log(`W3: ${p.w3.accounts} accounts, ${p.w3.topics} topics, ${p.w3.subtopics} subtopics (scale child)`);
       const dir = join(grid.workDir, 'w3');
       const scale = await w3Scale(dir, p);
+      // The same start on an empty data dir first: what start-up costs without the state (node,
+      // modules, the server's handshake), measured the same way, so the state's share shows.
+      const emptyDir = join(grid.workDir, 'w3-empty');
+      mkdirSync(join(emptyDir, 'var'), { recursive: true, mode: 0o700 });
+      const se = performance.now();
+      const ctlEmpty = startCtl(cleanup, { ...grid.cfg, data: join(emptyDir, 'var'), policies: join(dir, 'policies') });
+      await waitController(fleet, controller, 120_000);
+      const startupEmpty = +((performance.now() - se) / 1000).toFixed(2);
+      await ctlEmpty.stop();
       log(`W3: state built in ${scale.build_s} s; starting a controller on it`);
       const s3 = performance.now();
       const ctl3 = startCtl(cleanup, { ...grid.cfg, data: join(dir, 'var'), policies: join(dir, 'policies') });
@@ -161,7 +170,7 @@ async function main(): Promise<void> {
         accounts: scale.accounts, topics: scale.topics, subtopics: scale.subtopics, subscriptions: scale.subscriptions,
         subscribe_p50_ms: scale.subscribe_p50_ms, subscribe_p99_ms: scale.subscribe_p99_ms, subscribe_sequential_calls: scale.subscribe_sequential_calls,
         subscribe_concurrent_p99_ms: scale.subscribe_concurrent_p99_ms, subscribe_concurrency: scale.subscribe_concurrency, ...core,
-        store: scale.store, build_s: scale.build_s, stores_reopen_s: scale.reopen_s, startup_s: startup3, startup_source: 'grid-controller start until it answers disco#info (polled every 250 ms)',
+        store: scale.store, build_s: scale.build_s, stores_reopen_s: scale.reopen_s, startup_s: startup3, startup_empty_s: startupEmpty, startup_source: 'grid-controller start until it answers disco#info (polled every 250 ms)',
         subscribe_concurrent_p50_ms: scale.subscribe_concurrent_p50_ms, subscribe_concurrent_max_ms: scale.subscribe_concurrent_max_ms,
         conditions: scale.conditions,
       };
