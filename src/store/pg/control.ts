@@ -5,7 +5,11 @@
 // Writes are coalesced like the files store's: the dirty rows of every update made while a
 // transaction is in flight go in the one transaction that follows it, each row written with
 // its value at that moment (values are absolute, so writing a later value is never wrong), and
-// each update resolves once the transaction holding its rows has committed.
+// each update resolves once the transaction holding its rows has committed. A batch of map
+// entries only (the usual case: subscribes, account changes) is one statement — its own
+// transaction — so a batch costs one round trip and one commit. A failed write leaves its rows
+// dirty: the next write stores them again with their values then (rows are absolute values, so
+// what is stored is always the state at some moment, never a later change without an earlier one).
 //
 // Another instance's change (issue 13 item 3, the cluster) reaches this one as the rows it
 // changed: refresh(rows) reads them again and patches the state in memory — the unit of
