@@ -16,11 +16,13 @@
 // Writes reach the store in the order they were applied (each store's writes are serialized
 // and cover everything changed before them), acknowledgements go out in that order, and none
 // before its change is durable. When a durable write fails, the mutations in it reject and run
-// no after() (no audit of a change not stored, no event publishers would act on); the store
-// fails closed — it refuses every later change (files store, until a restart) or rewrites what
-// the failed write held before accepting more (PostgreSQL) — so what is in memory and what is
-// stored never drift apart silently. A store that refuses a change does not apply it: write()
-// then throws that refusal, before the body touches any index.
+// no after() (no audit of a change not stored, no event publishers would act on). The files
+// store then fails closed: it refuses every later change until a restart, so memory and disk
+// never drift apart silently. PostgreSQL stores nothing of a failed transaction and writes its
+// rows again with the next one (rows hold absolute values: what is stored is always the state at
+// some moment); the rejected change may so be stored later, unannounced, as a change whose
+// reply was lost would be (a known gap: subtopic notices for it are not sent). A store that
+// refuses a change does not apply it: write() then throws that refusal, before the body touches any index.
 import type { ControlStore } from '../store/types.js';
 
 export interface Commit<S> {
