@@ -57,6 +57,17 @@ export const DEFAULT_RATE_LIMITS: Readonly<RateLimits> = Object.freeze({
   inflight: 8, queue: 256,
 });
 
+/**
+ * Requests whose credentials failed (HTTPS: no or bad certificate, bad token, account not
+ * approved), per source address: never held, never suspended (there is no account).
+ */
+export const ADDRESS_RATE_LIMITS: Readonly<RateLimits> = Object.freeze({
+  ...DEFAULT_RATE_LIMITS, iq_per_s: 10, iq_burst: 50, delay_ms: 0,
+});
+
+/** The limiter's key prefix for such requests: `address:<ip>`. */
+export const ADDRESS_KEY_PREFIX = 'address:';
+
 /** Refused requests: about 50 a second kept up for a minute suspends the account. */
 export const DEFAULT_SUSPEND: Readonly<SuspendRule> = Object.freeze({ violations: 3000, within_s: 60 });
 
