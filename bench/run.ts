@@ -209,7 +209,18 @@ async function main(): Promise<void> {
       ...results,
     };
     mkdirSync(RESULTS, { recursive: true });
-    writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify(out, null, 2)}\n`);
+    let written: Record<string, unknown> = out;
+    if (p.only && [...p.only].every((w) => w === 'flood')) {
+      // The flood alone merges into the last run's file as flood (Prosody) or flood_ejabberd;
+      // everything else there stays.
+      let prev: Record<string, unknown> = {};
+      try {
+        prev = JSON.parse(readFileSync(join(RESULTS, 'latest.json'), 'utf8')) as Record<string, unknown>;
+      } catch { /* no earlier run */ }
+      const key = profile.kind === 'prosody' ? 'flood' : `flood_${profile.kind}`;
+      written = { ...prev, meta: prev.meta ?? out.meta, [key]: results.flood, [`${key}_meta`]: out.meta };
+    }
+    writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify(written, null, 2)}\n`);
     process.stdout.write(buildTable(out));
     process.stdout.write(`\nwritten: bench/results/latest.json\n`);
   } finally {

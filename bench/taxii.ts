@@ -37,6 +37,11 @@ rules:
     operations: [discover, publish, query]
     groups: [writers]
     topics: ["bench/**"]
+# The bench measures the door, not the per-account rate limits (README "Rate limits"): raised out of the way.
+limits:
+  groups:
+    readers: { iq_per_s: 1000000, iq_burst: 1000000, inflight: 512, queue: 100000 }
+    writers: { iq_per_s: 1000000, iq_burst: 1000000, publish_per_s: 1000000, publish_burst: 1000000, payload_bytes_per_s: 1000000000, payload_burst_bytes: 1000000000, inflight: 512, queue: 100000 }
 # end
 `;
 

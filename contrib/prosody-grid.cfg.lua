@@ -31,6 +31,12 @@ c2s_direct_tls_ssl = grid_ssl     -- direct TLS reads this global block, not the
 -- catch up with after_seq (PROTOCOL §5).
 modules_disabled = { "offline" }
 
+-- Per-connection read limit (mod_limits, Prosody core): a node that floods without waiting for
+-- its answers is slowed by TCP backpressure on its own connection before its stanzas reach
+-- the one component stream every node shares (README "Rate limits"). Keep the rate above your
+-- largest publisher's payload rate; the controller's per-account limits do the rest.
+limits = { c2s = { rate = "512kb/s"; burst = "2s" } }
+
 -- The controller joins as an XEP-0114 component. The link has no TLS: loopback only.
 component_ports = { 5347 }
 component_interfaces = { "127.0.0.1" }
@@ -40,7 +46,7 @@ VirtualHost "grid.example"
   ssl = { certificate = "/etc/prosody/certs/grid.example.crt"; key = "/etc/prosody/certs/grid.example.key" }
   -- Optional XEP-0033 fan-out for the controller: copy src/prosody/mod_grid_multicast.lua into
   -- plugin_paths and enable it here; only the listed components may use it.
-  modules_enabled = { "grid_multicast" }
+  modules_enabled = { "grid_multicast"; "limits" }   -- limits: a global module, loaded once
   grid_multicast_senders = { "controller.grid.example" }
 
 Component "controller.grid.example"

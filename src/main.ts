@@ -156,7 +156,7 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
   await ops.startServer();
   cleanups.push(() => ops.close());
   const https = await startDoorsHttps(cfg, {
-    accounts, topics, items, itemStore, bulk, trust: () => trustWatch.current(), log: log.child({ mod: 'https' }),
+    accounts, topics, items, itemStore, bulk, trust: () => trustWatch.current(), log: log.child({ mod: 'https' }), limiter: limits.limiter,
     console: { itemStore, seen: ops.seen, status: () => status.report(), audit: ops.audit },
   }).catch((err: unknown) => {
     throw err instanceof HttpsStartError ? new StartError(err.message) : err;

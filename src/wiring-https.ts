@@ -10,7 +10,8 @@ import type { BulkGrants } from './topics/bulk.js';
 import { subjectOf } from './https/index.js';
 import type { ItemService } from './topics/items.js';
 import type { TopicService } from './topics/service.js';
-import { startHttps, HttpsStartError, type GridHttps, type HttpsMount } from './https/index.js';
+import { startHttps, HttpsStartError, type GridHttps, type HttpsLimiter, type HttpsMount } from './https/index.js';
+import { sendFail } from './taxii/errors.js';
 import { mountTaxii, type TaxiiDoor } from './taxii/door.js';
 import { consolePlugin, type ConsoleDeps } from './console/index.js';
 
@@ -22,6 +23,8 @@ export interface DoorDeps {
   bulk: BulkGrants;
   trust: () => Trust;
   log: Logger;
+  /** The accounts' rate limiter (wiring-limits.ts): HTTPS requests take from the same buckets. */
+  limiter?: HttpsLimiter;
   /** What the web console reads besides the services above; absent: no console under /admin/. */
   console?: Pick<ConsoleDeps, 'itemStore' | 'seen' | 'status' | 'audit'>;
 }
@@ -53,7 +56,9 @@ export async function startDoorsHttps(cfg: Config, d: DoorDeps): Promise<Running
     const c = { ...d.console, accounts: d.accounts, topics: d.topics, log: d.log, ...(cfg.taxii.public_url ? { publicUrl: cfg.taxii.public_url } : {}) };
     mounts.push((h) => h.mount(consolePlugin(c), '/admin'));
   }
-  const started = await startHttps(cfg, d, mounts);
+  // A refusal is a TAXII error message (429 Too Many Requests) on every path, the console's too.
+  const limits = d.limiter ? { limiter: d.limiter, refuse: sendFail } : undefined;
+  const started = await startHttps(cfg, { ...d, ...(limits ? { limits } : {}) }, mounts);
   if (!started) return null;
   bound = started.url;
   const door = taxii!;

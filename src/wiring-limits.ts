@@ -6,7 +6,7 @@ import type { Logger } from './log.js';
 import type { AccountService } from './accounts/service.js';
 import type { Account, AccountChange } from './accounts/types.js';
 import type { PolicyWatcher } from './policy/index.js';
-import { FairQueue, RateLimiter, limitsFor, type AbuseSummary } from './limits/index.js';
+import { ADDRESS_KEY_PREFIX, ADDRESS_RATE_LIMITS, FairQueue, RateLimiter, limitsFor, type AbuseSummary } from './limits/index.js';
 import type { Router } from './xmpp/router.js';
 import type { Outbox } from './xmpp/outbox.js';
 import { suspendedMessage } from './xmpp/limits.js';
@@ -30,6 +30,8 @@ export function wireLimits(d: LimitsDeps): { limiter: RateLimiter; queue: FairQu
   const limiter = new RateLimiter({
     log,
     limitsOf: (bare) => {
+      // HTTPS requests whose credentials failed, by source address (src/https/limits.ts).
+      if (bare.startsWith(ADDRESS_KEY_PREFIX)) return { limits: ADDRESS_RATE_LIMITS, suspend: null };
       const p = policy.current();
       const a = accounts.get(bare);
       return { limits: limitsFor(p.limits, a?.groups ?? []), suspend: p.limits.suspend };

@@ -57,7 +57,7 @@ export class Operations {
       multicast: () => this.p.multicast,
       limits: () => {
         const { limiter, queue } = this.p.limits;
-        return { refusedBy: limiter.refusedBy, suspensions: limiter.counters.suspensions, active: queue.load.active, queued: queue.load.queued };
+        return { refusedBy: limiter.refusedBy, suspensions: limiter.counters.suspensions, delayed: limiter.counters.delayed, active: queue.load.active, queued: queue.load.queued + queue.load.held };
       },
     }) : null;
     this.sink = this.prom ?? NO_METRICS;

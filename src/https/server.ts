@@ -9,6 +9,7 @@ import type { AccountService } from '../accounts/service.js';
 import type { Trust } from '../identity/types.js';
 import type { Logger } from '../log.js';
 import { certIdentity, peerChain, resolveIdentity, type CertOutcome, type Identity } from './identity.js';
+import { limitRequest, type HttpsLimits } from './limits.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -30,6 +31,8 @@ export interface HttpsOptions {
   accounts: AccountService;
   trust: () => Trust;
   log: Logger;
+  /** Per-account rate limits (limits.ts); absent: none. */
+  limits?: HttpsLimits;
   now?: () => Date;
 }
 
@@ -81,9 +84,12 @@ export function createHttps(o: HttpsOptions): GridHttps {
     return outcome;
   };
   app.decorateRequest('grid', null as unknown as never);
-  app.addHook('onRequest', async (req) => {
+  app.addHook('onRequest', async (req, reply) => {
     req.grid = resolveIdentity({ accounts: o.accounts, trust: o.trust, basic: o.basic }, certOf(req), req.headers.authorization);
     if (!req.grid.ok) log.info({ method: req.method, url: req.url, status: req.grid.status, jid: req.grid.jid, reason: req.grid.reason }, 'https request refused');
+    // Before any route's work: an account's request against its rates, a failed one against its address.
+    if (o.limits) return (await limitRequest(o.limits, req, reply, req.grid.ok ? req.grid.jid : null)) ?? undefined;
+    return undefined;
   });
   app.addHook('onResponse', async (req, reply) => {
     log.debug({ method: req.method, url: req.url, status: reply.statusCode, jid: req.grid?.ok ? req.grid.jid : undefined, ms: Math.round(reply.elapsedTime) }, 'https request');

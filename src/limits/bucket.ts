@@ -30,6 +30,15 @@ export class TokenBucket {
     return Math.ceil(((n - this.tokens) / this.ratePerS) * 1000);
   }
 
+  /**
+   * Takes `n` tokens even when they are not there yet: the bucket goes into debt, which the
+   * refill pays back; the caller waits `waitMs(n)` (asked before) before it acts.
+   */
+  borrow(n = 1): void {
+    this.refill();
+    this.tokens -= n;
+  }
+
   /** True when the bucket has refilled completely: it then holds no state worth keeping. */
   full(): boolean {
     this.refill();

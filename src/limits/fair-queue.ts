@@ -13,6 +13,8 @@ export interface LaneLimits {
 
 interface LaneState {
   inflight: number;
+  /** Requests held by runAfter until their time: they count as waiting. */
+  held: number;
   limits: LaneLimits;
   queue: (() => void)[];
 }
@@ -30,6 +32,7 @@ export class FairQueue {
   private readonly ready = new Set<string>();
   private active = 0;
   private queued = 0;
+  private held = 0;
 
   constructor(private readonly o: FairQueueOptions) {}
 
@@ -41,26 +44,59 @@ export class FairQueue {
   run<T>(key: string, limits: LaneLimits, fn: () => Promise<T> | T): Promise<T> | null {
     let lane = this.lanes.get(key);
     if (!lane) {
-      lane = { inflight: 0, limits, queue: [] };
+      lane = { inflight: 0, held: 0, limits, queue: [] };
       this.lanes.set(key, lane);
     }
     lane.limits = limits;
     const l = lane;
     if (l.queue.length === 0 && l.inflight < limits.inflight && this.active < this.o.total) return this.start(key, l, fn);
-    if (l.queue.length >= limits.queue || this.queued >= this.o.maxQueuedTotal) {
-      if (l.inflight === 0 && l.queue.length === 0) this.lanes.delete(key);
+    if (l.queue.length + l.held >= limits.queue || this.queued + this.held >= this.o.maxQueuedTotal) {
+      if (l.inflight === 0 && l.queue.length === 0 && l.held === 0) this.lanes.delete(key);
       return null;
     }
+    return this.enqueue(key, l, fn);
+  }
+
+  /**
+   * Like run, after `delayMs` (a request over its account's rate, held until its tokens are
+   * there): it counts as waiting in its lane meanwhile, so the lane's bound holds the held
+   * ones too. null: the lane is full, as for run.
+   */
+  runAfter<T>(key: string, limits: LaneLimits, delayMs: number, fn: () => Promise<T> | T): Promise<T> | null {
+    if (delayMs <= 0) return this.run(key, limits, fn);
+    let lane = this.lanes.get(key);
+    if (!lane) {
+      lane = { inflight: 0, held: 0, limits, queue: [] };
+      this.lanes.set(key, lane);
+    }
+    lane.limits = limits;
+    const l = lane;
+    if (l.queue.length + l.held >= limits.queue || this.queued + this.held >= this.o.maxQueuedTotal) {
+      if (l.inflight === 0 && l.queue.length === 0 && l.held === 0) this.lanes.delete(key);
+      return null;
+    }
+    l.held++;
+    this.held++;
+    return new Promise<void>((resolve) => setTimeout(resolve, delayMs)).then(() => {
+      l.held--;
+      this.held--;
+      // Admitted already: it joins its lane whatever the lane holds now.
+      if (l.queue.length === 0 && l.inflight < l.limits.inflight && this.active < this.o.total) return this.start(key, l, fn);
+      return this.enqueue(key, l, fn);
+    });
+  }
+
+  private enqueue<T>(key: string, l: LaneState, fn: () => Promise<T> | T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       l.queue.push(() => void this.start(key, l, fn).then(resolve, reject));
       this.queued++;
-      if (l.inflight < limits.inflight) this.ready.add(key);
+      if (l.inflight < l.limits.inflight) this.ready.add(key);
     });
   }
 
   /** Requests worked on now, waiting now, and lanes held (for tests and stats). */
-  get load(): { active: number; queued: number; lanes: number } {
-    return { active: this.active, queued: this.queued, lanes: this.lanes.size };
+  get load(): { active: number; queued: number; held: number; lanes: number } {
+    return { active: this.active, queued: this.queued, held: this.held, lanes: this.lanes.size };
   }
 
   private start<T>(key: string, lane: LaneState, fn: () => Promise<T> | T): Promise<T> {
@@ -79,7 +115,7 @@ export class FairQueue {
     lane.inflight--;
     this.active--;
     if (lane.queue.length && lane.inflight < lane.limits.inflight) this.ready.add(key);
-    else if (!lane.queue.length && lane.inflight === 0) this.lanes.delete(key);
+    else if (!lane.queue.length && lane.inflight === 0 && lane.held === 0) this.lanes.delete(key);
     this.pump();
   }
 

@@ -44,7 +44,7 @@ interface Lane {
 export class RateLimiter {
   private readonly lanes = new Map<string, Lane>();
   private readonly now: () => number;
-  readonly counters: LimitCounters = { rate_limited: 0, queue_full: 0, suspensions: 0 };
+  readonly counters: LimitCounters = { delayed: 0, rate_limited: 0, queue_full: 0, suspensions: 0 };
   /** Refused requests by the limit that refused them (a fixed set: the metrics' label values). */
   readonly refusedBy = Object.fromEntries(LIMIT_NAMES.map((n) => [n, 0])) as Record<LimitName, number>;
 
@@ -52,23 +52,35 @@ export class RateLimiter {
     this.now = d.now ?? (() => Date.now());
   }
 
-  /** null: within the account's rates (the tokens are taken); else the refusal to answer. */
-  admit(bare: string, cost: RequestCost): Fail | null {
+  /**
+   * null: within the account's rates now (the tokens are taken). A number: the milliseconds
+   * the request must be held before it is worked on (its tokens are borrowed; at most the
+   * account's delay_ms; `hold: false` never holds). Else the refusal to answer.
+   */
+  admit(bare: string, cost: RequestCost, opts: { hold?: boolean } = {}): Fail | number | null {
     const lane = this.lane(bare);
     const l = lane.limits;
+    const maxWait = opts.hold === false ? 0 : l.delay_ms;
+    // Every bucket the request takes from, with the wait for its tokens; all are checked before
+    // any is taken: a refused request costs the account nothing.
+    const asks: [LimitName, TokenBucket, number][] = [['iq', lane.iq, 1]];
+    if (cost.publish) {
+      asks.push(['publish', lane.publish, 1]);
+      if (cost.payloadBytes > 0) asks.push(['payload_bytes', lane.bytes, cost.payloadBytes]);
+    }
     let refused: LimitName | null = null;
     let waitMs = 0;
-    // Check all before taking any: a refused request costs the account no tokens.
-    if (lane.iq.waitMs(1) > 0) [refused, waitMs] = ['iq', lane.iq.waitMs(1)];
-    else if (cost.publish && lane.publish.waitMs(1) > 0) [refused, waitMs] = ['publish', lane.publish.waitMs(1)];
-    else if (cost.publish && cost.payloadBytes > 0 && lane.bytes.waitMs(cost.payloadBytes) > 0) [refused, waitMs] = ['payload_bytes', lane.bytes.waitMs(cost.payloadBytes)];
+    for (const [name, bucket, n] of asks) {
+      const w = bucket.waitMs(n);
+      if (w > maxWait) [refused, waitMs] = [name, w];
+      if (refused) break;
+      waitMs = Math.max(waitMs, w);
+    }
     if (!refused) {
-      lane.iq.take(1);
-      if (cost.publish) {
-        lane.publish.take(1);
-        if (cost.payloadBytes > 0) lane.bytes.take(cost.payloadBytes);
-      }
-      return null;
+      for (const [, bucket, n] of asks) bucket.borrow(n);
+      if (waitMs === 0) return null;
+      this.counters.delayed++;
+      return waitMs;
     }
     this.counters.rate_limited++;
     this.refused(bare, lane, refused);

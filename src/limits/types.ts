@@ -12,6 +12,13 @@ export interface RateLimits {
   /** UTF-8 bytes of published payloads (as limits.payload_bytes counts them). */
   payload_bytes_per_s: number;
   payload_burst_bytes: number;
+  /**
+   * A request over a rate is held (in the account's own queue) until its tokens are there, if
+   * that is at most this many milliseconds away; later than that it is refused at once. 0:
+   * never held. Holding slows a node that waits for its answers down to its rate, so its
+   * flood never reaches the server's shared component stream (bench "flood").
+   */
+  delay_ms: number;
   /** Requests of the account being worked on at once; more wait in its own queue. */
   inflight: number;
   /** Requests that may wait in that queue; beyond it: wait + resource-constraint. */
@@ -19,7 +26,7 @@ export interface RateLimits {
 }
 
 export const RATE_KEYS = [
-  'iq_per_s', 'iq_burst', 'publish_per_s', 'publish_burst', 'payload_bytes_per_s', 'payload_burst_bytes', 'inflight', 'queue',
+  'iq_per_s', 'iq_burst', 'publish_per_s', 'publish_burst', 'payload_bytes_per_s', 'payload_burst_bytes', 'delay_ms', 'inflight', 'queue',
 ] as const satisfies readonly (keyof RateLimits)[];
 
 /** Sustained abuse: more than `violations` refused requests within `within_s` seconds (a leaky bucket). */
@@ -43,11 +50,23 @@ export interface LimitsPolicy {
  * one node flooding the controller sends (thousands a second).
  */
 export const DEFAULT_RATE_LIMITS: Readonly<RateLimits> = Object.freeze({
-  iq_per_s: 200, iq_burst: 1000,
-  publish_per_s: 100, publish_burst: 500,
+  iq_per_s: 20, iq_burst: 20,
+  publish_per_s: 10, publish_burst: 10,
   payload_bytes_per_s: 8 * 1024 * 1024, payload_burst_bytes: 32 * 1024 * 1024,
+  delay_ms: 8000,
   inflight: 8, queue: 256,
 });
+
+/**
+ * Requests whose credentials failed (HTTPS: no or bad certificate, bad token, account not
+ * approved), per source address: never held, never suspended (there is no account).
+ */
+export const ADDRESS_RATE_LIMITS: Readonly<RateLimits> = Object.freeze({
+  ...DEFAULT_RATE_LIMITS, iq_per_s: 10, iq_burst: 50, delay_ms: 0,
+});
+
+/** The limiter's key prefix for such requests: `address:<ip>`. */
+export const ADDRESS_KEY_PREFIX = 'address:';
 
 /** Refused requests: about 50 a second kept up for a minute suspends the account. */
 export const DEFAULT_SUSPEND: Readonly<SuspendRule> = Object.freeze({ violations: 3000, within_s: 60 });
@@ -68,6 +87,8 @@ export const LIMIT_NAMES = ['iq', 'publish', 'payload_bytes', 'queue'] as const 
 
 /** What the controller counts (the `stats` command). */
 export interface LimitCounters {
+  /** Requests over a rate held until their tokens were there (delay_ms), then worked on. */
+  delayed: number;
   /** Requests refused by a rate (policy-violation). */
   rate_limited: number;
   /** Requests refused because a queue was full (resource-constraint). */

@@ -12,6 +12,8 @@ export interface LimitSource {
   refusedBy: Readonly<Record<LimitName, number>>;
   /** Accounts suspended for sustained abuse of their limits. */
   suspensions: number;
+  /** Requests over a rate held until their tokens were there (delay_ms), not refused. */
+  delayed: number;
   /** Requests worked on now, and waiting in the fair queue. */
   active: number;
   queued: number;
@@ -75,9 +77,10 @@ export class PromMetrics implements MetricsSink {
         for (const limit of LIMIT_NAMES) this.inc({ limit }, by[limit]);
       },
     });
+    pulledCounter(registers, 'grid_requests_delayed_total', 'Requests over an account\'s rate held until its tokens were there (delay_ms) instead of refused', () => src.limits().delayed);
     pulledCounter(registers, 'grid_rate_limit_suspensions_total', 'Accounts suspended for sustained abuse of their rate limits', () => src.limits().suspensions);
     new Gauge({ name: 'grid_requests_active', help: 'Requests of nodes being worked on now', registers, collect() { this.set(src.limits().active); } });
-    new Gauge({ name: 'grid_requests_queued', help: 'Requests of nodes waiting in the fair queue', registers, collect() { this.set(src.limits().queued); } });
+    new Gauge({ name: 'grid_requests_queued', help: 'Requests of nodes waiting in the fair queue (held over their rate included)', registers, collect() { this.set(src.limits().queued); } });
     new Gauge({ name: 'grid_xmpp_link_up', help: '1 while the component link to the XMPP server is up', registers, collect() { this.set(src.linkUp() ? 1 : 0); } });
     new Gauge({
       name: 'grid_accounts', help: 'Accounts, by effective state', labelNames: ['state'], registers,

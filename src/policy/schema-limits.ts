@@ -2,7 +2,7 @@
 // each group raises or lowers, and when sustained abuse suspends an account.
 //
 //   limits:
-//     defaults: { iq_per_s: 200, iq_burst: 1000, publish_per_s: 100, ... }
+//     defaults: { iq_per_s: 100, iq_burst: 200, publish_per_s: 50, delay_ms: 2000, ... }
 //     groups:
 //       providers: { publish_per_s: 500, publish_burst: 2000 }
 //     suspend: { violations: 3000, within_s: 60 }     # or: suspend: off
@@ -22,6 +22,8 @@ export interface LimitsPart {
 const LIMITS_KEYS = ['defaults', 'groups', 'suspend'] as const;
 /** Upper bounds that keep arithmetic sane; far above anything useful. */
 const MAX_RATE = 1_000_000_000;
+/** A request held longer than a minute would outlast any client's timeout. */
+const MAX_DELAY_MS = 60_000;
 
 export function readLimits(r: Reader, node: Node, groupRefs: GroupRef[]): LimitsPart {
   const part: LimitsPart = { groups: [] };
@@ -68,7 +70,9 @@ function readRates(r: Reader, node: unknown, what: string): Partial<RateLimits> 
   const out: Partial<RateLimits> = {};
   for (const k of RATE_KEYS) {
     if (!m.has(k)) continue;
-    const v = r.positiveInt(m.get(k), `${what}.${k}`, MAX_RATE);
+    const node = m.get(k);
+    // delay_ms 0: never hold a request over its rate (refuse it at once).
+    const v = k === 'delay_ms' && isScalar(node) && node.value === 0 ? 0 : r.positiveInt(node, `${what}.${k}`, k === 'delay_ms' ? MAX_DELAY_MS : MAX_RATE);
     if (v !== null) out[k] = v;
   }
   // A burst below its rate would refuse requests the rate allows: say so where it is written.

@@ -36,7 +36,7 @@ export type Gate = (bareJid: string) => Fail | null;
 /** What the router asks of the rate limiter (src/limits). */
 export interface RequestLimits {
   /** null admits the request (its tokens are taken); else the refusal. */
-  admit(bareJid: string, cost: RequestCost): Fail | null;
+  admit(bareJid: string, cost: RequestCost, opts?: { hold?: boolean }): Fail | number | null;
   /** Counts and words a refusal for a full lane. */
   queueFull(bareJid: string): Fail;
   limitsOf(bareJid: string): LaneLimits;
@@ -116,9 +116,9 @@ export class Router {
       }
       // Before any work, after the cheap answers: an unknown route or a JID the gate refuses
       // (a suspended account, too) costs nothing worth limiting.
-      const limited = this.limits?.limiter.admit(req.bare, requestCost(type, element));
-      if (limited) return errorElement(limited);
-      const reply = await this.run(req, route.handler);
+      const limited = this.limits?.limiter.admit(req.bare, requestCost(type, element)) ?? null;
+      if (isFail(limited)) return errorElement(limited);
+      const reply = await this.run(req, route.handler, limited ?? 0);
       if (reply === true) return true; // the callee answers an empty result (undefined would be service-unavailable)
       if (isFail(reply)) return errorElement(reply);
       return reply;
@@ -128,10 +128,11 @@ export class Router {
     }
   }
 
-  private run(req: IqRequest, handler: IqHandler): Promise<IqReply> | IqReply {
+  /** `delayMs` > 0: over its rate, the request is held that long in its account's lane first. */
+  private run(req: IqRequest, handler: IqHandler, delayMs: number): Promise<IqReply> | IqReply {
     if (!this.limits) return handler(req);
     const { limiter, queue } = this.limits;
-    return queue.run(req.bare, limiter.limitsOf(req.bare), () => handler(req)) ?? limiter.queueFull(req.bare);
+    return queue.runAfter(req.bare, limiter.limitsOf(req.bare), delayMs, () => handler(req)) ?? limiter.queueFull(req.bare);
   }
 
   /**
@@ -148,8 +149,9 @@ export class Router {
     if (!this.limits || !from || stanza.attrs.type === 'error') return null;
     const bare = bareJid(from);
     if (this.gate(bare)) return null;
-    const limited = this.limits.limiter.admit(bare, { publish: false, payloadBytes: 0 });
-    if (!limited) return null;
+    // A message has no answer to hold: over the rate it is refused at once.
+    const limited = this.limits.limiter.admit(bare, { publish: false, payloadBytes: 0 }, { hold: false });
+    if (!isFail(limited)) return null;
     return xml('message', { type: 'error', to: from, ...(stanza.attrs.to ? { from: stanza.attrs.to } : {}), ...(stanza.attrs.id ? { id: stanza.attrs.id } : {}) },
       errorElement(limited));
   }

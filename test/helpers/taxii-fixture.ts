@@ -105,11 +105,12 @@ export interface TaxiiGrid {
  * sandbox: providers (publishes), soc1: soc, partner1: partners (capped at green, unmarked
  * denied), pending1: pending, revoked1: revoked.
  */
-export async function startTaxiiGrid(opts: { basic?: boolean } = {}): Promise<TaxiiGrid> {
+export async function startTaxiiGrid(opts: { basic?: boolean; extraPolicy?: string; env?: Record<string, string> } = {}): Promise<TaxiiGrid> {
   const policies = mkdtempSync(join(tmpdir(), 'grid-taxii-policy-'));
   writeFileSync(join(policies, '00-taxii.yaml'), POLICY);
+  if (opts.extraPolicy) writeFileSync(join(policies, '10-extra.yaml'), opts.extraPolicy);
   const names = ['sandbox', 'soc1', 'partner1', 'pending1', 'revoked1'];
-  const grid = await startDevGrid({ nodes: names.map((name) => ({ name, OU: name })), policiesDir: policies, taxii: { basic: opts.basic ?? true } });
+  const grid = await startDevGrid({ nodes: names.map((name) => ({ name, OU: name })), policiesDir: policies, taxii: { basic: opts.basic ?? true }, ...(opts.env ? { env: opts.env } : {}) });
   const nodes: Record<string, NodeConnection> = {};
   for (const name of names) nodes[name] = await grid.connect(name);
   for (const name of names) await register(nodes[name]!, grid.pki.nodes[name]!, name === 'sandbox' ? { deviceType: 'sandbox' } : {});

@@ -18,7 +18,7 @@ import { scrape } from '../helpers/metrics.js';
 const DISCO_ITEMS = 'http://jabber.org/protocol/disco#items';
 const COMMANDS = 'http://jabber.org/protocol/commands';
 const LIMITS = `limits:
-  defaults: { iq_per_s: 20, iq_burst: 20 }
+  defaults: { iq_per_s: 20, iq_burst: 20, delay_ms: 0 }
   suspend: { violations: 60, within_s: 60 }
 # end
 `;

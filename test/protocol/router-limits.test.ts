@@ -13,7 +13,7 @@ import { FairQueue, RateLimiter, limitsFor, DEFAULT_LIMITS_POLICY, type LimitsPo
 
 const STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
 const NS_TEST = 'urn:example:work';
-const policy: LimitsPolicy = { ...DEFAULT_LIMITS_POLICY, defaults: { ...DEFAULT_LIMITS_POLICY.defaults, iq_per_s: 5, iq_burst: 5, inflight: 1, queue: 2 }, suspend: null };
+const policy: LimitsPolicy = { ...DEFAULT_LIMITS_POLICY, defaults: { ...DEFAULT_LIMITS_POLICY.defaults, iq_per_s: 5, iq_burst: 5, delay_ms: 0, inflight: 1, queue: 2 }, suspend: null };
 
 function setup() {
   let t = 0;

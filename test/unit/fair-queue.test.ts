@@ -23,7 +23,7 @@ test('another account\'s request starts at once while a flooder\'s backlog waits
   };
   const flood = Array.from({ length: 50 }, (_, i) => q.run('flood', { inflight: 4, queue: 100 }, job(`f${i}`)));
   assert.equal(started.length, 4, 'the flooder has 4 in flight; 46 wait');
-  assert.deepEqual(q.load, { active: 4, queued: 46, lanes: 1 });
+  assert.deepEqual(q.load, { active: 4, queued: 46, held: 0, lanes: 1 });
   const victim = q.run('victim', { inflight: 4, queue: 100 }, job('v0'));
   assert.equal(started.at(-1), 'v0', 'the victim did not wait behind the backlog');
   gates[4]!.resolve();
@@ -37,7 +37,7 @@ test('another account\'s request starts at once while a flooder\'s backlog waits
   }
   assert.deepEqual(await Promise.all(flood), Array.from({ length: 50 }, (_, i) => `f${i}`), 'each lane keeps its order');
   await tick();
-  assert.deepEqual(q.load, { active: 0, queued: 0, lanes: 0 }, 'nothing is left behind');
+  assert.deepEqual(q.load, { active: 0, queued: 0, held: 0, lanes: 0 }, 'nothing is left behind');
 });
 
 test('when every slot is taken, waiting lanes are served round-robin', async () => {
@@ -72,5 +72,27 @@ test('a throwing or rejecting job frees its slot', async () => {
   await assert.rejects(q.run('a', { inflight: 1, queue: 1 }, () => { throw new Error('boom'); })!, /boom/);
   await assert.rejects(q.run('a', { inflight: 1, queue: 1 }, () => Promise.reject(new Error('late')))!, /late/);
   assert.equal(await q.run('a', { inflight: 1, queue: 1 }, () => 7), 7);
-  assert.deepEqual(q.load, { active: 0, queued: 0, lanes: 0 });
+  assert.deepEqual(q.load, { active: 0, queued: 0, held: 0, lanes: 0 });
+});
+
+test('a held request (runAfter) counts against its lane while it waits, then runs; another lane is not touched', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const q = new FairQueue({ total: 100, maxQueuedTotal: 10_000 });
+  const lim = { inflight: 1, queue: 2 };
+  const ran: string[] = [];
+  const a = q.runAfter('a', lim, 500, () => { ran.push('a1'); });
+  const b = q.runAfter('a', lim, 1000, () => { ran.push('a2'); });
+  assert.ok(a && b);
+  assert.equal(q.runAfter('a', lim, 1500, () => undefined), null, 'two held fill a lane of 2');
+  assert.deepEqual(q.load, { active: 0, queued: 0, held: 2, lanes: 1 });
+  await q.run('v', lim, () => { ran.push('v'); });
+  assert.deepEqual(ran, ['v'], 'the other account ran at once');
+  t.mock.timers.tick(500);
+  await a;
+  assert.deepEqual(ran, ['v', 'a1']);
+  t.mock.timers.tick(500);
+  await b;
+  assert.deepEqual(ran, ['v', 'a1', 'a2']);
+  await tick();
+  assert.deepEqual(q.load, { active: 0, queued: 0, held: 0, lanes: 0 }, 'nothing kept once done');
 });

@@ -5,7 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { TokenBucket, RateLimiter, limitsFor, DEFAULT_LIMITS_POLICY, LOG_INTERVAL_MS, type LimitsPolicy, type RateLimits, type AbuseSummary } from '../../src/limits/index.js';
+import { TokenBucket, RateLimiter, limitsFor, DEFAULT_LIMITS_POLICY, LOG_INTERVAL_MS, type LimitsPolicy, type RateLimits, type AbuseSummary, type RequestCost } from '../../src/limits/index.js';
+import type { Fail } from '../../src/result.js';
+
+/** With delay_ms 0 (these policies) admit never holds: null or a refusal. */
+const adm = (l: RateLimiter, bare: string, cost: RequestCost): Fail | null => l.admit(bare, cost) as Fail | null;
 
 function clock(start = 1_000_000) {
   let t = start;
@@ -39,7 +43,7 @@ test('a token bucket gives its burst at once, then its rate; a refused take cost
 });
 
 const POLICY: LimitsPolicy = {
-  defaults: { ...DEFAULT_LIMITS_POLICY.defaults, iq_per_s: 10, iq_burst: 10, publish_per_s: 2, publish_burst: 2, payload_bytes_per_s: 1000, payload_burst_bytes: 1000 },
+  defaults: { ...DEFAULT_LIMITS_POLICY.defaults, delay_ms: 0, iq_per_s: 10, iq_burst: 10, publish_per_s: 2, publish_burst: 2, payload_bytes_per_s: 1000, payload_burst_bytes: 1000 },
   groups: { providers: { publish_per_s: 50, publish_burst: 100 }, soc: { publish_per_s: 5, iq_per_s: 500 } },
   suspend: { violations: 20, within_s: 10 },
 };
@@ -66,49 +70,49 @@ function limiter(policy = POLICY, groups: Record<string, string[]> = {}) {
 test('IQs beyond the rate are refused with a text naming the limit; other accounts are not touched', () => {
   const { l, c } = limiter();
   const iq = { publish: false, payloadBytes: 0 };
-  for (let i = 0; i < 10; i++) assert.equal(l.admit('a@x', iq), null);
-  const r = l.admit('a@x', iq);
+  for (let i = 0; i < 10; i++) assert.equal(adm(l, 'a@x', iq), null);
+  const r = adm(l, 'a@x', iq);
   assert.equal(r?.fail, 'rate-limited');
   assert.match(r!.text!, /at most 10 requests a second \(burst 10\); retry in 100 ms/);
-  assert.equal(l.admit('b@x', iq), null, 'another account has its own buckets');
+  assert.equal(adm(l, 'b@x', iq), null, 'another account has its own buckets');
   c.advance(100);
-  assert.equal(l.admit('a@x', iq), null);
+  assert.equal(adm(l, 'a@x', iq), null);
   assert.equal(l.counters.rate_limited, 1);
 });
 
 test('publishes and payload bytes have buckets of their own; a refused publish takes no IQ token', () => {
   const { l, c } = limiter();
   const pub = (n: number) => ({ publish: true, payloadBytes: n });
-  assert.equal(l.admit('a@x', pub(600)), null);
-  assert.equal(l.admit('a@x', pub(600))?.fail, 'rate-limited', '1200 bytes > the 1000-byte burst');
-  assert.match(l.admit('a@x', pub(600))!.text!, /payload bytes/);
-  assert.equal(l.admit('a@x', pub(100)), null);
-  assert.match(l.admit('a@x', pub(1))!.text!, /at most 2 publishes a second/);
+  assert.equal(adm(l, 'a@x', pub(600)), null);
+  assert.equal(adm(l, 'a@x', pub(600))?.fail, 'rate-limited', '1200 bytes > the 1000-byte burst');
+  assert.match(adm(l, 'a@x', pub(600))!.text!, /payload bytes/);
+  assert.equal(adm(l, 'a@x', pub(100)), null);
+  assert.match(adm(l, 'a@x', pub(1))!.text!, /at most 2 publishes a second/);
   // 2 IQ tokens used by the admitted publishes, 8 left: refusals cost none.
-  for (let i = 0; i < 8; i++) assert.equal(l.admit('a@x', { publish: false, payloadBytes: 0 }), null, `iq ${i}`);
-  assert.equal(l.admit('a@x', { publish: false, payloadBytes: 0 })?.fail, 'rate-limited');
+  for (let i = 0; i < 8; i++) assert.equal(adm(l, 'a@x', { publish: false, payloadBytes: 0 }), null, `iq ${i}`);
+  assert.equal(adm(l, 'a@x', { publish: false, payloadBytes: 0 })?.fail, 'rate-limited');
   c.advance(1000);
-  assert.equal(l.admit('a@x', pub(900)), null);
+  assert.equal(adm(l, 'a@x', pub(900)), null);
 });
 
 test('a group raises its members\' limits', () => {
   const { l } = limiter(POLICY, { 'p@x': ['providers'] });
-  for (let i = 0; i < 10; i++) assert.equal(l.admit('p@x', { publish: true, payloadBytes: 10 }), null, `publish ${i}`);
-  assert.equal(l.admit('q@x', { publish: true, payloadBytes: 10 }), null);
-  assert.equal(l.admit('q@x', { publish: true, payloadBytes: 10 }), null);
-  assert.equal(l.admit('q@x', { publish: true, payloadBytes: 10 })?.fail, 'rate-limited');
+  for (let i = 0; i < 10; i++) assert.equal(adm(l, 'p@x', { publish: true, payloadBytes: 10 }), null, `publish ${i}`);
+  assert.equal(adm(l, 'q@x', { publish: true, payloadBytes: 10 }), null);
+  assert.equal(adm(l, 'q@x', { publish: true, payloadBytes: 10 }), null);
+  assert.equal(adm(l, 'q@x', { publish: true, payloadBytes: 10 })?.fail, 'rate-limited');
 });
 
 test('refusals are logged once per account per interval, with their count', async () => {
   const { l, c, cap } = limiter({ ...POLICY, suspend: null });
   const iq = { publish: false, payloadBytes: 0 };
-  for (let i = 0; i < 500; i++) l.admit('a@x', iq);
-  l.admit('b@x', { publish: true, payloadBytes: 5000 });
+  for (let i = 0; i < 500; i++) adm(l, 'a@x', iq);
+  adm(l, 'b@x', { publish: true, payloadBytes: 5000 });
   await flushLogs();
   assert.deepEqual(cap.lines().map((x) => [x.jid, x.refused]), [['a@x', 1], ['b@x', 1]], 'the first refusal is told at once');
   l.sweep();
   c.advance(LOG_INTERVAL_MS - 1);
-  for (let i = 0; i < 10; i++) l.admit('a@x', iq);
+  for (let i = 0; i < 10; i++) adm(l, 'a@x', iq);
   l.sweep();
   await flushLogs();
   assert.equal(cap.lines().length, 2, 'nothing more within the interval');
@@ -124,18 +128,18 @@ test('refusals are logged once per account per interval, with their count', asyn
 test('sustained refusals are reported once as abuse; a short burst of them is not', () => {
   const { l, c, abuse } = limiter();
   const iq = { publish: false, payloadBytes: 0 };
-  for (let i = 0; i < 10 + 15; i++) l.admit('a@x', iq); // 15 refusals: below the 20 of the rule
+  for (let i = 0; i < 10 + 15; i++) adm(l, 'a@x', iq); // 15 refusals: below the 20 of the rule
   assert.equal(abuse.length, 0);
   c.advance(10_000); // the abuse bucket drains (20 per 10 s) and the IQ bucket refills
-  for (let i = 0; i < 10 + 20; i++) l.admit('a@x', iq);
+  for (let i = 0; i < 10 + 20; i++) adm(l, 'a@x', iq);
   assert.equal(abuse.length, 0, 'exactly the rule: not beyond it');
-  l.admit('a@x', iq);
+  adm(l, 'a@x', iq);
   assert.deepEqual(abuse.map(([j, s]) => [j, s.refused, s.within_s]), [['a@x', 20, 10]]);
-  for (let i = 0; i < 100; i++) l.admit('a@x', iq);
+  for (let i = 0; i < 100; i++) adm(l, 'a@x', iq);
   assert.equal(abuse.length, 1, 'reported once');
   assert.equal(l.counters.suspensions, 1);
   l.forget('a@x');
-  for (let i = 0; i < 10; i++) assert.equal(l.admit('a@x', iq), null, 'forgotten: full buckets again');
+  for (let i = 0; i < 10; i++) assert.equal(adm(l, 'a@x', iq), null, 'forgotten: full buckets again');
 });
 
 test('a queue-full refusal is counted and counts towards abuse', () => {
@@ -150,18 +154,36 @@ test('idle accounts are dropped by the sweep; a policy change applies to live bu
   let policy: LimitsPolicy = POLICY;
   const c = clock();
   const l = new RateLimiter({ log: pino({ level: 'silent' }), now: c.now, onAbuse: () => {}, limitsOf: () => ({ limits: limitsFor(policy, []), suspend: policy.suspend }) });
-  for (let i = 0; i < 10; i++) l.admit(`n${i}@x`, { publish: false, payloadBytes: 0 });
+  for (let i = 0; i < 10; i++) adm(l, `n${i}@x`, { publish: false, payloadBytes: 0 });
   assert.equal(l.size, 10);
   l.sweep();
   assert.equal(l.size, 10, 'their buckets have not refilled yet');
   c.advance(1000);
   l.sweep();
   assert.equal(l.size, 0);
-  for (let i = 0; i < 10; i++) l.admit('a@x', { publish: false, payloadBytes: 0 });
-  assert.equal(l.admit('a@x', { publish: false, payloadBytes: 0 })?.fail, 'rate-limited');
+  for (let i = 0; i < 10; i++) adm(l, 'a@x', { publish: false, payloadBytes: 0 });
+  assert.equal(adm(l, 'a@x', { publish: false, payloadBytes: 0 })?.fail, 'rate-limited');
   const raised: RateLimits = { ...POLICY.defaults, iq_per_s: 1000, iq_burst: 1000 };
   policy = { ...POLICY, defaults: raised };
-  assert.equal(l.admit('a@x', { publish: false, payloadBytes: 0 })?.fail, 'rate-limited', 'no tokens yet');
+  assert.equal(adm(l, 'a@x', { publish: false, payloadBytes: 0 })?.fail, 'rate-limited', 'no tokens yet');
   c.advance(10);
-  assert.equal(l.admit('a@x', { publish: false, payloadBytes: 0 }), null, 'the new rate refills 10 tokens in 10 ms');
+  assert.equal(adm(l, 'a@x', { publish: false, payloadBytes: 0 }), null, 'the new rate refills 10 tokens in 10 ms');
+});
+
+test('delay_ms: a request over its rate is held until its tokens are there (borrowed in order), refused beyond the delay', () => {
+  const policy: LimitsPolicy = { ...POLICY, defaults: { ...POLICY.defaults, delay_ms: 300 } };
+  const { l, c } = limiter(policy);
+  const iq = { publish: false, payloadBytes: 0 };
+  for (let i = 0; i < 10; i++) assert.equal(l.admit('a@x', iq), null);
+  assert.deepEqual([1, 2, 3].map(() => l.admit('a@x', iq)), [100, 200, 300], '10/s: each held 100 ms after the one before');
+  const r = l.admit('a@x', iq) as Fail;
+  assert.equal(r.fail, 'rate-limited', '400 ms away: over delay_ms');
+  assert.match(r.text!, /retry in 400 ms/);
+  assert.equal(l.admit('a@x', iq, { hold: false })?.valueOf && (l.admit('a@x', iq, { hold: false }) as Fail).fail, 'rate-limited', 'hold: false never holds');
+  assert.deepEqual(l.counters, { delayed: 3, rate_limited: 3, queue_full: 0, suspensions: 0 });
+  c.advance(300);
+  assert.equal(l.admit('a@x', iq), 100, 'the debt is paid back by the refill');
+  const b = new TokenBucket(10, 10, c.now);
+  b.borrow(15);
+  assert.equal(b.waitMs(1), 600);
 });

@@ -67,7 +67,7 @@ test('prom: audit events become decision and registration counters; topics are c
   const m = new PromMetrics({
     linkUp: () => true, accountsByState: () => ({ approved: 3 }), subscriptions: () => 7, outboxQueued: () => 0, bounces: () => 4,
     multicast: () => ({ messages: 1, copies: 5, fallbacks: 0 }),
-    limits: () => ({ refusedBy: { iq: 9, publish: 2, payload_bytes: 0, queue: 1 }, suspensions: 1, active: 3, queued: 5 }),
+    limits: () => ({ refusedBy: { iq: 9, publish: 2, payload_bytes: 0, queue: 1 }, suspensions: 1, delayed: 6, active: 3, queued: 5 }),
   }, { maxTopics: 1 });
   m.audit('authorization', { effect: 'deny', operation: 'publish' });
   m.audit('registration', { result: 'refused' });
@@ -84,7 +84,7 @@ test('prom: audit events become decision and registration counters; topics are c
     'grid_accounts{state="approved"} 3', 'grid_subscriptions 7', 'grid_bounces_total 4', 'grid_multicast_copies_total 5', 'grid_xmpp_link_up 1',
     'grid_requests_refused_total{limit="iq"} 9', 'grid_requests_refused_total{limit="publish"} 2',
     'grid_requests_refused_total{limit="payload_bytes"} 0', 'grid_requests_refused_total{limit="queue"} 1',
-    'grid_rate_limit_suspensions_total 1', 'grid_requests_active 3', 'grid_requests_queued 5',
+    'grid_rate_limit_suspensions_total 1', 'grid_requests_delayed_total 6', 'grid_requests_active 3', 'grid_requests_queued 5',
   ]) assert.ok(text.includes(`\n${line}\n`), line);
   // Pulled counters are read afresh at every scrape, never accumulated.
   const again = await m.registry.metrics();
