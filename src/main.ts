@@ -22,6 +22,7 @@ import type { Disco } from './xmpp/handlers/disco.js';
 import { buildXmppDoor } from './xmpp/door.js';
 import { wireEvents } from './wiring.js';
 import { installProtocol } from './xmpp/protocol.js';
+import { TemporaryProbe } from './xmpp/temporary-probe.js';
 import { startAdmin } from './wiring-admin.js';
 import { wireLimits } from './wiring-limits.js';
 import { Operations } from './wiring-ops.js';
@@ -43,6 +44,8 @@ export interface RunningController {
   readonly ops: Operations;
   /** The HTTPS server (TAXII door), or null when taxii.listen is not set. */
   readonly https: RunningHttps | null;
+  /** After each (re)connect: temporary subscriptions whose resource went away meanwhile end. */
+  readonly temporaryProbe: TemporaryProbe;
   stop(): Promise<void>;
 }
 
@@ -145,6 +148,7 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
   const limitStats = () => ({ ...limits.limiter.counters, requests_active: limits.queue.load.active, requests_queued: limits.queue.load.queued });
   const bulk = new BulkGrants(topics, log.child({ mod: 'bulk' }));
   installProtocol({ router, disco, accounts, topics, items, policy, subjectOf, domain: cfg.xmpp.domain, outbox, multicast, itemStore, limitStats, metrics: ops.sink, log, bulk });
+  const temporaryProbe = new TemporaryProbe({ link, topics, domain: cfg.xmpp.domain, log: log.child({ mod: 'temporary-probe' }) });
   const sweep = new RevocationSweep({ accounts, trust: () => trustWatch.current(), log: log.child({ mod: 'revocation' }) });
   cleanups.push(() => sweep.stop());
   wireEvents({ accounts, topics, items, policy, trust: trustWatch, sweep, events: items.events, metrics: ops.sink, subjectOf, log });
@@ -180,7 +184,7 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
 
   let stopped = false;
   return {
-    link, disco, accounts, topics, items, policy, outbox, multicast, ops, https,
+    link, disco, accounts, topics, items, policy, outbox, multicast, ops, https, temporaryProbe,
     async stop() {
       if (stopped) return;
       stopped = true;
