@@ -13,6 +13,7 @@ import { FORM_TYPES } from '../form-types.js';
 import { buildForm, findForm } from '../forms.js';
 import type { IqReply, IqRequest, Router } from '../router.js';
 import { grid } from '../xmlnode.js';
+import { MAX_ITEM_EXPIRE } from '../../policy/schema-topic.js';
 import type { PubsubDeps } from './pubsub.js';
 
 export const DEFAULT_MAX_ITEMS = 1000;
@@ -25,7 +26,7 @@ export const DEFAULT_CONFIG: TopicConfig = {
 
 const GRID_FIELDS = new Set(['content_type', 'filtering', 'filter_fields', 'payload_namespace'].map(grid));
 const SINGLE_FIELDS = [
-  'pubsub#title', 'pubsub#description', 'pubsub#max_items', 'pubsub#notification_type', 'pubsub#access_model', 'pubsub#type',
+  'pubsub#title', 'pubsub#description', 'pubsub#max_items', 'pubsub#item_expire', 'pubsub#notification_type', 'pubsub#access_model', 'pubsub#type',
   grid('content_type'), grid('filtering'), grid('payload_namespace'),
 ];
 const bad = (field: string, text: string): Fail => fail('not-acceptable', `node configuration field ${field}: ${text}`);
@@ -64,6 +65,13 @@ export function parseNodeConfig(fields: Map<string, string[]>, maxItemsCap = MAX
     const n = max === 'max' ? maxItemsCap : /^\d{1,7}$/.test(max) ? Number(max) : NaN;
     if (!(n >= 1 && n <= maxItemsCap)) return bad('pubsub#max_items', `must be an integer from 1 to ${maxItemsCap} (the cap, limits.max_items), or max`);
     patch.maxItems = n;
+  }
+  // XEP-0060 §16.4.4: seconds after which items are purged; 0 (or max: no limit but ours) = never.
+  const expire = vals.get('pubsub#item_expire');
+  if (expire !== undefined) {
+    const n = expire === 'max' ? 0 : /^\d{1,9}$/.test(expire) ? Number(expire) : NaN;
+    if (!(n >= 0 && n <= MAX_ITEM_EXPIRE)) return bad('pubsub#item_expire', `must be a number of seconds from 0 (never) to ${MAX_ITEM_EXPIRE}, or max`);
+    patch.itemExpire = n;
   }
   const nt = vals.get('pubsub#notification_type');
   if (nt !== undefined) {
@@ -122,6 +130,7 @@ export function nodeConfigForm(cfg: TopicConfig): Element {
     { var: 'pubsub#description', type: 'text-single', label: 'Description', values: cfg.description ? [cfg.description] : [] },
     { var: 'pubsub#type', type: 'text-single', label: 'Payload namespace', values: [pubsubType(cfg.contentType, cfg.payloadNamespace) ?? ''] },
     { var: 'pubsub#max_items', type: 'text-single', label: 'Max items to persist', values: [String(cfg.maxItems)] },
+    { var: 'pubsub#item_expire', type: 'text-single', label: 'Seconds after which items expire (0: never)', values: [String(cfg.itemExpire ?? 0)] },
     { var: 'pubsub#persist_items', type: 'boolean', label: 'Persist items', values: ['1'] },
     { var: 'pubsub#access_model', type: 'list-single', label: 'Access model (the policy keeps the whitelist)', options: ['whitelist'], values: ['whitelist'] },
     { var: 'pubsub#notification_type', type: 'list-single', label: 'Message type of notifications', options: ['normal', 'headline'], values: [cfg.notificationType] },
