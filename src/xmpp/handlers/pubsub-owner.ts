@@ -112,6 +112,7 @@ export function parseNodeConfig(fields: Map<string, string[]>, maxItemsCap = MAX
 /** A complete, consistent configuration (create), or the reason it is not. */
 export function completeConfig(base: TopicConfig, patch: Partial<TopicConfig>): Result<TopicConfig> {
   const cfg: TopicConfig = { ...base, ...patch };
+  if (!cfg.itemExpire) delete cfg.itemExpire; // 0 is never, as absent
   if (cfg.contentType === 'application/xml') {
     if (!cfg.payloadNamespace) return bad('pubsub#type', 'application/xml topics need the payload namespace (pubsub#type or {urn:xmpp-grid:0}payload_namespace)');
   } else {
@@ -198,6 +199,8 @@ async function configure(d: PubsubDeps, req: IqRequest, op: Element, node: strin
   if (isFail(full)) return full;
   // A round-tripped form repeats pubsub#type; only application/xml topics keep it as config.
   if (full.value.payloadNamespace === undefined) delete patch.value.payloadNamespace;
+  // ...and pubsub#item_expire 0 (never): a topic that never expires items stays as it is.
+  if (patch.value.itemExpire === 0 && !a.topic.itemExpire) delete patch.value.itemExpire;
   // A lowered max_items trims the stored history in the core.
   const r = await d.items.configure(s, node, patch.value);
   return isFail(r) ? r : true;
