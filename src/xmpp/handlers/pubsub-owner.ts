@@ -103,7 +103,7 @@ export function parseNodeConfig(fields: Map<string, string[]>, maxItemsCap = MAX
       decl[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
     }
     const c = checkDeclaredFields(decl);
-    if (!c.ok) return bad(grid('filter_fields'), c.text);
+    if (isFail(c)) return bad(grid('filter_fields'), c.text ?? c.fail);
     patch.filterFields = decl;
   }
   return ok(patch);
