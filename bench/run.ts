@@ -8,6 +8,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { performance } from 'node:perf_hooks';
 import { startDevGrid, SHIPPED_POLICIES, type DevGrid } from '../src/devgrid/devgrid.js';
 import { ATTACK_ICS_FILE } from '../src/devgrid/data-files.js';
 import { Fleet } from './fleet.js';
@@ -145,9 +146,20 @@ async function main(): Promise<void> {
       log(`W3: ${p.w3.accounts} accounts, ${p.w3.topics} topics, ${p.w3.subtopics} subtopics (scale child)`);
       const dir = join(grid.workDir, 'w3');
       const scale = await w3Scale(dir, p);
+      // The same start on an empty data dir first: what start-up costs without the state (node,
+      // modules, the server's handshake), measured the same way, so the state's share shows.
+      const emptyDir = join(grid.workDir, 'w3-empty');
+      mkdirSync(join(emptyDir, 'var'), { recursive: true, mode: 0o700 });
+      const se = performance.now();
+      const ctlEmpty = startCtl(cleanup, { ...grid.cfg, data: join(emptyDir, 'var'), policies: join(dir, 'policies') });
+      await waitController(fleet, controller, 120_000);
+      const startupEmpty = +((performance.now() - se) / 1000).toFixed(2);
+      await ctlEmpty.stop();
       log(`W3: state built in ${scale.build_s} s; starting a controller on it`);
+      const s3 = performance.now();
       const ctl3 = startCtl(cleanup, { ...grid.cfg, data: join(dir, 'var'), policies: join(dir, 'policies') });
       await waitController(fleet, controller, 120_000);
+      const startup3 = +((performance.now() - s3) / 1000).toFixed(2);
       const mem3 = procMemory(ctl3.pid);
       await ctl3.stop();
       log('W3: policy decisions and registrations');
@@ -158,15 +170,31 @@ async function main(): Promise<void> {
         accounts: scale.accounts, topics: scale.topics, subtopics: scale.subtopics, subscriptions: scale.subscriptions,
         subscribe_p50_ms: scale.subscribe_p50_ms, subscribe_p99_ms: scale.subscribe_p99_ms, subscribe_sequential_calls: scale.subscribe_sequential_calls,
         subscribe_concurrent_p99_ms: scale.subscribe_concurrent_p99_ms, subscribe_concurrency: scale.subscribe_concurrency, ...core,
-        store: scale.store, build_s: scale.build_s, stores_reopen_s: scale.reopen_s,
+        store: scale.store, build_s: scale.build_s, stores_reopen_s: scale.reopen_s, startup_s: startup3, startup_empty_s: startupEmpty, startup_source: 'grid-controller start until it answers disco#info (polled every 250 ms)',
+        subscribe_concurrent_p50_ms: scale.subscribe_concurrent_p50_ms, subscribe_concurrent_max_ms: scale.subscribe_concurrent_max_ms,
+        conditions: scale.conditions,
       };
-      log('W3 on PostgreSQL: the same state built on a PostgreSQL of its own (scale child)');
-      const pg = await w3Scale(join(grid.workDir, 'w3-pg'), p, 'postgres');
+      log('W3 on PostgreSQL: the same state built on a PostgreSQL of its own (scale child), then a controller started on it');
+      const { startPostgres } = await import('../test/helpers/postgres.js');
+      const server = await startPostgres();
+      cleanup.add('postgres', () => server.stop());
+      const pgDir = join(grid.workDir, 'w3-pg');
+      const pg = await w3Scale(pgDir, p, 'postgres', server.url);
+      const sp = performance.now();
+      const ctlPg = spawnController({ ...grid.cfg, data: join(pgDir, 'var'), policies: join(pgDir, 'policies') }, [], { GRID_STORE_KIND: 'postgres', GRID_STORE_URL: server.url });
+      cleanup.add('controller-pg', () => ctlPg.stop());
+      await waitController(fleet, controller, 120_000);
+      const startupPg = +((performance.now() - sp) / 1000).toFixed(2);
+      const memPg = procMemory(ctlPg.pid);
+      await ctlPg.stop();
+      await server.stop();
       results.w3_postgres = {
         store: pg.store, accounts: pg.accounts, topics: pg.topics, subtopics: pg.subtopics, subscriptions: pg.subscriptions,
+        rss_mb: memPg?.rss_mb, hwm_mb: memPg?.hwm_mb, rss_source: 'grid-controller start (store.kind postgres) on the W3 state, once it answers disco#info',
         core_process: { rss_mb: pg.rss_mb, hwm_mb: pg.hwm_mb, baseline_rss_mb: pg.baseline_rss_mb, heap_used_mb: pg.heap_used_mb },
         subscribe_p50_ms: pg.subscribe_p50_ms, subscribe_p99_ms: pg.subscribe_p99_ms, subscribe_sequential_calls: pg.subscribe_sequential_calls,
-        subscribe_concurrent_p99_ms: pg.subscribe_concurrent_p99_ms, subscribe_concurrency: pg.subscribe_concurrency, build_s: pg.build_s, stores_reopen_s: pg.reopen_s,
+        subscribe_concurrent_p50_ms: pg.subscribe_concurrent_p50_ms, subscribe_concurrent_p99_ms: pg.subscribe_concurrent_p99_ms, subscribe_concurrent_max_ms: pg.subscribe_concurrent_max_ms,
+        subscribe_concurrency: pg.subscribe_concurrency, build_s: pg.build_s, stores_reopen_s: pg.reopen_s, startup_s: startupPg, conditions: pg.conditions,
       };
     }
     if (want('taxii')) {

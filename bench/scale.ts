@@ -11,8 +11,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { open, unlink } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { openStoreBackend, type StoreKind } from '../src/store/index.js';
+import type { ControlStoreInternals } from '../src/store/control.js';
 import { parsePolicyText } from '../src/policy/index.js';
 import type { PolicySubject } from '../src/policy/types.js';
 import { AccountService, EMPTY_ACCOUNTS } from '../src/accounts/service.js';
@@ -39,8 +42,16 @@ rules:
 export interface ScaleResult {
   accounts: number; topics: number; subtopics: number; subscriptions: number;
   rss_mb: number; hwm_mb: number; baseline_rss_mb: number; heap_used_mb: number;
-  subscribe_p50_ms: number; subscribe_p99_ms: number; subscribe_concurrent_p99_ms: number; subscribe_concurrency: number; subscribe_sequential_calls: number;
+  subscribe_p50_ms: number; subscribe_p99_ms: number; subscribe_concurrent_p50_ms: number; subscribe_concurrent_p99_ms: number; subscribe_concurrent_max_ms: number; subscribe_concurrency: number; subscribe_sequential_calls: number;
   build_s: number;
+  /**
+   * What the machine gave this run: the load, the disk's own fdatasync (100 appends of 8 KB in
+   * the data dir, before the build: the floor under a durable subscribe), and how late this
+   * process's event loop ran (CPU starvation on a shared machine shows here).
+   */
+  conditions: { loadavg_1m: number; disk_fdatasync_p50_ms: number; disk_fdatasync_p99_ms: number; event_loop_delay_p99_ms: number; event_loop_delay_max_ms: number };
+  /** Files store: snapshots written while building (each a write of the whole topics state). */
+  topic_store_folds?: number;
   store: StoreKind;
   reopen_s: number;
 }
@@ -64,11 +75,34 @@ async function pool(n: number, width: number, fn: (i: number) => Promise<void>):
   }));
 }
 
+/** 100 appends of 8 KB + fdatasync in `dir`: the disk's latency, p50 and p99 in ms. */
+async function fdatasyncProbe(dir: string): Promise<[number, number]> {
+  const file = join(dir, 'fdatasync-probe');
+  const fh = await open(file, 'a');
+  const t: number[] = [];
+  try {
+    const buf = Buffer.alloc(8192, 0x61);
+    for (let i = 0; i < 100; i++) {
+      const s = performance.now();
+      await fh.write(buf);
+      await fh.datasync();
+      t.push(performance.now() - s);
+    }
+  } finally {
+    await fh.close();
+    await unlink(file);
+  }
+  return [+percentileOf(t, 50)!.toFixed(2), +percentileOf(t, 99)!.toFixed(2)];
+}
+
 export async function buildScale(dir: string, o: { accounts: number; topics: number; subtopics: number; sequential?: number; store?: StoreKind; pgUrl?: string }): Promise<ScaleResult> {
-  const t0 = performance.now();
   const baseline = procMemory(process.pid)!;
   const data = join(dir, 'var');
   mkdirSync(data, { recursive: true, mode: 0o700 });
+  const [dsP50, dsP99] = await fdatasyncProbe(data);
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
+  const t0 = performance.now();
   mkdirSync(join(dir, 'policies'), { recursive: true });
   writeFileSync(join(dir, 'policies', '00-scale.yaml'), SCALE_POLICY);
   const t = new Date().toISOString();
@@ -126,10 +160,15 @@ export async function buildScale(dir: string, o: { accounts: number; topics: num
     subscriptions: Object.keys(topicStore.data.subscriptions).length,
     rss_mb: mem.rss_mb, hwm_mb: mem.hwm_mb, baseline_rss_mb: baseline.rss_mb, heap_used_mb: +(heap / 1048576).toFixed(1),
     subscribe_p50_ms: +percentileOf(sequential, 50)!.toFixed(3), subscribe_p99_ms: +percentileOf(sequential, 99)!.toFixed(3),
-    subscribe_concurrent_p99_ms: +percentileOf(concurrent, 99)!.toFixed(3), subscribe_concurrency: CONCURRENCY, subscribe_sequential_calls: sequential.length,
+    subscribe_concurrent_p50_ms: +percentileOf(concurrent, 50)!.toFixed(3), subscribe_concurrent_p99_ms: +percentileOf(concurrent, 99)!.toFixed(3),
+    subscribe_concurrent_max_ms: +Math.max(...concurrent).toFixed(3), subscribe_concurrency: CONCURRENCY, subscribe_sequential_calls: sequential.length,
     build_s: +((performance.now() - t0) / 1000).toFixed(1),
     store: kind, reopen_s: 0,
+    conditions: { loadavg_1m: +loadavg()[0]!.toFixed(2), disk_fdatasync_p50_ms: dsP50, disk_fdatasync_p99_ms: dsP99, event_loop_delay_p99_ms: +(loop.percentile(99) / 1e6).toFixed(1), event_loop_delay_max_ms: +(loop.max / 1e6).toFixed(1) },
   };
+  loop.disable();
+  const folds = (topicStore as Partial<ControlStoreInternals>).folds?.();
+  if (folds !== undefined) result.topic_store_folds = folds;
   await topicStore.close();
   await accountStore.close();
   await backend.close();

@@ -49,12 +49,14 @@ export function buildTable(r: any): string {
     out.push(`W3 ${num(w.accounts)} accounts, ${num(w.topics)} topics, ${num(w.subtopics)} subtopics: controller RSS ${num(w.rss_mb, 1)} MB (peak ${num(w.hwm_mb, 1)}; target ≤ 300), ` +
       `subscribe p99 ${num(w.subscribe_p99_ms, 1)} ms (p50 ${num(w.subscribe_p50_ms, 1)}; ${w.subscribe_concurrency} concurrent: p99 ${num(w.subscribe_concurrent_p99_ms, 1)})`);
     out.push(`W3 policy: ${num(w.decisions_per_s)} decisions/s with ${num(w.policy_rules)} rules; registrations: ${num(w.registrations_per_s)}/s (RSA ${num(w.registrations_rsa_per_s)}, EC ${num(w.registrations_ec_per_s)})`);
-    if (w.build_s !== undefined) out.push(`W3 files store: state built in ${num(w.build_s, 1)} s (target ≤ 120), stores reopened in ${num(w.stores_reopen_s, 2)} s`);
+    if (w.build_s !== undefined) out.push(`W3 files store: state built in ${num(w.build_s, 1)} s (target ≤ 120), stores reopened in ${num(w.stores_reopen_s, 2)} s, controller answering ${num(w.startup_s, 2)} s after its start (target ≤ 3; on an empty data dir ${num(w.startup_empty_s, 2)} s)`);
+    if (w.conditions) out.push(`W3 files store conditions: load average ${w.conditions.loadavg_1m}, the disk's own fdatasync p50 ${num(w.conditions.disk_fdatasync_p50_ms, 1)} / p99 ${num(w.conditions.disk_fdatasync_p99_ms, 1)} ms, event-loop delay p99 ${num(w.conditions.event_loop_delay_p99_ms, 1)} ms`);
   }
   if (r.w3_postgres) {
     const w = r.w3_postgres;
     out.push(`W3 PostgreSQL store: subscribe p99 ${num(w.subscribe_p99_ms, 1)} ms (p50 ${num(w.subscribe_p50_ms, 1)}; ${w.subscribe_concurrency} concurrent: p99 ${num(w.subscribe_concurrent_p99_ms, 1)}), ` +
-      `state built in ${num(w.build_s, 1)} s, stores reopened in ${num(w.stores_reopen_s, 2)} s, core RSS ${num(w.core_process.rss_mb, 1)} MB`);
+      `state built in ${num(w.build_s, 1)} s, stores reopened in ${num(w.stores_reopen_s, 2)} s, controller RSS ${num(w.rss_mb, 1)} MB answering ${num(w.startup_s, 2)} s after its start, core RSS ${num(w.core_process.rss_mb, 1)} MB`);
+    if (w.conditions) out.push(`W3 PostgreSQL conditions: load average ${w.conditions.loadavg_1m}, event-loop delay p99 ${num(w.conditions.event_loop_delay_p99_ms, 1)} ms`);
   }
   if (r.profile) {
     out.push('', `controller CPU profile (${r.profile.file}), top self time:`);

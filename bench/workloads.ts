@@ -98,10 +98,10 @@ export async function w2(fleet: Fleet, p: Params, pids: Pids, controller: string
 const SCALE = fileURLToPath(new URL('./scale.js', import.meta.url));
 
 /** The scale child: builds W3's state in `dir` and reports its own RSS. */
-/** `store: 'postgres'`: the child starts a PostgreSQL of its own in a temporary folder. */
-export function w3Scale(dir: string, p: Params, store: 'files' | 'postgres' = 'files'): Promise<ScaleResult> {
+/** `store: 'postgres'`: on `pgUrl`, or on a PostgreSQL the child starts in a temporary folder. */
+export function w3Scale(dir: string, p: Params, store: 'files' | 'postgres' = 'files', pgUrl?: string): Promise<ScaleResult> {
   const args = ['--expose-gc', SCALE, '--dir', dir, '--accounts', String(p.w3.accounts), '--topics', String(p.w3.topics),
-    '--subtopics', String(p.w3.subtopics), '--sequential', String(p.w3.sequential), '--store', store];
+    '--subtopics', String(p.w3.subtopics), '--sequential', String(p.w3.sequential), '--store', store, ...(pgUrl ? ['--pg-url', pgUrl] : [])];
   return new Promise((resolve, reject) => {
     execFile(process.execPath, args, { maxBuffer: 1 << 20, timeout: 20 * 60_000 }, (err, stdout, stderr) => {
       if (err) return reject(new Error(`scale child failed: ${err.message} ${stderr}`));

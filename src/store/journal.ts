@@ -4,6 +4,8 @@
 //   frame: u32 LE length | u32 LE crc32(body) | body (JSON, UTF-8)
 //   first frame: {"k":"base","v":1,"h":<sha256 hex of the snapshot's bytes, or null: none>}
 //   then one frame per update: {"k":"ch","c":[[path, value] | [path], ...]} (change-tracker.ts)
+//   and, where a fold in the background took its snapshot: {"k":"mark","h":<sha256 of it>} —
+//   the changes before the mark are in that snapshot, those after it are not (version 2)
 //
 // The header names the snapshot the changes apply to, so a journal is never replayed onto a
 // snapshot that already holds it (a crash between writing the snapshot and starting the new
@@ -16,7 +18,8 @@ import { crc32, LogFormatError } from './record.js';
 import { isChangeList, type Change } from './change-tracker.js';
 
 export const JOURNAL_SUFFIX = '.journal';
-export const JOURNAL_VERSION = 1;
+/** Version 2 adds the fold mark; version 1 journals (no marks) read the same. */
+export const JOURNAL_VERSION = 2;
 const HEADER = 8;
 
 export interface JournalHeader {
@@ -43,6 +46,11 @@ export function headerFrame(h: string | null): Buffer {
   return encodeJournalFrame(JSON.stringify({ k: 'base', v: JOURNAL_VERSION, h } satisfies JournalHeader));
 }
 
+/** Where a background fold's snapshot (sha256 `h`) was taken: the records before it are in it. */
+export function markFrame(h: string): Buffer {
+  return encodeJournalFrame(JSON.stringify({ k: 'mark', h }));
+}
+
 /** The frame of one update: `changes` are the JSON texts of its [path, value] entries. */
 export function changeFrame(changes: readonly string[]): Buffer {
   return encodeJournalFrame(`{"k":"ch","c":[${changes.join(',')}]}`);
@@ -52,6 +60,8 @@ export interface JournalScan {
   /** Undefined when the file holds no whole first frame (empty, or torn at creation). */
   header?: JournalHeader;
   records: Change[][];
+  /** Fold marks: the snapshot `h` holds records[0 .. at). */
+  marks: { h: string; at: number }[];
   /** Bytes up to the end of the last good frame. */
   goodBytes: number;
   size: number;
@@ -63,7 +73,7 @@ export interface JournalScan {
 
 /** Reads every frame of a journal's bytes. Throws LogFormatError on a whole frame it does not understand. */
 export function scanJournal(buf: Buffer, where: string): JournalScan {
-  const out: JournalScan = { records: [], goodBytes: 0, size: buf.length };
+  const out: JournalScan = { records: [], marks: [], goodBytes: 0, size: buf.length };
   let off = 0;
   while (off < buf.length) {
     const bad = frameProblem(buf, off);
@@ -88,6 +98,8 @@ export function scanJournal(buf: Buffer, where: string): JournalScan {
       }
       if (rec.v > JOURNAL_VERSION) throw new LogFormatError(`${where}: journal version ${rec.v} is newer than this controller reads (${JOURNAL_VERSION})`);
       out.header = { k: 'base', v: rec.v, h: rec.h };
+    } else if (rec.k === 'mark' && typeof rec.h === 'string' && out.header!.v >= 2) {
+      out.marks.push({ h: rec.h, at: out.records.length });
     } else {
       if (rec.k !== 'ch' || !isChangeList(rec.c)) throw new LogFormatError(`${where}: frame at byte ${off} is not a change record (written by a newer version?)`);
       out.records.push(rec.c);

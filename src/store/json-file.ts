@@ -16,6 +16,11 @@ import { fsyncDir, isCode, removeStaleTemps, unlinkIfExists, writeSynced } from 
 import { ControlStoreCorruptError, type ControlOnCorrupt, type ControlSource } from './types.js';
 import { snapshotHash } from './journal.js';
 
+/** The bytes of a snapshot of `data` (snapshot-text.ts builds the same bytes in slices). */
+export function snapshotText(data: unknown): string {
+  return JSON.stringify(data, null, 2) + '\n';
+}
+
 type Loaded = { ok: true; value: unknown; text: string } | { ok: false; reason: string; missing: boolean };
 
 async function load(path: string): Promise<Loaded> {
@@ -102,7 +107,11 @@ export class DurableJsonFile<T> implements Adapter<T> {
    * (control.ts relies on it: changes made while the write is in flight go to the journal).
    */
   async write(data: T): Promise<void> {
-    const text = JSON.stringify(data, null, 2) + '\n';
+    await this.writeText(snapshotText(data));
+  }
+
+  /** Writes `text` (snapshotText of a state) as the snapshot. */
+  async writeText(text: string): Promise<void> {
     await writeSynced(this.tmp, text);
     await this.keepBackup();
     await rename(this.tmp, this.file);

@@ -9,8 +9,10 @@ export interface ControlStore<T> {
   /** Where the state came from at open: the file, its `.bak` copy, or the defaults. */
   readonly source: ControlSource;
   /**
-   * Applies `mutator` to a copy of the state and swaps it in (a throwing mutator changes
-   * nothing), then resolves once a write covering this change is durable (fsync'd).
+   * Applies `mutator` to the state (a throwing mutator changes nothing) before returning — the
+   * change is visible in `data` at once, and the next update sees it — then resolves once a
+   * write covering this change is durable (fsync'd, committed). A store that refuses the change
+   * (closed, failed) rejects without calling `mutator`.
    */
   update(mutator: (d: T) => void): Promise<void>;
   /** Waits for pending writes; later updates reject. */

@@ -14,7 +14,7 @@ import { DEFAULT_FILTER_CAPS, parseFilter } from '../filters/parse.js';
 import { filterHash, subtopicNode } from '../filters/canonical.js';
 import { Authorizer, type Access } from './access.js';
 import { configOf, declConfig, storageNameProblem } from './config.js';
-import { Serial } from './serial.js';
+import { CommitQueue, type Commit } from './commit.js';
 import { SubscriptionIndex } from './subscription-index.js';
 import type { Subscription, SubtopicView, Topic, TopicConfig, TopicEvent, TopicLimits, TopicsState } from './types.js';
 
@@ -42,20 +42,23 @@ export class TopicService extends EventEmitter {
   readonly limits: TopicLimits;
 
   /**
-   * Mutations run one at a time. Each checks the state, awaits the store, then updates the
-   * indexes; interleaved, two subscribes both missed each other (duplicate subscription) and a
-   * subscribe racing a delete left a subscription on a deleted topic (both found by the fuzz).
+   * Mutations check the state, change it and update the indexes in one synchronous step, then
+   * are acknowledged in order once durable (commit.ts): concurrent subscribes share one group
+   * commit, and none sees another half-done (interleaved across an await, two subscribes both
+   * missed each other and a subscribe racing a delete left a subscription on a deleted topic —
+   * both found by the fuzz).
    */
-  private readonly serial = new Serial();
+  private readonly commits: CommitQueue<TopicsState>;
 
-  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    return this.serial.run(fn);
+  private mutate<T>(body: (c: Commit<TopicsState>) => T): Promise<T> {
+    return this.commits.run(body);
   }
 
   constructor(private readonly d: TopicServiceDeps) {
     super();
     this.auth = new Authorizer(d.policy, d.log.child({ mod: 'policy' }));
     this.limits = d.limits ?? DEFAULT_TOPIC_LIMITS;
+    this.commits = new CommitQueue(d.store);
     for (const s of Object.values(d.store.data.subscriptions)) this.subs.add(s);
   }
 
@@ -81,19 +84,19 @@ export class TopicService extends EventEmitter {
 
   /** Topics declared in the policy files exist from start-up (and after every reload). */
   async applyDeclaredTopics(decls: readonly TopicDecl[]): Promise<void> {
-    return this.exclusive(async () => {
+    return this.mutate((c) => {
       const fresh = decls.filter((t) => {
         const cur = this.topic(t.name);
         return !cur || cur.source !== 'policy' || JSON.stringify(configOf(cur)) !== JSON.stringify(declConfig(t));
       });
       if (!fresh.length) return;
-      await this.d.store.update((s) => {
+      c.write((s) => {
         for (const t of fresh) {
           const cur = s.topics[t.name];
           s.topics[t.name] = { name: t.name, ...declConfig(t), source: 'policy', publishers: cur?.publishers ?? [], createdAt: cur?.createdAt ?? this.now(), ...(cur?.owner ? { owner: cur.owner } : {}) };
         }
       });
-      this.d.log.info({ topics: fresh.map((t) => t.name) }, 'topics declared by policy');
+      c.after(() => this.d.log.info({ topics: fresh.map((t) => t.name) }, 'topics declared by policy'));
     });
   }
 
@@ -109,7 +112,7 @@ export class TopicService extends EventEmitter {
   }
 
   async create(subject: PolicySubject, name: string, config: TopicConfig): Promise<Result<Topic>> {
-    return this.exclusive(async () => {
+    return this.mutate((c) => {
       const problem = topicNameProblem(name) ?? storageNameProblem(name);
       if (problem) return fail('not-acceptable', problem);
       if (this.auth.decide(subject, 'create', name).effect !== 'permit') return fail('forbidden', `policy does not allow create on ${name}`);
@@ -121,16 +124,16 @@ export class TopicService extends EventEmitter {
         return fail('not-allowed', `at most ${cap} created topics per account (limits.topics_per_account): delete some first`);
       }
       const topic: Topic = { name, ...config, source: 'create', owner: subject.jid, publishers: [], createdAt: this.now() };
-      await this.d.store.update((s) => {
+      c.write((s) => {
         s.topics[name] = topic;
       });
-      audit(this.d.log, 'topic-created', { jid: subject.jid, topic: name, content_type: config.contentType });
+      c.after(() => audit(this.d.log, 'topic-created', { jid: subject.jid, topic: name, content_type: config.contentType }));
       return ok(topic);
     });
   }
 
   async configure(subject: PolicySubject, node: string, patch: Partial<TopicConfig>): Promise<Result<Topic>> {
-    return this.exclusive(async () => {
+    return this.mutate((c) => {
       const a = this.check(subject, 'create', node);
       if (isFail(a)) return a;
       if (a.subtopic) return fail('not-allowed', 'subtopics take their configuration from the parent topic');
@@ -138,28 +141,30 @@ export class TopicService extends EventEmitter {
       const capped = patch.maxItems === undefined ? null : this.maxItemsProblem(patch.maxItems);
       if (capped) return capped;
       const next: Topic = { ...a.topic, ...patch };
-      await this.d.store.update((s) => {
+      c.write((s) => {
         s.topics[a.topic.name] = next;
       });
-      audit(this.d.log, 'topic-configured', { jid: subject.jid, topic: a.topic.name, fields: Object.keys(patch) });
+      c.after(() => audit(this.d.log, 'topic-configured', { jid: subject.jid, topic: a.topic.name, fields: Object.keys(patch) }));
       return ok(next);
     });
   }
 
   async delete(subject: PolicySubject, node: string): Promise<Result<Subscription[]>> {
-    return this.exclusive(async () => {
+    return this.mutate((c) => {
       const a = this.check(subject, 'create', node);
       if (isFail(a)) return a;
       if (a.subtopic) return fail('not-allowed', 'a subtopic goes with its last subscription');
       if (a.topic.source === 'policy') return fail('not-allowed', `topic ${a.topic.name} is declared in the policy files: remove it there`);
       const subs = this.subscriptionsOf(a.topic.name);
-      await this.d.store.update((s) => {
+      c.write((s) => {
         delete s.topics[a.topic.name];
         for (const sub of subs) delete s.subscriptions[sub.subid];
       });
       for (const sub of subs) this.subs.remove(sub);
-      audit(this.d.log, 'topic-deleted', { jid: subject.jid, topic: a.topic.name, subscriptions: subs.length });
-      this.emitEvent({ kind: 'topic-deleted', topic: a.topic.name, subscriptions: subs });
+      c.after(() => {
+        audit(this.d.log, 'topic-deleted', { jid: subject.jid, topic: a.topic.name, subscriptions: subs.length });
+        this.emitEvent({ kind: 'topic-deleted', topic: a.topic.name, subscriptions: subs });
+      });
       return ok(subs);
     });
   }
@@ -196,7 +201,7 @@ export class TopicService extends EventEmitter {
 
   /** XEP-0060 §6.1 / §6.3.7: subscribe, with an optional filter (names without the prefix). */
   async subscribe(subject: PolicySubject, node: string, jid: string, filterFields: Record<string, string[]> | null, opts: { expire?: 'presence' } = {}): Promise<Result<{ subscription: Subscription; created: boolean }>> {
-    return this.exclusive(async () => {
+    return this.mutate((c) => {
       const a = this.check(subject, 'subscribe', node);
       if (isFail(a)) return a;
       if (a.subtopic) return fail('not-allowed', 'subscribe to the topic node with a filter; the subtopic follows from it');
@@ -215,7 +220,7 @@ export class TopicService extends EventEmitter {
         // Asked again as temporary, or to be kept: the latest request decides its lifetime.
         const { expire: _e, ...rest } = same;
         const next: Subscription = { ...rest, ...(opts.expire ? { expire: opts.expire } : {}) };
-        await this.d.store.update((s) => {
+        c.write((s) => {
           s.subscriptions[same.subid] = next;
         });
         return ok({ subscription: next, created: false });
@@ -231,22 +236,26 @@ export class TopicService extends EventEmitter {
         return fail('not-allowed', `topic ${a.topic.name} has ${stCap} subtopics, the cap (limits.subtopics_per_topic): subscribe with a filter already in use, or without one`);
       }
       const sub: Subscription = { subid: randomUUID(), topic: a.topic.name, jid, owner: subject.jid, filter, subtopic, ...(opts.expire ? { expire: opts.expire } : {}), createdAt: this.now() };
-      await this.d.store.update((s) => {
+      c.write((s) => {
         s.subscriptions[sub.subid] = sub;
       });
       const isNew = subtopic !== null && !this.subtopicExists(subtopic);
       this.subs.add(sub);
-      audit(this.d.log, 'subscribed', { jid, topic: a.topic.name, subid: sub.subid, subtopic });
-      if (isNew && subtopic && filter) {
-        this.emitEvent({ kind: 'subtopic', action: 'created', subtopic: { node: subtopic, parent: a.topic.name, filter, subscribers: 1 }, publishers: this.permittedPublishers(a.topic) });
-      }
+      // Who hears of a new subtopic is decided now, with the state this change was made on.
+      const publishers = isNew && subtopic && filter ? this.permittedPublishers(a.topic) : null;
+      c.after(() => {
+        audit(this.d.log, 'subscribed', { jid, topic: a.topic.name, subid: sub.subid, subtopic });
+        if (publishers && subtopic && filter) {
+          this.emitEvent({ kind: 'subtopic', action: 'created', subtopic: { node: subtopic, parent: a.topic.name, filter, subscribers: 1 }, publishers });
+        }
+      });
       return ok({ subscription: sub, created: true });
     });
   }
 
   /** XEP-0060 §6.2. */
   async unsubscribe(subject: PolicySubject, node: string, jid: string, subid: string | undefined): Promise<Result<Subscription>> {
-    return this.exclusive(async () => {
+    return this.mutate((c) => {
       const a = this.check(subject, 'discover', node);
       if (isFail(a)) return a;
       if (bareJid(jid) !== subject.jid) return fail('invalid-jid', 'the jid must be your own');
@@ -262,7 +271,7 @@ export class TopicService extends EventEmitter {
         if (mine.length > 1) return fail('subid-required');
         sub = mine[0];
       }
-      await this.end([sub!], `unsubscribed by ${subject.jid}`, false);
+      this.end(c, [sub!], `unsubscribed by ${subject.jid}`, false);
       return ok(sub!);
     });
   }
@@ -274,19 +283,20 @@ export class TopicService extends EventEmitter {
    */
   async endTemporary(jid: string): Promise<number> {
     if (!jid.includes('/') || !this.subs.ofOwner(bareJid(jid)).size) return 0;
-    return this.exclusive(async () => {
-      const subs = this.subscriptionsOfOwner(bareJid(jid)).filter((s) => s.expire === 'presence' && sameJid(s.jid, jid));
-      if (!subs.length) return 0;
-      try {
-        await this.end(subs, 'temporary subscription: the resource went offline', false);
-      } catch (err) {
-        // Nobody awaits this (a presence has no answer): log, keep the subscriptions.
-        this.d.log.error({ err, jid }, 'temporary subscriptions could not be ended');
-        return 0;
-      }
-      this.emit('expired', subs);
-      return subs.length;
-    });
+    try {
+      return await this.mutate((c) => {
+        const subs = this.subscriptionsOfOwner(bareJid(jid)).filter((s) => s.expire === 'presence' && sameJid(s.jid, jid));
+        if (!subs.length) return 0;
+        this.end(c, subs, 'temporary subscription: the resource went offline', false);
+        c.after(() => this.emit('expired', subs));
+        return subs.length;
+      });
+    } catch (err) {
+      // Nobody awaits this (a presence has no answer): log. The store refused the change (it
+      // changed nothing) or failed to store it (and refuses what follows): commit.ts.
+      this.d.log.error({ err, jid }, 'temporary subscriptions could not be ended');
+      return 0;
+    }
   }
 
   /** §6: the current subtopics of a topic. */
@@ -303,14 +313,14 @@ export class TopicService extends EventEmitter {
 
   /** §6: register as publisher (checks `publish`). */
   async registerPublisher(subject: PolicySubject, node: string): Promise<Result<SubtopicView[]>> {
-    return this.exclusive(async () => {
+    return this.mutate((c) => {
       const a = this.check(subject, 'publish', node);
       if (isFail(a)) return a;
       if (!a.topic.publishers.includes(subject.jid)) {
-        await this.d.store.update((s) => {
+        c.write((s) => {
           s.topics[a.topic.name]!.publishers = [...a.topic.publishers, subject.jid].sort();
         });
-        audit(this.d.log, 'publisher-registered', { jid: subject.jid, topic: a.topic.name });
+        c.after(() => audit(this.d.log, 'publisher-registered', { jid: subject.jid, topic: a.topic.name }));
       }
       return ok(this.subtopics(a.topic.name));
     });
@@ -321,7 +331,7 @@ export class TopicService extends EventEmitter {
    * longer permitted (XEP-0060 §8.8.4 notifications go out through 'event').
    */
   async recheck(onlyOwner?: string): Promise<number> {
-    return this.exclusive(async () => {
+    return this.mutate((c) => {
       const ended: Subscription[] = [];
       for (const s of Object.values(this.state.subscriptions)) {
         if (onlyOwner && s.owner !== onlyOwner) continue;
@@ -329,38 +339,42 @@ export class TopicService extends EventEmitter {
         const still = subject && this.topic(s.topic) && this.auth.decide(subject, 'subscribe', s.topic).effect === 'permit' && this.auth.decide(subject, 'discover', s.topic).effect === 'permit';
         if (!still) ended.push(s);
       }
-      if (ended.length) await this.end(ended, 'no longer permitted by policy or account state', true);
+      if (ended.length) this.end(c, ended, 'no longer permitted by policy or account state', true);
       return ended.length;
     });
   }
 
   /** Removes an account's publisher affiliations and subscriptions (account removed). */
   async forget(owner: string): Promise<void> {
-    return this.exclusive(async () => {
+    return this.mutate((c) => {
       const subs = this.subscriptionsOfOwner(owner);
-      if (subs.length) await this.end(subs, 'account removed', true);
+      if (subs.length) this.end(c, subs, 'account removed', true);
       const pubs = Object.values(this.state.topics).filter((t) => t.publishers.includes(owner));
       if (pubs.length) {
-        await this.d.store.update((s) => {
+        c.write((s) => {
           for (const t of pubs) s.topics[t.name]!.publishers = t.publishers.filter((p) => p !== owner);
         });
       }
     });
   }
 
-  private async end(subs: Subscription[], reason: string, notify: boolean): Promise<void> {
-    await this.d.store.update((s) => {
+  private end(c: Commit<TopicsState>, subs: Subscription[], reason: string, notify: boolean): void {
+    c.write((s) => {
       for (const sub of subs) delete s.subscriptions[sub.subid];
     });
+    const events: TopicEvent[] = [];
     for (const sub of subs) {
       const wasLast = this.subs.remove(sub);
-      audit(this.d.log, 'unsubscribed', { jid: sub.jid, topic: sub.topic, subid: sub.subid, reason });
-      if (notify) this.emitEvent({ kind: 'subscription-ended', subscription: sub, reason });
+      if (notify) events.push({ kind: 'subscription-ended', subscription: sub, reason });
       if (wasLast && sub.subtopic && sub.filter) {
         const t = this.topic(sub.topic);
-        this.emitEvent({ kind: 'subtopic', action: 'deleted', subtopic: { node: sub.subtopic, parent: sub.topic, filter: sub.filter, subscribers: 0 }, publishers: t ? this.permittedPublishers(t) : [] });
+        events.push({ kind: 'subtopic', action: 'deleted', subtopic: { node: sub.subtopic, parent: sub.topic, filter: sub.filter, subscribers: 0 }, publishers: t ? this.permittedPublishers(t) : [] });
       }
     }
+    c.after(() => {
+      for (const sub of subs) audit(this.d.log, 'unsubscribed', { jid: sub.jid, topic: sub.topic, subid: sub.subid, reason });
+      for (const e of events) this.emitEvent(e);
+    });
   }
 
   /**

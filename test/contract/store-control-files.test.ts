@@ -310,6 +310,7 @@ describe('control store, files backend: the journal', () => {
     const done: Promise<void>[] = [];
     for (let i = 1; i <= 400; i++) done.push(s.update((x) => { x.n = i; x.accounts[`k${i % 37}`] = { state: `s${i}` }; }));
     await Promise.all(done);
+    await internals(s).foldsSettled(); // folds run in the background, beside the appends
     assert.ok(internals(s).folds() >= 2, `folds=${internals(s).folds()}`);
     assert.ok(internals(s).journalBytes() <= 2000 + 500, `journal ${internals(s).journalBytes()} bytes`);
     const snap = JSON.parse(await readFile(file, 'utf8')) as State;

@@ -5,7 +5,11 @@
 // Writes are coalesced like the files store's: the dirty rows of every update made while a
 // transaction is in flight go in the one transaction that follows it, each row written with
 // its value at that moment (values are absolute, so writing a later value is never wrong), and
-// each update resolves once the transaction holding its rows has committed.
+// each update resolves once the transaction holding its rows has committed. A batch of map
+// entries only (the usual case: subscribes, account changes) is one statement — its own
+// transaction — so a batch costs one round trip and one commit. A failed write leaves its rows
+// dirty: the next write stores them again with their values then (rows are absolute values, so
+// what is stored is always the state at some moment, never a later change without an earlier one).
 //
 // Another instance's change (issue 13 item 3, the cluster) reaches this one as the rows it
 // changed: refresh(rows) reads them again and patches the state in memory — the unit of
@@ -146,6 +150,29 @@ export class PgControlStore<T> implements ControlStore<T> {
       }
     }
     if (!whole.size && !up.k.length && !del.k.length) return;
+    if (!whole.size) {
+      // Map entries only (a subscribe, an account change): one statement, so one round trip and
+      // one commit for the whole batch. Its own transaction: all of it or nothing. Run again
+      // once on failure (a pooled connection the server closed): rows written with their
+      // absolute values, so running it twice is the same as once.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await this.db.query(
+            `WITH del AS (
+               DELETE FROM control_rows WHERE store = $1 AND array_length(path, 1) = 2
+                 AND (path[1], path[2]) IN (SELECT * FROM unnest($2::text[], $3::text[]))
+             )
+             INSERT INTO control_rows (store, path, value)
+             SELECT $1, ARRAY[u.k, u.e], u.v::json FROM unnest($4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS u(k, e, v, o) ORDER BY u.o
+             ON CONFLICT (store, path) DO UPDATE SET value = EXCLUDED.value`,
+            [this.name, del.k, del.e, up.k, up.e, up.v],
+          );
+          return;
+        } catch (e) {
+          if (attempt > 0) throw e;
+        }
+      }
+    }
     await withTransaction(this.db, async (c) => {
       if (whole.size) {
         await c.query('DELETE FROM control_rows WHERE store = $1 AND path[1] = ANY($2::text[])', [this.name, [...whole]]);
