@@ -8,6 +8,7 @@ import { signChallenge } from '../src/identity/pop.js';
 import { createTrust } from '../src/identity/trust.js';
 import { verifyRegistration } from '../src/identity/verify.js';
 import type { Pem, RegistrationInput } from '../src/identity/types.js';
+import { isFail } from '../src/result.js';
 
 const CHALLENGE = 'bench-challenge-0123456789abcdef';
 const WARMUP = 50;
@@ -24,7 +25,7 @@ function perSecond(input: RegistrationInput, n: number): number {
   const start = performance.now();
   for (let i = 0; i < n; i++) {
     const r = verifyRegistration(input);
-    if (!r.ok) throw new Error(`benchmark registration refused: ${r.code}: ${r.text}`);
+    if (isFail(r)) throw new Error(`benchmark registration refused: ${r.fail}: ${r.text}`);
   }
   return Math.round(n / ((performance.now() - start) / 1000));
 }

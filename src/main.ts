@@ -22,12 +22,14 @@ import type { Disco } from './xmpp/handlers/disco.js';
 import { buildXmppDoor } from './xmpp/door.js';
 import { wireEvents } from './wiring.js';
 import { installProtocol } from './xmpp/protocol.js';
+import { TemporaryProbe } from './xmpp/temporary-probe.js';
 import { startAdmin } from './wiring-admin.js';
 import { wireLimits } from './wiring-limits.js';
 import { Operations } from './wiring-ops.js';
 import { checkStateVersion, ensureDataFormat, StateFormatError } from './state-format.js';
 import { packageVersion } from './agent/version.js';
 import { BulkGrants } from './topics/bulk.js';
+import { RetentionView, RetentionSweep, expireOfTopics } from './topics/retention.js';
 import { startDoorsHttps, HttpsStartError, type RunningHttps } from './wiring-https.js';
 
 export interface RunningController {
@@ -43,6 +45,10 @@ export interface RunningController {
   readonly ops: Operations;
   /** The HTTPS server (TAXII door), or null when taxii.listen is not set. */
   readonly https: RunningHttps | null;
+  /** pubsub#item_expire: deletes expired items every minute (they are hidden at once). */
+  readonly retention: RetentionSweep;
+  /** After each (re)connect: temporary subscriptions whose resource went away meanwhile end. */
+  readonly temporaryProbe: TemporaryProbe;
   stop(): Promise<void>;
 }
 
@@ -117,8 +123,10 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
   } catch (err) {
     throw new StartError((err as Error).message);
   }
-  const itemStore = await stores.items({ onFsync: (sec) => ops.sink.fsync(sec) });
-  cleanups.push(() => itemStore.close());
+  const storedItems = await stores.items({ onFsync: (sec) => ops.sink.fsync(sec) });
+  cleanups.push(() => storedItems.close());
+  // pubsub#item_expire: no reader (either door) sees an expired item; the sweep deletes them.
+  const itemStore = new RetentionView(storedItems, expireOfTopics((name) => topics.topic(name)));
 
   const accounts = new AccountService({
     store: accountStore, policy: accountPolicy(() => policy.current()), trust: () => trustWatch.current(), verify: verifyRegistration, log: log.child({ mod: 'accounts' }),
@@ -145,6 +153,10 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
   const limitStats = () => ({ ...limits.limiter.counters, requests_active: limits.queue.load.active, requests_queued: limits.queue.load.queued });
   const bulk = new BulkGrants(topics, log.child({ mod: 'bulk' }));
   installProtocol({ router, disco, accounts, topics, items, policy, subjectOf, domain: cfg.xmpp.domain, outbox, multicast, itemStore, limitStats, metrics: ops.sink, log, bulk });
+  const retention = new RetentionSweep({ items: itemStore, topics, log: log.child({ mod: 'retention' }) });
+  retention.start();
+  cleanups.push(() => retention.stop());
+  const temporaryProbe = new TemporaryProbe({ link, topics, domain: cfg.xmpp.domain, log: log.child({ mod: 'temporary-probe' }) });
   const sweep = new RevocationSweep({ accounts, trust: () => trustWatch.current(), log: log.child({ mod: 'revocation' }) });
   cleanups.push(() => sweep.stop());
   wireEvents({ accounts, topics, items, policy, trust: trustWatch, sweep, events: items.events, metrics: ops.sink, subjectOf, log });
@@ -180,7 +192,7 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
 
   let stopped = false;
   return {
-    link, disco, accounts, topics, items, policy, outbox, multicast, ops, https,
+    link, disco, accounts, topics, items, policy, outbox, multicast, ops, https, retention, temporaryProbe,
     async stop() {
       if (stopped) return;
       stopped = true;

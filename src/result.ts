@@ -21,12 +21,19 @@ export interface Fail {
   readonly text?: string;
   /** For feature-not-implemented: the pubsub feature (XEP-0060 <unsupported feature='…'/>). */
   readonly feature?: string;
+  /** The submitted field at fault (a filter field, a declared filter field), when one is. */
+  readonly field?: string;
 }
 
 export type Result<T> = { ok: true; value: T } | Fail;
 
 export function fail(code: ErrorCode, text?: string, feature?: string): Fail {
   return { fail: code, ...(text ? { text } : {}), ...(feature ? { feature } : {}) };
+}
+
+/** A refusal that names the field at fault (the text names it too, for people). */
+export function failField(code: ErrorCode, field: string, text: string): Fail {
+  return { fail: code, text, field };
 }
 
 export function ok<T>(value: T): { ok: true; value: T } {

@@ -150,11 +150,11 @@ declare module '@xmpp/xmpp-common' {
     element?: Element;
   }
 
-  /** Return an Element to answer with it (an <error/> makes an error reply), undefined for an
-   *  empty result; a thrown error becomes internal-server-error. No handler answers
-   *  service-unavailable. */
+  /** Return an Element to answer with it (an <error/> makes an error reply), `true` for an
+   *  empty result; undefined (like no handler) answers service-unavailable (iq/callee.js); a
+   *  thrown error becomes internal-server-error. */
   export type IqHandler = (ctx: MiddlewareContext, next: () => Promise<unknown>) =>
-    Element | undefined | void | Promise<Element | undefined | void>;
+    Element | true | undefined | void | Promise<Element | true | undefined | void>;
 
   export interface IqCallee {
     get(ns: string, name: string, handler: IqHandler): void;

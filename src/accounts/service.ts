@@ -134,14 +134,14 @@ export class AccountService extends EventEmitter {
     const c = this.challenges.consume(sub.challenge, bare);
     if (c !== 'ok') return refuse(fail('challenge-invalid', `challenge ${c === 'other-jid' ? 'was issued to another JID' : c}`));
     const v = this.d.verify({ certificatePem: sub.certificatePem, challenge: sub.challenge, signature: sub.signature, bareJid: bare, trust: this.d.trust(), now: this.now() });
-    if (!v.ok) return refuse(fail(v.code, v.text));
-
+    if (isFail(v)) return refuse(v);
+    const vc = v.value;
     const t = this.now().toISOString();
     const prev = this.get(bare);
     const cert: Account['cert'] = {
-      fingerprint: v.cert.fingerprint, serial: v.cert.serial, subject: v.cert.subject, issuer: v.cert.issuer, notBefore: v.cert.notBefore, notAfter: v.cert.notAfter, keyType: v.cert.keyType,
-      ...(v.cert.issuerKey ? { issuerKey: v.cert.issuerKey } : {}), ...(v.cert.issuerSpki ? { issuerSpki: v.cert.issuerSpki } : {}),
-      xmppAddr: v.cert.xmppAddrs.some((a) => bareJid(a) === bare),
+      fingerprint: vc.fingerprint, serial: vc.serial, subject: vc.subject, issuer: vc.issuer, notBefore: vc.notBefore, notAfter: vc.notAfter, keyType: vc.keyType,
+      ...(vc.issuerKey ? { issuerKey: vc.issuerKey } : {}), ...(vc.issuerSpki ? { issuerSpki: vc.issuerSpki } : {}),
+      xmppAddr: vc.xmppAddrs.some((a) => bareJid(a) === bare),
     };
     const auto = this.d.policy.autoApprove({ issuer: cert.issuer, subject: cert.subject, deviceType: sub.deviceType, requestedGroups: sub.groups });
     let status: AccountStatus;

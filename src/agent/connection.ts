@@ -21,6 +21,7 @@ import { useStartTls } from './starttls.js';
 import { StanzaBuffer } from './stanza-buffer.js';
 import { IqRequests } from './iq-requests.js';
 import type { ConnectFailure, ConnectNodeOptions, NodeConnection } from './types.js';
+import { NS } from './ns.js';
 
 export { StanzaError, parseStanzaError } from './stanza-error.js';
 export { SaslFailure } from './sasl-external.js';
@@ -106,6 +107,9 @@ function buildClient(opts: ConnectNodeOptions, tlsOptions: ConnectionOptions) {
   const streamFeatures = streamFeaturesFactory({ middleware });
   const iqCaller = iqCallerFactory({ entity, middleware });
   const iqCallee = iqCalleeFactory({ entity, middleware });
+  // XEP-0199: answer pings. After an outage of its component link the controller pings the full
+  // JIDs holding temporary subscriptions; a client that answers service-unavailable looks gone.
+  iqCallee.get(NS.PING, 'ping', () => true);
   // Order is priority: TLS, then SASL, then bind (XEP-0170).
   useStartTls(streamFeatures, tlsOptions);
   useSaslExternal(streamFeatures, opts.authzid);

@@ -13,6 +13,7 @@ export const NS = {
   SHIM: 'http://jabber.org/protocol/shim',
   JSON: 'urn:xmpp:json:0',
   GRID: 'urn:xmpp-grid:0',
+  PING: 'urn:xmpp:ping',
 } as const;
 
 export const FORM = {

@@ -1,6 +1,7 @@
 // The built-in STIX 2.1 filter fields (docs/protocol.md §5) and how each is checked.
 import type { FieldSpec, TopicFilterFields } from './types.js';
 import { STIX_FILTER_FIELDS, builtinFilterFields } from '../payloads/index.js';
+import { failField, ok, type Result } from '../result.js';
 
 /** Accepted `tlp` values; `white` (TLP 1.0) is canonicalised to `clear`. */
 export const TLP_FILTER_VALUES: readonly string[] = ['clear', 'white', 'green', 'amber', 'amber+strict', 'red'];
@@ -56,15 +57,15 @@ const PATH_RE = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+){0,7}$/;
  * `{urn:xmpp-grid:0}filter_fields`): names that could not be told from built-ins or that
  * would not survive a form's `filter.` prefix are refused, and paths must be dotted names.
  */
-export function checkDeclaredFields(fields: Record<string, string>): { ok: true } | { ok: false; field: string; text: string } {
+export function checkDeclaredFields(fields: Record<string, string>): Result<void> {
   for (const [name, path] of Object.entries(fields)) {
-    if (isBuiltinField(name)) return { ok: false, field: name, text: `filter field '${name}' is built in and cannot be redeclared` };
+    if (isBuiltinField(name)) return failField('not-acceptable', name, `filter field '${name}' is built in and cannot be redeclared`);
     if (!DECLARED_NAME_RE.test(name)) {
-      return { ok: false, field: name, text: `filter field name '${name.slice(0, 64)}' must be a-z, 0-9, '_' or '-', starting with a letter, at most 64 characters` };
+      return failField('not-acceptable', name, `filter field name '${name.slice(0, 64)}' must be a-z, 0-9, '_' or '-', starting with a letter, at most 64 characters`);
     }
     if (typeof path !== 'string' || !PATH_RE.test(path)) {
-      return { ok: false, field: name, text: `filter field '${name}' needs a dotted STIX property path such as x_location or x_geo.country` };
+      return failField('not-acceptable', name, `filter field '${name}' needs a dotted STIX property path such as x_location or x_geo.country`);
     }
   }
-  return { ok: true };
+  return ok(undefined);
 }

@@ -1,6 +1,7 @@
 // Turns submitted filter fields (form values, names without `filter.`) into a canonical
-// filter, or an error that names the field (→ <invalid-options/>, docs/protocol.md §5).
-import type { FieldSpec, FilterCaps, FilterParseResult, TopicFilterFields } from './types.js';
+// filter, or an invalid-options Fail that names the field (→ <invalid-options/>, docs/protocol.md §5).
+import type { FieldSpec, Filter, FilterCaps, TopicFilterFields } from './types.js';
+import { failField, ok, type Result } from '../result.js';
 import { BUILTIN_FIELDS, TLP_FILTER_VALUES } from './fields.js';
 import { asciiLower, canonicalise } from './canonical.js';
 import { builtinFilterFields } from '../payloads/index.js';
@@ -86,22 +87,22 @@ export function parseFilter(
   fields: Readonly<Record<string, readonly string[]>>,
   topic: { contentType: string; filterFields: TopicFilterFields },
   caps: FilterCaps = DEFAULT_FILTER_CAPS,
-): FilterParseResult {
+): Result<Filter> {
   const names = Object.keys(fields);
   const size = filterSizeProblem(fields, caps);
-  if (size) return { ok: false, field: names[0] ?? '', text: size };
+  if (size) return failField('invalid-options', names[0] ?? '', size);
   const supported = builtinFilterFields(topic.contentType);
   if (supported.length === 0 && names.length > 0) {
-    return { ok: false, field: names[0]!, text: `filter field '${names[0]}': topics of content type ${topic.contentType} cannot be filtered` };
+    return failField('invalid-options', names[0]!, `filter field '${names[0]}': topics of content type ${topic.contentType} cannot be filtered`);
   }
   for (const name of names) {
     const spec = specFor(name, topic.filterFields);
     if (!spec) {
       const all = [...supported, ...Object.keys(topic.filterFields).filter((n) => !supported.includes(n))];
-      return { ok: false, field: name, text: `unknown filter field '${name.slice(0, 64)}'; this topic supports: ${all.join(', ')}` };
+      return failField('invalid-options', name, `unknown filter field '${name.slice(0, 64)}'; this topic supports: ${all.join(', ')}`);
     }
     const err = fieldError(spec, fields[name]!);
-    if (err) return { ok: false, field: name, text: `filter field '${name}' ${err}` };
+    if (err) return failField('invalid-options', name, `filter field '${name}' ${err}`);
   }
-  return { ok: true, filter: canonicalise(fields) };
+  return ok(canonicalise(fields));
 }

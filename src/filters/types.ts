@@ -46,10 +46,6 @@ export interface FilterCaps {
   bytes: number;
 }
 
-export type FilterParseResult =
-  | { ok: true; filter: Filter }
-  | { ok: false; field: string; text: string };
-
 /** Result of cutting a STIX payload for one subtopic / one capped node. */
 export interface StixCut {
   json: string;

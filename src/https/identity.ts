@@ -5,6 +5,7 @@
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import type { AccountService } from '../accounts/service.js';
 import { bareJid } from '../jid.js';
+import { isFail } from '../result.js';
 import { parseCertDer } from '../identity/certinfo.js';
 import { verifyChain } from '../identity/chain.js';
 import type { ParsedCert, Trust } from '../identity/types.js';
@@ -50,7 +51,7 @@ export function certIdentity(chainDer: Buffer[], trust: Trust, now: Date): CertO
     return { refused: `client certificate does not parse: ${(err as Error).message}` };
   }
   const v = verifyChain(chain, trust, now);
-  if (!v.ok) return { refused: `client certificate: ${v.text}` };
+  if (isFail(v)) return { refused: `client certificate: ${v.text}` };
   const leaf = chain[0]!;
   const addr = leaf.ext.xmppAddrs[0];
   if (addr) return { jid: bareJid(addr) };

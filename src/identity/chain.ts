@@ -6,8 +6,10 @@ import { KeyUsageFlags } from '@peculiar/asn1-x509';
 import { EKU_CLIENT_AUTH } from './asn1.js';
 import { revocationFailure } from './crl.js';
 import type { ParsedCert, Trust } from './types.js';
+import { fail, isFail, ok, type Result } from '../result.js';
 
-export type ChainCheck = { ok: true; path: ParsedCert[] } | { ok: false; text: string };
+/** The path leaf … anchor, or `untrusted` with the reason. */
+export type ChainCheck = Result<ParsedCert[]>;
 
 // Extensions this verifier understands; any other marked critical makes the certificate
 // unusable (RFC 5280 §4.2). Name constraints in particular are not enforced, so refused.
@@ -25,9 +27,9 @@ export function buildPath(chain: ParsedCert[], trust: Trust): ChainCheck {
   for (;;) {
     const current = path[path.length - 1]!;
     const anchor = trust.anchors.find((a) => issuedBy(current, a.cert));
-    if (anchor) return { ok: true, path: [...path, anchor.cert] };
+    if (anchor) return ok([...path, anchor.cert]);
     const i = unused.findIndex((c) => issuedBy(current, c));
-    if (i < 0) return { ok: false, text: noIssuerText(current, trust) };
+    if (i < 0) return fail('untrusted', noIssuerText(current, trust));
     path.push(unused.splice(i, 1)[0]!);
   }
 }
@@ -75,15 +77,15 @@ function leafFailure(leaf: ParsedCert): string | undefined {
 
 export function verifyChain(chain: ParsedCert[], trust: Trust, now: Date): ChainCheck {
   const built = buildPath(chain, trust);
-  if (!built.ok) return built;
-  const path = built.path;
+  if (isFail(built)) return built;
+  const path = built.value;
   for (let i = 0; i < path.length; i++) {
     const c = path[i]!;
     const issuer = path[i + 1];
-    const fail = validityFailure(c, now) ?? keyFailure(c)
+    const problem = validityFailure(c, now) ?? keyFailure(c)
       ?? (i === 0 ? leafFailure(c) : undefined)
       ?? (issuer ? issuerFailure(issuer, c, i) ?? revocationFailure(c, issuer, trust) : undefined);
-    if (fail) return { ok: false, text: fail };
+    if (problem) return fail('untrusted', problem);
   }
   return built;
 }

@@ -2,6 +2,7 @@
 // its certificate's key. RSA: PKCS#1 v1.5 with SHA-256. EC: ECDSA P-256 with SHA-256, the
 // signature a DER ECDSA-Sig-Value. Both through Node's crypto.sign / crypto.verify.
 import { createPrivateKey, sign, verify, type KeyObject } from 'node:crypto';
+import { fail, ok, type Result } from '../result.js';
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
@@ -18,18 +19,17 @@ export function decodeBase64(text: string): Buffer | undefined {
   return Buffer.from(compact, 'base64');
 }
 
-export type PopCheck = { ok: true } | { ok: false; text: string };
-
-export function verifyChallengeSignature(publicKey: KeyObject, challenge: string, signature: string): PopCheck {
+/** The signature verifies, or `bad-signature` with the reason. */
+export function verifyChallengeSignature(publicKey: KeyObject, challenge: string, signature: string): Result<void> {
   const sig = decodeBase64(signature);
-  if (!sig) return { ok: false, text: 'signature is not base64 (RFC 4648, padded)' };
-  let ok = false;
+  if (!sig) return fail('bad-signature', 'signature is not base64 (RFC 4648, padded)');
+  let verified = false;
   try {
-    ok = verify('sha256', Buffer.from(challenge, 'utf8'), { key: publicKey, dsaEncoding: 'der' }, sig);
+    verified = verify('sha256', Buffer.from(challenge, 'utf8'), { key: publicKey, dsaEncoding: 'der' }, sig);
   } catch {
-    ok = false; // malformed DER ECDSA-Sig-Value and the like: simply not a valid signature
+    verified = false; // malformed DER ECDSA-Sig-Value and the like: simply not a valid signature
   }
-  return ok
-    ? { ok: true }
-    : { ok: false, text: `signature does not verify with the certificate's ${publicKey.asymmetricKeyType === 'ec' ? 'EC P-256 (ECDSA SHA-256, DER)' : 'RSA (PKCS#1 v1.5 SHA-256)'} key over the challenge` };
+  return verified
+    ? ok(undefined)
+    : fail('bad-signature', `signature does not verify with the certificate's ${publicKey.asymmetricKeyType === 'ec' ? 'EC P-256 (ECDSA SHA-256, DER)' : 'RSA (PKCS#1 v1.5 SHA-256)'} key over the challenge`);
 }

@@ -3,6 +3,7 @@
 import type { X509Certificate } from 'node:crypto';
 import type { Certificate } from '@peculiar/asn1-x509';
 import type { CertExtensions } from './asn1.js';
+import type { Result } from '../result.js';
 
 /** A certificate and its private key, both PEM. keyPem is secret: never log it. */
 export interface Pem {
@@ -139,8 +140,6 @@ export interface TrustFiles {
   identity: IdentityMode;
 }
 
-export type RegistrationErrorCode = 'bad-certificate' | 'untrusted' | 'identity-mismatch' | 'bad-signature';
-
 export interface RegistrationInput {
   /** Leaf first; chain certificates may follow. */
   certificatePem: string;
@@ -152,6 +151,5 @@ export interface RegistrationInput {
   now?: Date;
 }
 
-export type RegistrationResult =
-  | { ok: true; cert: CertInfo }
-  | { ok: false; code: RegistrationErrorCode; text: string };
+/** The certificate's facts, or the §2 refusal: bad-certificate, untrusted, identity-mismatch, bad-signature. */
+export type RegistrationResult = Result<CertInfo>;

@@ -5,6 +5,7 @@ import { certInfo, keyTypeOf, parsePemChain } from './certinfo.js';
 import { verifyChain } from './chain.js';
 import { verifyChallengeSignature } from './pop.js';
 import { bareJid } from '../jid.js';
+import { fail, isFail, ok } from '../result.js';
 import type { IdentityMode, ParsedCert, RegistrationInput, RegistrationResult } from './types.js';
 
 
@@ -38,21 +39,21 @@ export function verifyRegistration(input: RegistrationInput): RegistrationResult
   try {
     chain = parsePemChain(input.certificatePem);
   } catch (err) {
-    return { ok: false, code: 'bad-certificate', text: `certificate: ${(err as Error).message}` };
+    return fail('bad-certificate', `certificate: ${(err as Error).message}`);
   }
   const leaf = chain[0]!;
   const keyProblem = unsupportedKey(leaf);
-  if (keyProblem) return { ok: false, code: 'bad-certificate', text: keyProblem };
+  if (keyProblem) return fail('bad-certificate', keyProblem);
 
   const trusted = verifyChain(chain, input.trust, now);
-  if (!trusted.ok) return { ok: false, code: 'untrusted', text: trusted.text };
+  if (isFail(trusted)) return trusted;
 
   const mismatch = identityFailure(leaf, input.bareJid, input.trust.identity);
-  if (mismatch) return { ok: false, code: 'identity-mismatch', text: mismatch };
+  if (mismatch) return fail('identity-mismatch', mismatch);
 
   const pop = verifyChallengeSignature(leaf.x509.publicKey, input.challenge, input.signature);
-  if (!pop.ok) return { ok: false, code: 'bad-signature', text: pop.text };
+  if (isFail(pop)) return pop;
 
-  const issuer = trusted.path[1]!;
-  return { ok: true, cert: { ...certInfo(leaf), issuerSpki: issuer.x509.publicKey.export({ type: 'spki', format: 'der' }).toString('base64') } };
+  const issuer = trusted.value[1]!;
+  return ok({ ...certInfo(leaf), issuerSpki: issuer.x509.publicKey.export({ type: 'spki', format: 'der' }).toString('base64') });
 }

@@ -1,6 +1,7 @@
 // Public face of the payload layer: content types, their pubsub#type, and one entry point
 // that checks an item's payload element against its topic (docs/protocol.md §5).
-import type { ContentInput, ContentType, ParsedStix, PayloadError, XmlCodec } from './types.js';
+import type { ContentInput, ContentType, ParsedStix, XmlCodec } from './types.js';
+import { fail, isFail, ok, type Fail, type Result } from '../result.js';
 import { parseStixPayload } from './stix.js';
 import { CONTENT_TYPES, STIX_CONTENT_TYPE } from './content-types.js';
 import { IODEF_NS, STIX1_NS, TAXII11_NS, validateXmlPayload } from './xml.js';
@@ -51,14 +52,14 @@ export function builtinFilterFields(contentType: string): string[] {
 }
 
 /** `limits.payload_bytes` check; `bytes` = UTF-8 length of the serialised payload element. */
-export function checkPayloadSize(bytes: number, limit: number): PayloadError | null {
-  return bytes <= limit ? null
-    : { code: 'payload-too-big', text: `payload is ${bytes} bytes; this service accepts at most ${limit}` };
+export function checkPayloadSize(bytes: number, limit: number): Fail | null {
+  return bytes <= limit ? null : fail('payload-too-big', `payload is ${bytes} bytes; this service accepts at most ${limit}`);
 }
 
-export type ItemPayloadResult = { ok: true; stix?: ParsedStix } | { ok: false; error: PayloadError };
+/** A valid item payload: STIX 2.1 comes back parsed (for delivery); XML payloads have no value to give. */
+export type ItemPayloadResult = Result<{ stix?: ParsedStix }>;
 
-const invalid = (text: string): ItemPayloadResult => ({ ok: false, error: { code: 'invalid-payload', text } });
+const invalid = (text: string): Fail => fail('invalid-payload', text);
 
 /**
  * Checks an item's content against its topic's content type: STIX 2.1 topics take JSON text
@@ -74,12 +75,12 @@ export function validateContent(
   if (contentType === STIX_CONTENT_TYPE) {
     if (input.kind !== 'json') return invalid(input.notJson ?? 'a STIX 2.1 topic takes STIX 2.1 JSON text, not an XML element');
     const parsed = parseStixPayload(input.text);
-    return parsed.ok ? { ok: true, stix: parsed } : invalid(parsed.text);
+    return isFail(parsed) ? parsed : ok({ stix: parsed.value });
   }
   const el = input.kind === 'xml' ? input : input.element;
   if (!el) return invalid(`a ${contentType} topic takes one XML element, not JSON`);
   const root = el.root ?? opts.xml.parse(el.text);
   if (!root) return invalid('payload is not one well-formed XML element');
   const r = validateXmlPayload(contentType, root, { ...(opts.payloadNamespace ? { payloadNamespace: opts.payloadNamespace } : {}), ...(el.ancestors ? { ancestors: el.ancestors } : {}) });
-  return r.ok ? { ok: true } : invalid(r.text);
+  return isFail(r) ? r : ok({});
 }

@@ -1,6 +1,7 @@
 // STIX 2.1 payload validation (docs/protocol.md §5): a bundle, a TAXII 2.1 envelope or one object.
 // Parses once; the result's objects are reused by every subtopic's cut (filters/cut.ts).
-import type { ParsedStix, StixObject, StixParseResult } from './types.js';
+import type { ParsedStix, StixObject } from './types.js';
+import { fail as failWith, ok as okWith, type Fail, type Result } from '../result.js';
 import {
   REQUIRED_PROPERTIES, SCO_TYPES, TIMESTAMP_PROPERTIES, conditionalError, isIdentifier,
   isStixType, isTimestamp, timestampMillis,
@@ -164,15 +165,16 @@ function nestingProblem(text: string): string | null {
   return null;
 }
 
-function fail(text: string): StixParseResult {
-  return { ok: false, text };
+/** Every refusal of a STIX payload is invalid-payload, with the reason (object, id, property). */
+function fail(text: string): Fail {
+  return failWith('invalid-payload', text);
 }
 
 /**
  * Validates a STIX 2.1 payload: a bundle, a TAXII 2.1 envelope (`{"objects":[…]}` with
  * optional `more`/`next`) or a single object. Errors name the object's index, id and property.
  */
-export function parseStixPayload(jsonText: string): StixParseResult {
+export function parseStixPayload(jsonText: string): Result<ParsedStix> {
   const depth = nestingProblem(jsonText);
   if (depth) return fail(depth);
   let doc: unknown;
@@ -182,8 +184,8 @@ export function parseStixPayload(jsonText: string): StixParseResult {
     return fail(`payload is not valid JSON: ${(e as Error).message}`);
   }
   if (!isRecord(doc)) return fail('payload must be a JSON object: a STIX bundle, a TAXII 2.1 envelope or one STIX object');
-  const ok = (kind: ParsedStix['kind'], objects: unknown): ParsedStix =>
-    ({ ok: true, kind, objects: objects as StixObject[], doc, text: jsonText });
+  const ok = (kind: ParsedStix['kind'], objects: unknown): Result<ParsedStix> =>
+    okWith({ kind, objects: objects as StixObject[], doc, text: jsonText });
   if (doc.type === 'bundle') {
     if (!isIdentifier(doc.id, 'bundle')) return fail(`bundle: property 'id' must be 'bundle--<uuid>' (got ${show(doc.id)})`);
     const err = objectsError(doc.objects, 'bundle');

@@ -45,12 +45,6 @@ export type ContentInput =
     notJson?: string;
   } & XmlContent);
 
-/** Maps to XEP-0060 pubsub#errors `invalid-payload` / `payload-too-big` (§5). */
-export interface PayloadError {
-  code: 'invalid-payload' | 'payload-too-big';
-  text: string;
-}
-
 /** Any STIX 2.1 object once it passed validation: `type` and `id` are known to be well formed. */
 export interface StixObject {
   type: string;
@@ -65,16 +59,12 @@ export type StixKind = 'bundle' | 'envelope' | 'object';
  * `objects` are the very objects inside `doc` (not copies); `text` is the JSON as received.
  */
 export interface ParsedStix {
-  ok: true;
   kind: StixKind;
   objects: StixObject[];
   doc: unknown;
   text: string;
 }
 
-export type StixParseResult = ParsedStix | { ok: false; text: string };
-
-export type XmlValidation = { ok: true } | { ok: false; text: string };
 
 /**
  * XML text ⇄ neutral tree, injected by the XMPP layer (the only one that holds an XML

@@ -1,14 +1,17 @@
 // Structural checks of the XML content types (docs/protocol.md §5). Not schema validation: the
 // controller checks what it must know to route and what RFC 7970 makes mandatory, no more.
-import type { ContentType, XmlNode, XmlValidation } from './types.js';
+import type { ContentType, XmlNode } from './types.js';
+import { fail as failWith, ok, type Result } from '../result.js';
 import { childrenNamed, localName, namespaceOf, textOf } from './xml-ns.js';
 
 export const IODEF_NS = 'urn:ietf:params:xml:ns:iodef-2.0';
 export const STIX1_NS = 'http://stix.mitre.org/stix-1';
 export const TAXII11_NS = 'http://taxii.mitre.org/messages/taxii_xml_binding-1.1';
 
-const OK: XmlValidation = { ok: true };
-const fail = (text: string): XmlValidation => ({ ok: false, text });
+/** What the checks of an XML payload answer: valid, or invalid-payload with the reason. */
+type XmlValidation = Result<void>;
+const OK: XmlValidation = ok(undefined);
+const fail = (text: string): XmlValidation => failWith('invalid-payload', text);
 
 // RFC 7970 §3.2 Incident@purpose.
 const IODEF_PURPOSES = new Set(['traceback', 'mitigation', 'reporting', 'watch', 'other', 'ext-value']);

@@ -6,7 +6,7 @@ import { CONTENT_TYPES, type ContentType, type TopicDecl } from './types.js';
 
 const TOPIC_KEYS = [
   'name', 'title', 'description', 'content_type', 'filtering', 'filter_fields',
-  'max_items', 'payload_namespace', 'notification_type',
+  'max_items', 'item_expire', 'payload_namespace', 'notification_type',
 ] as const;
 
 export const STIX21 = 'application/stix+json;version=2.1';
@@ -18,6 +18,8 @@ const FILTER_NAME_RE = /^[a-z][a-z0-9_]*$/;
 const PROPERTY_PATH_RE = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$/;
 export const DEFAULT_MAX_ITEMS = 1000;
 const MAX_MAX_ITEMS = 1_000_000;
+/** pubsub#item_expire at most ten years, in seconds (topics/retention.ts). */
+export const MAX_ITEM_EXPIRE = 315_360_000;
 
 export function readTopic(r: Reader, node: Node, n: number, file: string): TopicDecl | null {
   const m = r.map(node, `topic #${n}`, TOPIC_KEYS);
@@ -39,6 +41,8 @@ export function readTopic(r: Reader, node: Node, n: number, file: string): Topic
   const description = m.has('description') ? r.string(m.get('description'), `${what}: description`) : undefined;
   const filtering = m.has('filtering') ? r.oneOf(m.get('filtering'), `${what}: filtering`, ['controller', 'publisher'] as const) : 'controller';
   const maxItems = m.has('max_items') ? r.positiveInt(m.get('max_items'), `${what}: max_items`, MAX_MAX_ITEMS) : DEFAULT_MAX_ITEMS;
+  // 0 = never (as absent); a bad value is an error, the topic is then skipped like any other.
+  const itemExpire = m.has('item_expire') ? r.nonNegativeInt(m.get('item_expire'), `${what}: item_expire`, MAX_ITEM_EXPIRE) : 0;
   const notificationType = m.has('notification_type')
     ? r.oneOf(m.get('notification_type'), `${what}: notification_type`, ['normal', 'headline'] as const)
     : undefined;
@@ -50,13 +54,14 @@ export function readTopic(r: Reader, node: Node, n: number, file: string): Topic
     r.error(m.get('payload_namespace'), `${what}: payload_namespace only applies to content_type application/xml`);
   }
   const filterFields = m.has('filter_fields') ? readFilterFields(r, m.get('filter_fields') as Node, what, contentType) : {};
-  if (r.errors.length > before || name === null || contentType === null || !filtering || !maxItems || !filterFields) return null;
+  if (r.errors.length > before || name === null || contentType === null || !filtering || !maxItems || itemExpire === null || !filterFields) return null;
   return {
     name, contentType, filtering, filterFields, maxItems, file, line: r.line(node),
     ...(title ? { title } : {}),
     ...(description ? { description } : {}),
     ...(payloadNamespace ? { payloadNamespace } : {}),
     ...(notificationType ? { notificationType } : {}),
+    ...(itemExpire ? { itemExpire } : {}),
   };
 }
 

@@ -64,6 +64,8 @@ export interface TopicDecl {
   /** Topic-declared filter name → dotted property path of the STIX object (e.g. location → x_location). */
   filterFields: Record<string, string>;
   maxItems: number;
+  /** XEP-0060 pubsub#item_expire: seconds after which an item is deleted; absent or 0 = never. */
+  itemExpire?: number;
   /** Root namespace of payloads; required for (and only for) application/xml. */
   payloadNamespace?: string;
   notificationType?: 'normal' | 'headline';

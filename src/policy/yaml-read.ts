@@ -111,13 +111,18 @@ export class Reader {
     return s as T;
   }
 
-  positiveInt(node: unknown, what: string, max: number): number | null {
+  /** An integer from 0 to `max`. */
+  nonNegativeInt(node: unknown, what: string, max: number): number | null {
+    return this.positiveInt(node, what, max, 0);
+  }
+
+  positiveInt(node: unknown, what: string, max: number, min = 1): number | null {
     if (!isScalar(node) || typeof node.value !== 'number' || !Number.isInteger(node.value)) {
       this.error(node, `${what} must be an integer${describe(node)}`);
       return null;
     }
-    if (node.value < 1 || node.value > max) {
-      this.error(node, `${what} must be between 1 and ${max}, not ${node.value}`);
+    if (node.value < min || node.value > max) {
+      this.error(node, `${what} must be between ${min} and ${max}, not ${node.value}`);
       return null;
     }
     return node.value;

@@ -217,6 +217,17 @@ class LogItemStore implements ItemStore {
     return t.submit<boolean>({ k: 'ret', id });
   }
 
+  async expire(topic: string, before: number): Promise<number> {
+    this.assertOpen();
+    const t = this.topics.get(topic);
+    if (!t) return 0;
+    // Submitted in one tick, so one write and one fdatasync for all (group commit). An id whose
+    // newer version is queued is left alone: its 'ret' would be applied after that put.
+    const old = [...t.items.values()].filter((e) => Date.parse(e.published) < before && !t.pendingPut(e.id));
+    const done = await Promise.all(old.map((e) => t.submit<boolean>({ k: 'ret', id: e.id })));
+    return done.filter(Boolean).length;
+  }
+
   async purge(topic: string): Promise<void> {
     this.assertOpen();
     const t = this.topics.get(topic);

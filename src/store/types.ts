@@ -138,6 +138,12 @@ export interface ItemStore {
   /** Trims to the `maxItems` newest (after a configure lowers max_items); returns how many went. */
   trim(topic: string, maxItems: number): Promise<number>;
   retract(topic: string, id: string): Promise<boolean>;
+  /**
+   * Age-based retention (XEP-0060 pubsub#item_expire): removes the items whose `published` is
+   * before `before` (ms since the epoch); returns how many went. Seqs are not given back (the
+   * high-water mark stays), and an item published again under the same id meanwhile stays.
+   */
+  expire(topic: string, before: number): Promise<number>;
   purge(topic: string): Promise<void>;
   /** Removes all items; the seq high-water mark is kept so a same-named topic continues it. */
   deleteTopic(topic: string): Promise<void>;

@@ -42,8 +42,8 @@ export async function serveBulk(d: BulkDeps, token: string, reply: FastifyReply)
   let grid = null;
   if (g.query.filter && Object.keys(g.query.filter).length) {
     const p = parseFilter(g.query.filter, a.topic, d.filterCaps);
-    if (!p.ok) return sendError(reply, 400, p.text);
-    grid = compileFilter(p.filter, a.topic.filterFields);
+    if (isFail(p)) return sendError(reply, 400, p.text ?? p.fail);
+    grid = compileFilter(p.value, a.topic.filterFields);
   }
   const addedAfter = g.query.addedAfter !== undefined ? parseMicros(g.query.addedAfter) : undefined;
   const selection: Selection = { ...(addedAfter !== undefined ? { addedAfter } : {}), version: { all: true, first: false, last: false, at: new Set() }, grid };

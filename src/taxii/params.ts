@@ -8,6 +8,7 @@ import { filterFieldSpecs } from '../filters/fields.js';
 import { parseFilter } from '../filters/parse.js';
 import type { FilterCaps, TopicFilterFields } from '../filters/types.js';
 import { parseMicros } from '../topics/micros.js';
+import { isFail } from '../result.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { Position, Selection, VersionSel } from './select.js';
 
@@ -106,14 +107,14 @@ export function parsePageRequest(
   let filterStd: Record<string, string[]> = {};
   if (Object.keys(standard).length) {
     const p = parseFilter(standard, { contentType: topic.contentType, filterFields: {} }, caps);
-    if (!p.ok) return bad(`match[${p.field}]: ${p.text}`);
-    filterStd = p.filter;
+    if (isFail(p)) return bad(`match[${p.field}]: ${p.text}`);
+    filterStd = p.value;
   }
   let gridTest = null;
   if (ep.kind !== 'versions' && ep.kind !== 'object' && Object.keys(grid).length) {
     const p = parseFilter(grid, topic, caps);
-    if (!p.ok) return bad(`match[${p.field}]: ${p.text}`);
-    gridTest = compileFilter(p.filter, topic.filterFields);
+    if (isFail(p)) return bad(`match[${p.field}]: ${p.text}`);
+    gridTest = compileFilter(p.value, topic.filterFields);
   }
   const version = parseVersion(ep.kind === 'versions' ? undefined : values(q, 'match[version]'), ep.kind === 'versions' ? 'all' : 'last');
   if (typeof version === 'string') return bad(version);

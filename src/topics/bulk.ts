@@ -33,7 +33,7 @@ export class BulkGrants {
     if (a.subtopic) return fail('bad-request', 'bulk download serves a topic: give the topic node and the filter');
     if (query.filter && Object.keys(query.filter).length) {
       const p = parseFilter(query.filter, a.topic, this.topics.limits.filter);
-      if (!p.ok) return fail('invalid-options', p.text);
+      if (isFail(p)) return p;
     }
     this.prune();
     const token = randomBytes(24).toString('base64url');

@@ -27,6 +27,7 @@ export function declConfig(t: TopicDecl): TopicConfig {
     ...(t.description ? { description: t.description } : {}),
     contentType: t.contentType, filtering: t.filtering, filterFields: t.filterFields, maxItems: t.maxItems,
     ...(t.payloadNamespace ? { payloadNamespace: t.payloadNamespace } : {}),
+    ...(t.itemExpire ? { itemExpire: t.itemExpire } : {}),
     notificationType: t.notificationType ?? 'normal',
   };
 }

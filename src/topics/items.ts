@@ -99,19 +99,20 @@ export class ItemService {
     const unstorable = storageNameProblem(node);
     if (unstorable) return fail('not-acceptable', unstorable);
     const tooBig = checkPayloadSize(input.bytes ?? Buffer.byteLength(input.text, 'utf8'), this.d.payloadLimit());
-    if (tooBig) return fail('payload-too-big', tooBig.text);
+    if (tooBig) return tooBig;
     // Backpressure: while earlier notifications still wait for a door's socket, this publish
     // waits too (Broadcaster.hold).
     await this.events.drained();
     const v = validateContent(a.topic.contentType, input, { ...(a.topic.payloadNamespace ? { payloadNamespace: a.topic.payloadNamespace } : {}), xml: this.d.xml });
-    if (!v.ok) {
-      audit(this.d.log, 'publish-refused', { jid: subject.jid, topic: node, reason: v.error.text });
-      return fail(v.error.code, v.error.text);
+    if (isFail(v)) {
+      audit(this.d.log, 'publish-refused', { jid: subject.jid, topic: node, reason: v.text });
+      return v;
     }
+    const stix = v.value.stix;
     const id = itemId || randomUUID();
     const stored = await this.d.items.append(node, {
-      id, publisher: subject.jid, payload: v.stix ? v.stix.text : input.text,
-      published: this.clock.stamp(node, this.d.now?.() ?? new Date(), v.stix ? v.stix.objects.length : 1),
+      id, publisher: subject.jid, payload: stix ? stix.text : input.text,
+      published: this.clock.stamp(node, this.d.now?.() ?? new Date(), stix ? stix.objects.length : 1),
     }, a.topic.maxItems);
     // The topic was deleted while the item was being written (found by the race test): the
     // item must not outlive it, nor reappear in a topic later created with the same name.
@@ -121,7 +122,7 @@ export class ItemService {
     }
     // Planned in publish order per topic: planning yields to the event loop, and the
     // notifications of a later item must not overtake those of an earlier one.
-    const deliveries = await this.planning.run(a.topic.name, () => this.plan(a.topic, node, stored, v.stix));
+    const deliveries = await this.planning.run(a.topic.name, () => this.plan(a.topic, node, stored, stix));
     this.d.log.debug({ jid: subject.jid, topic: node, item: id, seq: stored.seq, deliveries: deliveries.length }, 'published');
     const published: Published = { topic: a.topic, node, item: stored, deliveries };
     this.events.emit({ kind: 'published', published });
@@ -260,8 +261,8 @@ export class ItemService {
     let filter: Filter | null = null;
     if (Object.keys(q.value.filter).length) {
       const p = parseFilter(q.value.filter, a.topic, this.d.topics.limits.filter);
-      if (!p.ok) return fail('invalid-options', p.text);
-      filter = p.filter;
+      if (isFail(p)) return p;
+      filter = p.value;
     }
     const { afterSeq, addedAfter, limit } = q.value;
     const cap = capOf(a.decision);
@@ -307,5 +308,5 @@ function lazy(item: StoredItem): { item: StoredItem; payload: string } {
 
 function parseStored(text: string): ParsedStix | null {
   const p = parseStixPayload(text);
-  return p.ok ? p : null;
+  return isFail(p) ? null : p.value;
 }

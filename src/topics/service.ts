@@ -210,8 +210,8 @@ export class TopicService extends EventEmitter {
       let filter = null;
       if (filterFields && Object.keys(filterFields).length) {
         const p = parseFilter(filterFields, a.topic, this.limits.filter);
-        if (!p.ok) return fail('invalid-options', p.text);
-        filter = p.filter;
+        if (isFail(p)) return p;
+        filter = p.value;
       }
       const subtopic = filter ? subtopicNode(a.topic.name, filterHash(filter)) : null;
       const same = this.subscriptionsOf(a.topic.name).find((s) => sameJid(s.jid, jid) && s.subtopic === subtopic);

@@ -109,6 +109,37 @@ export function itemStoreContract(name: string, open: ItemFactory, features: Ite
       assert.deepEqual(ids(store, 't'), ['b']);
     });
 
+    test('expire removes the items published before the cutoff, durably, in one write', async () => {
+      const at = (id: string, published: string): NewItem => ({ ...item(id), published });
+      for (let i = 0; i < 8; i++) await store.append('t', at(`old${i}`, `2026-01-01T00:00:0${i}.000001Z`), UNBOUNDED);
+      await store.append('t', at('old8', '2026-01-01T00:00:09.999999Z'), UNBOUNDED);
+      await store.append('t', at('old9', '2026-01-01T00:00:09.999999Z'), UNBOUNDED);
+      await store.append('t', at('new1', '2026-01-01T00:00:10.000000Z'), UNBOUNDED);
+      await store.append('t', at('new2', '2026-01-01T00:00:11.5Z'), UNBOUNDED);
+      await store.append('u', at('other', '2026-01-01T00:00:00Z'), UNBOUNDED);
+      const cutoff = Date.parse('2026-01-01T00:00:10Z');
+      const fsyncs = store.stats().fsyncs;
+      assert.equal(await store.expire('t', cutoff), 10);
+      assert.ok(store.stats().fsyncs - fsyncs <= 2, `group commit, not a write per expired item (${store.stats().fsyncs - fsyncs} writes)`);
+      assert.deepEqual(ids(store, 't'), ['new1', 'new2']);
+      assert.equal(store.get('t', 'old1'), undefined);
+      assert.equal(store.oldestSeq('t'), 11);
+      assert.deepEqual(ids(store, 'u'), ['other'], 'other topics untouched');
+      assert.equal(await store.expire('t', cutoff), 0, 'nothing left to expire');
+      assert.equal(await store.expire('none', cutoff), 0);
+      await reopen();
+      assert.deepEqual(ids(store, 't'), ['new1', 'new2']);
+      assert.equal(store.highSeq('t'), 12);
+      assert.equal((await store.append('t', item('next'), UNBOUNDED)).seq, 13, 'seqs are not given back');
+    });
+
+    test('expire leaves an id published again (a newer version) alone', async () => {
+      await store.append('t', { ...item('a'), published: '2026-01-01T00:00:00Z' }, UNBOUNDED);
+      await store.append('t', { ...item('a'), published: '2026-06-01T00:00:00Z' }, UNBOUNDED);
+      assert.equal(await store.expire('t', Date.parse('2026-03-01T00:00:00Z')), 0);
+      assert.deepEqual(store.list('t').map((i) => [i.id, i.seq]), [['a', 2]]);
+    });
+
     // Each scenario ends with the topic's high-water mark at `hw`; the next seq must be hw + 1.
     const neverReused: [string, (s: ItemStore) => Promise<void>, number][] = [
       ['retract of the newest', async (s) => void (await s.retract('t', 'i3')), 3],
@@ -117,6 +148,7 @@ export function itemStoreContract(name: string, open: ItemFactory, features: Ite
       ['trim to max_items', async (s) => void (await s.trim('t', 1)), 3],
       ['overwrite of the newest', async (s) => void (await s.append('t', item('i3'), UNBOUNDED)), 4],
       ['retract of all, one by one', async (s) => { for (const id of ['i1', 'i2', 'i3']) await s.retract('t', id); }, 3],
+      ['expiry of all (item_expire)', async (s) => void (await s.expire('t', Date.parse('2027-01-01T00:00:00Z'))), 3],
     ];
     for (const [what, act, hw] of neverReused) {
       test(`seq is never reused after ${what}, also across restart`, async () => {

@@ -28,6 +28,7 @@ import {
   publishEl, pubsub, reparse, type Harness,
 } from './pubsub-fixture.js';
 import { Rnd, SLASHY_TOPIC, mutate, prng, seeds, type SeedContext } from './fuzz-gen.js';
+import { isFail } from '../../src/result.js';
 
 // Fixed by default (deterministic); FUZZ_SEED / FUZZ_ITERATIONS explore further by hand.
 const ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 6000);
@@ -126,7 +127,7 @@ export function stateProblems(h: Harness): string[] {
     if (items.length > t.maxItems) out.push(`topic ${t.name}: ${items.length} items > max ${t.maxItems}`);
     for (let i = 1; i < items.length; i++) if (items[i]!.seq <= items[i - 1]!.seq) out.push(`topic ${t.name}: seq not ascending`);
     if (t.contentType.startsWith('application/stix+json')) {
-      for (const it of items) if (!parseStixPayload(it.payload).ok) out.push(`topic ${t.name}: stored item ${it.id} is not valid STIX`);
+      for (const it of items) if (isFail(parseStixPayload(it.payload))) out.push(`topic ${t.name}: stored item ${it.id} is not valid STIX`);
     }
   }
   return out;

@@ -75,6 +75,22 @@ describe('create, configure, delete (XEP-0060 §8)', () => {
     assertError(await h.iq(SOC, 'get', owner(xml('configure', { node: 'internal/secret' }))), 'cancel', 'item-not-found');
   });
 
+  test('pubsub#item_expire: set by configure, shown in the form and in disco#info; 0 turns it off', async () => {
+    const configure = (v: string) => h.iq(PROV, 'set', owner(xml('configure', { node: 'threat-intel/new' }, form('submit', NODE_CONFIG, { 'pubsub#item_expire': [v] }))));
+    const info = async () => el(await h.iq(PROV, 'get', xml('query', { xmlns: NS.DISCO_INFO, node: 'threat-intel/new' })))
+      .getChildren('x').find((x) => fieldValues(x, 'FORM_TYPE')?.[0] === 'http://jabber.org/protocol/pubsub#meta-data');
+    assert.equal(fieldValues(await info(), 'pubsub#item_expire'), undefined);
+    assert.equal(await configure('3600'), true);
+    assert.equal(h.topics.topic('threat-intel/new')!.itemExpire, 3600);
+    const x = el(await h.iq(PROV, 'get', owner(xml('configure', { node: 'threat-intel/new' })))).getChild('configure')!.getChild('x', NS.DATA)!;
+    assert.deepEqual(fieldValues(x, 'pubsub#item_expire'), ['3600']);
+    assert.deepEqual(fieldValues(await info(), 'pubsub#item_expire'), ['3600']);
+    assertError(await configure('an hour'), 'modify', 'not-acceptable');
+    assert.equal(await configure('0'), true);
+    assert.ok(!h.topics.topic('threat-intel/new')!.itemExpire, 'never');
+    assert.equal(fieldValues(await info(), 'pubsub#item_expire'), undefined);
+  });
+
   test('delete: subscribers hear of it through the topic-deleted event; declared topics stay', async () => {
     const sub = el(await h.iq(SOC, 'set', pubsub(xml('subscribe', { node: 'threat-intel/new', jid: SOC }))));
     assert.equal(sub.getChild('subscription')?.attrs.subscription, 'subscribed');

@@ -6,6 +6,7 @@ import { AccountService, EMPTY_ACCOUNTS } from '../../src/accounts/service.js';
 import type { Account, AccountChange } from '../../src/accounts/types.js';
 import { silentLogger } from '../../src/log.js';
 import { memoryStore } from '../helpers/fakes.js';
+import { ok } from '../../src/result.js';
 
 const JID = 'node1@grid.test';
 const cert = { fingerprint: 'AA', serial: '01', subject: { OU: 'soc', CN: 'node1' }, issuer: { O: 'Grid Dev CA' }, notBefore: '2020-01-01T00:00:00.000Z', notAfter: '2099-01-01T00:00:00.000Z', xmppAddrs: [JID], keyType: 'rsa' as const };
@@ -13,7 +14,7 @@ const cert = { fingerprint: 'AA', serial: '01', subject: { OU: 'soc', CN: 'node1
 function setup() {
   const svc = new AccountService({
     store: memoryStore(EMPTY_ACCOUNTS), log: silentLogger(), trust: () => ({ anchors: [], crls: [], identity: 'xmppaddr', warnings: [] }),
-    verify: () => ({ ok: true, cert }),
+    verify: () => ok(cert),
     policy: { autoApprove: () => ({ id: 'auto1', groups: ['soc'] }), declaredGroups: () => ['soc'], admins: () => ['admin@grid.test'] },
   });
   const changes: AccountChange[] = [];

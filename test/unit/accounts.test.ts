@@ -7,6 +7,7 @@ import type { AccountChange, AccountPolicy } from '../../src/accounts/types.js';
 import type { RegistrationResult } from '../../src/identity/types.js';
 import { silentLogger } from '../../src/log.js';
 import { memoryStore } from '../helpers/fakes.js';
+import { fail, ok } from '../../src/result.js';
 
 const JID = 'node1@grid.test';
 function cert(subject: Record<string, string>, notAfter = '2099-01-01T00:00:00.000Z') {
@@ -14,7 +15,7 @@ function cert(subject: Record<string, string>, notAfter = '2099-01-01T00:00:00.0
 }
 
 function setup(opts: { auto?: boolean; now?: () => Date } = {}) {
-  let next: RegistrationResult = { ok: true, cert: cert({ OU: 'soc', CN: 'node1' }) };
+  let next: RegistrationResult = ok(cert({ OU: 'soc', CN: 'node1' }));
   const policy: AccountPolicy = {
     autoApprove: () => (opts.auto ? { id: 'auto1', groups: ['soc'] } : null),
     declaredGroups: () => ['soc', 'partners'],
@@ -55,7 +56,7 @@ test('re-registration: same subject and issuer stays approved; a new subject goe
   await submit();
   await svc.approve(JID, 'cli', ['soc']);
   assert.equal(((await submit()) as { value: { status: string } }).value.status, 'approved');
-  setVerify({ ok: true, cert: cert({ OU: 'elsewhere', CN: 'node1' }) });
+  setVerify(ok(cert({ OU: 'elsewhere', CN: 'node1' })));
   assert.equal(((await submit()) as { value: { status: string } }).value.status, 'pending');
 });
 
@@ -72,20 +73,20 @@ test('an administrator’s revocation is not undone by registering again', async
 test('an approved account whose certificate expired counts as revoked until it registers again', async () => {
   let now = new Date('2030-01-01T00:00:00Z');
   const { svc, submit, setVerify } = setup({ auto: true, now: () => now });
-  setVerify({ ok: true, cert: cert({ OU: 'soc' }, '2030-06-01T00:00:00.000Z') });
+  setVerify(ok(cert({ OU: 'soc' }, '2030-06-01T00:00:00.000Z')));
   await submit();
   assert.equal(svc.gate(JID), null);
   now = new Date('2030-07-01T00:00:00Z');
   assert.equal(svc.gate(JID)?.fail, 'account-revoked');
   assert.equal(svc.list('revoked').length, 1);
-  setVerify({ ok: true, cert: cert({ OU: 'soc' }, '2031-06-01T00:00:00.000Z') });
+  setVerify(ok(cert({ OU: 'soc' }, '2031-06-01T00:00:00.000Z')));
   await submit();
   assert.equal(svc.gate(JID), null);
 });
 
 test('verification failures are returned as their code, and nothing is stored', async () => {
   const { svc, submit, setVerify } = setup();
-  setVerify({ ok: false, code: 'untrusted', text: 'rogue CA' });
+  setVerify(fail('untrusted', 'rogue CA'));
   const r = await submit();
   assert.equal((r as { fail: string }).fail, 'untrusted');
   assert.equal(svc.get(JID), undefined);

@@ -8,6 +8,7 @@ import {
   TLP1_MARKINGS, TLP2_MARKINGS, cutStix, makePredicate, parseFilter, type Filter, type TlpCap,
 } from '../../src/filters/index.js';
 import { parseStixPayload, type ParsedStix } from '../../src/payloads/index.js';
+import { valueOf } from '../helpers/result.js';
 
 type Obj = Record<string, any>;
 const TOPIC = { contentType: 'application/stix+json;version=2.1', filterFields: {} };
@@ -15,14 +16,10 @@ const ICS_TEXT = readDataText(ATTACK_ICS_FILE);
 const ICS = JSON.parse(ICS_TEXT) as { id: string; objects: Obj[] };
 
 function parsed(text: string): ParsedStix {
-  const r = parseStixPayload(text);
-  assert.ok(r.ok, r.ok ? '' : r.text);
-  return r;
+  return valueOf(parseStixPayload(text));
 }
 function filter(fields: Record<string, string[]>): Filter {
-  const r = parseFilter(fields, TOPIC);
-  assert.ok(r.ok, r.ok ? '' : r.text);
-  return r.filter;
+  return valueOf(parseFilter(fields, TOPIC));
 }
 /** Cuts and re-reads the result, which must itself be a valid STIX payload. */
 function cut(p: ParsedStix, f: Filter | null, cap: TlpCap = {}): { doc: Obj; ids: Set<string>; count: number; matched: number } | null {

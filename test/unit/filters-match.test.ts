@@ -8,6 +8,7 @@ import {
   type Filter, type Tlp,
 } from '../../src/filters/index.js';
 import type { StixObject } from '../../src/payloads/index.js';
+import { valueOf } from '../helpers/result.js';
 
 const TLP1 = Object.fromEntries(Object.entries(TLP1_MARKINGS).map(([id, t]) => [t, id])) as Record<string, string>;
 const TLP2 = Object.fromEntries(Object.entries(TLP2_MARKINGS).map(([id, t]) => [t, id])) as Record<string, string>;
@@ -15,9 +16,7 @@ const DECLARED = { location: 'x_location', country: 'x_geo.country', port: 'x_po
 const TOPIC = { contentType: 'application/stix+json;version=2.1', filterFields: DECLARED };
 
 function f(fields: Record<string, string[]>): Filter {
-  const r = parseFilter(fields, TOPIC);
-  assert.ok(r.ok, r.ok ? '' : r.text);
-  return r.filter;
+  return valueOf(parseFilter(fields, TOPIC));
 }
 
 const ind: StixObject = {

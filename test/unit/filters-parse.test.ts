@@ -2,6 +2,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkDeclaredFields, filterFieldSpecs, parseFilter } from '../../src/filters/index.js';
+import { valueOf, failOf, isFail } from '../helpers/result.js';
 
 const STIX = { contentType: 'application/stix+json;version=2.1', filterFields: { location: 'x_location', domain: 'x_geo.domain' } };
 const IDENT = 'identity--f431f809-377b-45e0-aa1c-6a4751cae5ff';
@@ -25,9 +26,7 @@ describe('parseFilter accepts', () => {
   ];
   for (const [name, fields, want] of rows) {
     test(name, () => {
-      const r = parseFilter(fields, STIX);
-      assert.ok(r.ok, r.ok ? '' : r.text);
-      assert.deepEqual(r.filter, want);
+      assert.deepEqual(valueOf(parseFilter(fields, STIX)), want);
     });
   }
 });
@@ -56,18 +55,17 @@ describe('parseFilter refuses, naming the field', () => {
   ];
   for (const [name, fields, field, want] of rows) {
     test(name, () => {
-      const r = parseFilter(fields, STIX);
-      assert.equal(r.ok, false);
-      if (r.ok) return;
+      const r = failOf(parseFilter(fields, STIX));
+      assert.equal(r.fail, 'invalid-options');
       assert.equal(r.field, field);
-      assert.match(r.text, want);
+      assert.match(r.text ?? '', want);
     });
   }
   test('non-STIX topics support no filter at all', () => {
     const iodef = { contentType: 'application/iodef+xml', filterFields: {} };
     const r = parseFilter({ type: ['indicator'] }, iodef);
-    assert.deepEqual(r.ok ? null : [r.field, /cannot be filtered/.test(r.text)], ['type', true]);
-    assert.deepEqual(parseFilter({}, iodef), { ok: true, filter: {} });
+    assert.deepEqual(isFail(r) ? [r.field, /cannot be filtered/.test(r.text ?? '')] : null, ['type', true]);
+    assert.deepEqual(parseFilter({}, iodef), { ok: true, value: {} });
   });
 });
 
@@ -93,7 +91,7 @@ describe('field specs and declared fields', () => {
   for (const [name, decl, field] of rows) {
     test(name, () => {
       const r = checkDeclaredFields(decl);
-      assert.equal(r.ok ? null : r.field, field);
+      assert.equal(isFail(r) ? r.field : null, field);
     });
   }
 });

@@ -11,6 +11,8 @@ import {
 } from '../../src/payloads/index.js';
 import type { Element } from '@xmpp/xml';
 import { validateItemPayload as validateXmppPayload } from '../../src/xmpp/payload-input.js';
+import { ok } from '../../src/result.js';
+import { valueOf, failOf, isFail } from '../helpers/result.js';
 
 /** The XMPP door's payload element → the core's check (XEP-0335 unwrapping is the door's). */
 const validateItemPayload = (contentType: ContentType, el: XmlNode) => validateXmppPayload(contentType, el as unknown as Element);
@@ -63,15 +65,15 @@ describe('IODEF 2 (RFC 7970)', () => {
   for (const [name, text, want] of rows) {
     test(name, () => {
       const r = validateXmlPayload(IODEF, parseXml(text));
-      if (want === null) assert.deepEqual(r, { ok: true });
-      else { assert.equal(r.ok, false); assert.match((r as { text: string }).text, want); }
+      if (want === null) assert.deepEqual(r, ok(undefined));
+      else assert.match(failOf(r).text ?? '', want);
     });
   }
   test('namespace inherited from the enclosing <item>', () => {
     const root = parseXml(IODEF_MIN.replace(` xmlns="${IODEF_NS}"`, ''));
-    assert.equal(validateXmlPayload(IODEF, root).ok, false);
+    assert.equal(isFail(validateXmlPayload(IODEF, root)), true);
     const item: XmlNode = { name: 'item', attrs: { xmlns: IODEF_NS }, children: [root] };
-    assert.deepEqual(validateXmlPayload(IODEF, root, { ancestors: [item] }), { ok: true });
+    assert.deepEqual(validateXmlPayload(IODEF, root, { ancestors: [item] }), ok(undefined));
   });
 });
 
@@ -100,8 +102,8 @@ describe('STIX 1.x, TAXII 1.1 and application/xml', () => {
   for (const [name, ct, text, opts, want] of rows) {
     test(name, () => {
       const r = validateXmlPayload(ct, parseXml(text), opts);
-      if (want === null) assert.deepEqual(r, { ok: true });
-      else { assert.equal(r.ok, false); assert.match((r as { text: string }).text, want); }
+      if (want === null) assert.deepEqual(r, ok(undefined));
+      else assert.match(failOf(r).text ?? '', want);
     });
   }
 });
@@ -128,8 +130,8 @@ describe('validateItemPayload', () => {
   const json = (body: string): XmlNode => xml('json', { xmlns: 'urn:xmpp:json:0' }, body);
   test('STIX in an XEP-0335 <json> element (escaped text round-trips)', () => {
     const el = parseXml(xml('json', { xmlns: 'urn:xmpp:json:0' }, indicator).toString());
-    const r = validateItemPayload(STIX, el);
-    assert.ok(r.ok && r.stix, JSON.stringify(r));
+    const r = valueOf(validateItemPayload(STIX, el));
+    assert.ok(r.stix, JSON.stringify(r));
     assert.equal(r.stix.kind, 'object');
     assert.equal(r.stix.objects[0]!.pattern, "[url:value = 'http://x.example/a&b<c']");
   });
@@ -142,17 +144,15 @@ describe('validateItemPayload', () => {
   ];
   for (const [name, el, want] of bad) {
     test(`rejects ${name} as invalid-payload`, () => {
-      const r = validateItemPayload(STIX, el);
-      assert.equal(r.ok, false);
-      if (r.ok) return;
-      assert.equal(r.error.code, 'invalid-payload');
-      assert.match(r.error.text, want);
+      const r = failOf(validateItemPayload(STIX, el));
+      assert.equal(r.fail, 'invalid-payload');
+      assert.match(r.text ?? '', want);
     });
   }
   test('XML content types go through validateXmlPayload', () => {
-    assert.deepEqual(validateItemPayload(IODEF, parseXml(IODEF_MIN)), { ok: true });
+    assert.deepEqual(validateItemPayload(IODEF, parseXml(IODEF_MIN)), ok({}));
     const r = validateItemPayload(IODEF, parseXml(`<IODEF-Document xmlns="${IODEF_NS}"/>`));
-    assert.equal(r.ok ? '' : r.error.code, 'invalid-payload');
+    assert.equal(isFail(r) ? r.fail : '', 'invalid-payload');
   });
 });
 
@@ -179,7 +179,7 @@ describe('content types', () => {
   test('checkPayloadSize', () => {
     assert.equal(checkPayloadSize(262144, 262144), null);
     const e = checkPayloadSize(262145, 262144);
-    assert.equal(e?.code, 'payload-too-big');
-    assert.match(e!.text, /262145 bytes.*262144/);
+    assert.equal(e?.fail, 'payload-too-big');
+    assert.match(e!.text ?? '', /262145 bytes.*262144/);
   });
 });

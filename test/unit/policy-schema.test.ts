@@ -61,6 +61,7 @@ describe('each kind of error names its line and reason', () => {
     ['application/xml without namespace', 'topics:\n  - name: a\n    content_type: application/xml\n', 2, /needs payload_namespace/],
     ['payload_namespace elsewhere', 'topics:\n  - name: a\n    content_type: application/iodef+xml\n    payload_namespace: urn:x\n', 4, /only applies to content_type application\/xml/],
     ['max_items not an integer', 'topics:\n  - name: a\n    content_type: application/iodef+xml\n    max_items: lots\n', 4, /max_items must be an integer/],
+    ['item_expire negative', 'topics:\n  - name: a\n    content_type: application/iodef+xml\n    item_expire: -5\n', 4, /item_expire must be between 0 and 315360000, not -5/],
     ['filter field shadows a built-in', 'topics:\n  - name: a\n    content_type: application/stix+json;version=2.1\n    filter_fields: { tlp: x_tlp }\n', 4, /'tlp' is built in/],
     ['filter field on IODEF', 'topics:\n  - name: a\n    content_type: application/iodef+xml\n    filter_fields: { loc: x }\n', 4, /only to application\/stix\+json/],
     ['admin not a bare JID', 'admins: [admin@grid.test/console]\n', 1, /not a bare JID/],

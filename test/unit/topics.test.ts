@@ -63,6 +63,7 @@ function memoryItems(): ItemStore {
     highSeq: (t) => high.get(t) ?? 0,
     async trim() { return 0; },
     async retract(t, id) { const before = list(t).length; m.set(t, list(t).filter((i) => i.id !== id)); return list(t).length < before; },
+    async expire(t, before) { const keep = list(t).filter((i) => !(Date.parse(i.published) < before)); const n = list(t).length - keep.length; m.set(t, keep); return n; },
     async purge(t) { m.set(t, []); },
     async deleteTopic(t) { m.delete(t); },
     stats: () => ({ appends: 0, fsyncs: 0, compactions: 0, openFiles: 0, truncated: [] }),

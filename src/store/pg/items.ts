@@ -262,4 +262,18 @@ export class PgItemStore implements ItemStore {
     this.closed = true;
     for (const t of this.topics.values()) if (t.running) await t.running;
   }
+
+  /**
+   * ItemStore.expire (pubsub#item_expire), built on list() and retract() only so that it holds
+   * whatever the queue and the transactions become. The retracts, submitted in one tick, share
+   * one transaction (group commit). Unlike the files store it cannot see a newer version of the
+   * same id that is queued but not committed: that one would go too (a re-publish of an expired
+   * id within the same few milliseconds as the sweep).
+   */
+  async expire(topic: string, before: number): Promise<number> {
+    if (this.closed) throw new Error('item store is closed');
+    const old = this.list(topic).filter((it) => Date.parse(it.published) < before);
+    const done = await Promise.all(old.map((it) => this.retract(topic, it.id)));
+    return done.filter(Boolean).length;
+  }
 }

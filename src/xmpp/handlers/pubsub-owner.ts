@@ -13,6 +13,7 @@ import { FORM_TYPES } from '../form-types.js';
 import { buildForm, findForm } from '../forms.js';
 import type { IqReply, IqRequest, Router } from '../router.js';
 import { grid } from '../xmlnode.js';
+import { MAX_ITEM_EXPIRE } from '../../policy/schema-topic.js';
 import type { PubsubDeps } from './pubsub.js';
 
 export const DEFAULT_MAX_ITEMS = 1000;
@@ -25,7 +26,7 @@ export const DEFAULT_CONFIG: TopicConfig = {
 
 const GRID_FIELDS = new Set(['content_type', 'filtering', 'filter_fields', 'payload_namespace'].map(grid));
 const SINGLE_FIELDS = [
-  'pubsub#title', 'pubsub#description', 'pubsub#max_items', 'pubsub#notification_type', 'pubsub#access_model', 'pubsub#type',
+  'pubsub#title', 'pubsub#description', 'pubsub#max_items', 'pubsub#item_expire', 'pubsub#notification_type', 'pubsub#access_model', 'pubsub#type',
   grid('content_type'), grid('filtering'), grid('payload_namespace'),
 ];
 const bad = (field: string, text: string): Fail => fail('not-acceptable', `node configuration field ${field}: ${text}`);
@@ -65,6 +66,13 @@ export function parseNodeConfig(fields: Map<string, string[]>, maxItemsCap = MAX
     if (!(n >= 1 && n <= maxItemsCap)) return bad('pubsub#max_items', `must be an integer from 1 to ${maxItemsCap} (the cap, limits.max_items), or max`);
     patch.maxItems = n;
   }
+  // XEP-0060 §16.4.4: seconds after which items are purged; 0 (or max: no limit but ours) = never.
+  const expire = vals.get('pubsub#item_expire');
+  if (expire !== undefined) {
+    const n = expire === 'max' ? 0 : /^\d{1,9}$/.test(expire) ? Number(expire) : NaN;
+    if (!(n >= 0 && n <= MAX_ITEM_EXPIRE)) return bad('pubsub#item_expire', `must be a number of seconds from 0 (never) to ${MAX_ITEM_EXPIRE}, or max`);
+    patch.itemExpire = n;
+  }
   const nt = vals.get('pubsub#notification_type');
   if (nt !== undefined) {
     if (nt !== 'normal' && nt !== 'headline') return bad('pubsub#notification_type', 'must be normal or headline');
@@ -95,7 +103,7 @@ export function parseNodeConfig(fields: Map<string, string[]>, maxItemsCap = MAX
       decl[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
     }
     const c = checkDeclaredFields(decl);
-    if (!c.ok) return bad(grid('filter_fields'), c.text);
+    if (isFail(c)) return bad(grid('filter_fields'), c.text ?? c.fail);
     patch.filterFields = decl;
   }
   return ok(patch);
@@ -104,6 +112,7 @@ export function parseNodeConfig(fields: Map<string, string[]>, maxItemsCap = MAX
 /** A complete, consistent configuration (create), or the reason it is not. */
 export function completeConfig(base: TopicConfig, patch: Partial<TopicConfig>): Result<TopicConfig> {
   const cfg: TopicConfig = { ...base, ...patch };
+  if (!cfg.itemExpire) delete cfg.itemExpire; // 0 is never, as absent
   if (cfg.contentType === 'application/xml') {
     if (!cfg.payloadNamespace) return bad('pubsub#type', 'application/xml topics need the payload namespace (pubsub#type or {urn:xmpp-grid:0}payload_namespace)');
   } else {
@@ -122,6 +131,7 @@ export function nodeConfigForm(cfg: TopicConfig): Element {
     { var: 'pubsub#description', type: 'text-single', label: 'Description', values: cfg.description ? [cfg.description] : [] },
     { var: 'pubsub#type', type: 'text-single', label: 'Payload namespace', values: [pubsubType(cfg.contentType, cfg.payloadNamespace) ?? ''] },
     { var: 'pubsub#max_items', type: 'text-single', label: 'Max items to persist', values: [String(cfg.maxItems)] },
+    { var: 'pubsub#item_expire', type: 'text-single', label: 'Seconds after which items expire (0: never)', values: [String(cfg.itemExpire ?? 0)] },
     { var: 'pubsub#persist_items', type: 'boolean', label: 'Persist items', values: ['1'] },
     { var: 'pubsub#access_model', type: 'list-single', label: 'Access model (the policy keeps the whitelist)', options: ['whitelist'], values: ['whitelist'] },
     { var: 'pubsub#notification_type', type: 'list-single', label: 'Message type of notifications', options: ['normal', 'headline'], values: [cfg.notificationType] },
@@ -189,6 +199,8 @@ async function configure(d: PubsubDeps, req: IqRequest, op: Element, node: strin
   if (isFail(full)) return full;
   // A round-tripped form repeats pubsub#type; only application/xml topics keep it as config.
   if (full.value.payloadNamespace === undefined) delete patch.value.payloadNamespace;
+  // ...and pubsub#item_expire 0 (never): a topic that never expires items stays as it is.
+  if (patch.value.itemExpire === 0 && !a.topic.itemExpire) delete patch.value.itemExpire;
   // A lowered max_items trims the stored history in the core.
   const r = await d.items.configure(s, node, patch.value);
   return isFail(r) ? r : true;

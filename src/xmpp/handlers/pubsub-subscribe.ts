@@ -141,8 +141,8 @@ export function optionsSet(d: PubsubDeps, s: PolicySubject, _req: IqRequest, op:
   let filter: Filter | null = null;
   if (Object.keys(fields).length) {
     const p = parseFilter(fields, f.topic, d.topics.limits.filter);
-    if (!p.ok) return fail('invalid-options', p.text);
-    filter = p.filter;
+    if (isFail(p)) return p;
+    filter = p.value;
   }
   const same = (filter ? canonicalJson(filter) : null) === (f.sub.filter ? canonicalJson(f.sub.filter) : null);
   if (same) return true;

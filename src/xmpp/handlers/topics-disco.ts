@@ -67,6 +67,7 @@ export function topicInfo(topics: TopicService, topic: Topic, node: string, subt
     { var: 'pubsub#num_subscribers', type: 'text-single', values: [String(subs.length)] },
     { var: 'pubsub#access_model', type: 'list-single', values: ['whitelist'] },
     { var: 'pubsub#max_items', type: 'text-single', values: [String(topic.maxItems)] },
+    ...(topic.itemExpire ? [{ var: 'pubsub#item_expire', type: 'text-single' as const, values: [String(topic.itemExpire)] }] : []),
     { var: 'pubsub#creation_date', type: 'text-single', values: [topic.createdAt] },
   ]);
   const grid = buildForm('result', FORM_TYPES.topic, [
