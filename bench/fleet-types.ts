@@ -36,7 +36,7 @@ export type WorkerRequest =
   | { op: 'close' };
 
 export interface Collected { count: number; bytes: number; first: number; last: number; hist: [number, number][]; wire: number; objects: number; nodes: number; expected: number }
-export interface Published { t0: number; t1: number; errors: number; firstError?: string }
+export interface Published { t0: number; t1: number; errors: number; firstError?: string; /** Open-loop publishes: due time → the controller's answer (stored). */ ack?: [number, number][] }
 
 /** The flood workload's victim: one request at a time, each timed. */
 export interface Probed { count: number; errors: number; firstError?: string; hist: [number, number][]; disco: [number, number][]; publish: [number, number][] }

@@ -118,15 +118,16 @@ async function main(): Promise<void> {
     const pubsubJid = grid.server.pubsubJid ?? `pubsub.${grid.domain}`;
     const r1m = want('w1') || want('w1m') ? await w1ModPubsub(fleet, p, pids, pubsubJid, true) : undefined;
     const r1mem = want('w1') || want('w1mem') ? await w1ModPubsub(fleet, p, pids, pubsubJid, false) : undefined;
-    const r2 = want('w2') ? await w2(fleet, p, pids, controller, pubsubJid) : undefined;
+    // Steady before W2: W2's unfiltered mod_pubsub run leaves the server a backlog to work off.
     const rs = want('steady') && r0 ? await steady(fleet, p, pids, controller, r0.delivered_per_s) : undefined;
+    const r2 = want('w2') ? await w2(fleet, p, pids, controller, pubsubJid) : undefined;
     const rf = want('flood') ? await floodWorkload({ fleet, files: files('flood'), service: `xmpps://127.0.0.1:${grid.prosody.ports.c2sTls}`, domain: grid.domain, caFile: grid.pki.ca.cert,
       controller, ctlPid: ctl.pid, prosodyPid: grid.prosody.pid, adminSocket: grid.cfg.admin.socket, cleanup, p: p.flood, log }) : undefined;
     const ctlMem = procMemory(ctl.pid);
     const stats = await adminRequest(grid.cfg.admin.socket, 'stats', {});
     await ctl.stop();
     results.w0 = r0;
-    results.w1 = {
+    if (r1c || r1m || r1mem) results.w1 = {
       controller: r1c, mod_pubsub: r1m, mod_pubsub_memory: r1mem,
       ratio: ratio(r1c?.delivered_per_s, r1m?.delivered_per_s), ratio_vs_memory: ratio(r1c?.delivered_per_s, r1mem?.delivered_per_s),
       mod_pubsub_memory_fraction_of_w0: ratio(r1mem?.delivered_per_s, r0?.delivered_per_s),

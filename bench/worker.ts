@@ -11,7 +11,7 @@ import { subscribeIq, publishIq } from '../src/agent/pubsub.js';
 import type { Filter } from '../src/agent/grid-types.js';
 import { Histogram, nowMs } from './stats.js';
 import { indicatorJson, icsBundles } from './payloads.js';
-import type { WorkerRequest, PublishSpec } from './fleet-types.js';
+import type { WorkerRequest, PublishSpec, Published } from './fleet-types.js';
 import { flood, probe } from './flood-client.js';
 import { parseStixPayload } from '../src/payloads/stix.js';
 import { canonicalise, cutStix, makePredicate, type KeepFn } from '../src/filters/index.js';
@@ -125,7 +125,8 @@ async function createNode(to: string, node: string, maxItems: number, persist: b
 }
 
 /** Publishes `spec.items` items with at most `spec.window` publishes in flight. */
-async function publish(spec: PublishSpec): Promise<{ t0: number; t1: number; errors: number; firstError?: string }> {
+async function publish(spec: PublishSpec): Promise<Published> {
+  let ackHist: Histogram | undefined;
   const conn = nodes[0]!.conn;
   const bodies = spec.kind === 'ics' ? icsBundles(spec.icsFile!, spec.perBundle) : undefined;
   let errors = 0;
@@ -142,13 +143,14 @@ async function publish(spec: PublishSpec): Promise<{ t0: number; t1: number; err
     // Open loop at a fixed rate: publish i is due at t0 + i / rate whatever the answers do, and
     // its id carries the due time, so a late publish counts against latency (no coordinated omission).
     const inflight: Promise<void>[] = [];
+    ackHist = new Histogram();
     for (const i of seqs) {
       const due = t0 + (i * 1000) / spec.ratePerS;
       const wait = due - nowMs();
       if (wait > 1) await new Promise((r) => setTimeout(r, wait)); // pacing, not synchronisation
       const text = bodies ? bodies[i % bodies.length]! : indicatorJson(i);
       inflight.push(conn.iq(publishIq(spec.to, spec.topic, xml('json', { xmlns: NS_JSON }, text), `${spec.tag}-${i}-${due.toFixed(3)}`), 60_000).then(
-        () => undefined, (err: Error) => { errors++; firstError ??= err.message; }));
+        () => { ackHist!.record(nowMs() - due); }, (err: Error) => { errors++; firstError ??= err.message; }));
     }
     await Promise.all(inflight);
   } else {
@@ -163,7 +165,7 @@ async function publish(spec: PublishSpec): Promise<{ t0: number; t1: number; err
       }
     });
   }
-  return { t0, t1: nowMs(), errors, ...(firstError ? { firstError } : {}) };
+  return { t0, t1: nowMs(), errors, ...(firstError ? { firstError } : {}), ...(ackHist ? { ack: ackHist.toSparse() } : {}) };
 }
 
 async function handle(r: WorkerRequest): Promise<unknown> {

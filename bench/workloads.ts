@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 import { Fleet, figures, type RunFigures } from './fleet.js';
-import { ratio, summarise, type LatencySummary } from './stats.js';
+import { Histogram, ratio, summarise, type LatencySummary } from './stats.js';
 import { FANOUT_TOPIC, FILTERED_FIELDS, FILTERED_TOPIC, FILTER_GROUPS, MOD_PUBSUB_FILTERED_NODE, MOD_PUBSUB_NODE, STEADY_TOPIC, icsBundles } from './payloads.js';
 import type { ClientFilter, PublishSpec } from './fleet-types.js';
 import { parseStixPayload } from '../src/payloads/stix.js';
@@ -28,7 +28,7 @@ export interface Params {
 
 export interface Measured extends LatencySummary {
   delivered_per_s: number; payload_mb_per_s: number; mean_payload_bytes: number; deliveries: number; publish_s: number; expected?: number; complete: boolean; seconds: number;
-  publish_errors: number; first_error?: string; items?: number; wire_bytes_per_subscriber?: number; objects_kept?: number; persist_items?: boolean; clients_cpu_s?: number; controller_cpu_s?: number; prosody_cpu_s?: number; controller_rss_mb?: number;
+  publish_errors: number; first_error?: string; items?: number; ack_p50_ms?: number; ack_p99_ms?: number; wire_bytes_per_subscriber?: number; objects_kept?: number; persist_items?: boolean; clients_cpu_s?: number; controller_cpu_s?: number; prosody_cpu_s?: number; controller_rss_mb?: number;
 }
 
 export const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
@@ -61,6 +61,7 @@ async function runOne(fleet: Fleet, spec: PublishSpec, perSub: number | undefine
   const m = measured(f);
   m.wire_bytes_per_subscriber = f.nodes ? Math.round(f.wire_bytes / f.nodes) : 0;
   if (arm) m.objects_kept = f.objects;
+  if (r.pub.ack) { const a = summarise(Histogram.fromSparse(r.pub.ack)); m.ack_p50_ms = a.p50_ms; m.ack_p99_ms = a.p99_ms; }
   const cpu1 = { c: pids.controller ? cpuSeconds(pids.controller) : undefined, p: cpuSeconds(pids.prosody), k: clients() };
   m.clients_cpu_s = +(cpu1.k - cpu0.k).toFixed(2);
   if (cpu0.c !== undefined && cpu1.c !== undefined) m.controller_cpu_s = +(cpu1.c - cpu0.c).toFixed(2);
