@@ -14,7 +14,12 @@ export interface PublishSpec {
   targets?: string[];
   icsFile?: string;
   perBundle?: number;
+  /** Open loop: publishes per second on a fixed schedule instead of a window (the steady workload). */
+  ratePerS?: number;
 }
+
+/** W2 without the controller: the subscribers cut each notification themselves. */
+export interface ClientFilter { groups: Record<string, string[]>[]; fields: Record<string, string> }
 
 export type WorkerRequest =
   | { op: 'connect'; service: string; domain: string; caFile: string; nodes: NodeFiles[] }
@@ -22,7 +27,7 @@ export type WorkerRequest =
   | { op: 'register'; controller: string }
   | { op: 'subscribe'; to: string; topic: string; filters?: (Record<string, string[]> | null)[] }
   | { op: 'create-node'; to: string; node: string; maxItems: number; persist: boolean }
-  | { op: 'arm'; tag: string; expected: number }
+  | { op: 'arm'; tag: string; expected: number; expectedByGroup?: number[]; clientFilter?: ClientFilter; countObjects?: boolean }
   | { op: 'collect' }
   | { op: 'count' }
   | { op: 'publish'; spec: PublishSpec }
@@ -30,8 +35,8 @@ export type WorkerRequest =
   | { op: 'flood'; to: string; topic: string; seconds: number; window: number }
   | { op: 'close' };
 
-export interface Collected { count: number; bytes: number; first: number; last: number; hist: [number, number][] }
-export interface Published { t0: number; t1: number; errors: number; firstError?: string }
+export interface Collected { count: number; bytes: number; first: number; last: number; hist: [number, number][]; wire: number; objects: number; nodes: number; expected: number }
+export interface Published { t0: number; t1: number; errors: number; firstError?: string; /** Open-loop publishes: due time → the controller's answer (stored). */ ack?: [number, number][] }
 
 /** The flood workload's victim: one request at a time, each timed. */
 export interface Probed { count: number; errors: number; firstError?: string; hist: [number, number][]; disco: [number, number][]; publish: [number, number][] }

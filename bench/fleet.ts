@@ -2,7 +2,7 @@
 // talks to them with request/response over IPC. Every request has a deadline.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { Collected, NodeFiles, Published, PublishSpec, WorkerRequest } from './fleet-types.js';
+import type { ClientFilter, Collected, NodeFiles, Published, PublishSpec, WorkerRequest } from './fleet-types.js';
 import { Histogram, nowMs } from './stats.js';
 
 const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
@@ -83,18 +83,20 @@ export class Fleet {
    * finished and nothing arrived for `settleMs`. `idleMs` without progress or `deadlineMs`
    * in all end it too, marked incomplete.
    */
-  async run(spec: PublishSpec, expectedPerSub: ((w: number) => number) | undefined, o: { idleMs: number; settleMs: number; deadlineMs: number; progress: (n: number) => void }): Promise<{ pub: Published; collected: Collected[]; complete: boolean }> {
+  async run(spec: PublishSpec, expectedPerSub: ((w: number) => number) | undefined, o: { idleMs: number; settleMs: number; deadlineMs: number; progress: (n: number) => void;
+    /** W2: what each filter group is owed (the workers sum it over their nodes), client-side cutting, object counting. */
+    arm?: { expectedByGroup?: number[]; clientFilter?: ClientFilter; countObjects?: boolean } }): Promise<{ pub: Published; collected: Collected[]; complete: boolean }> {
+    const known = expectedPerSub !== undefined || o.arm?.expectedByGroup !== undefined;
+    const armed = await Promise.all(this.subs.map((s, w) => s.call<number>({ op: 'arm', tag: spec.tag, expected: expectedPerSub ? expectedPerSub(w) : Number.MAX_SAFE_INTEGER, ...o.arm })));
     let waiting = 0;
     const allDone = new Promise<void>((resolve) => {
       this.subs.forEach((s, w) => {
-        const exp = expectedPerSub ? expectedPerSub(w) : Number.MAX_SAFE_INTEGER;
-        if (exp === 0) return;
+        if (armed[w] === 0) return;
         waiting++;
         s.doneListener = () => { s.doneListener = undefined; if (--waiting === 0) resolve(); };
       });
       if (waiting === 0) resolve();
     });
-    await Promise.all(this.subs.map((s, w) => s.call({ op: 'arm', tag: spec.tag, expected: expectedPerSub ? expectedPerSub(w) : Number.MAX_SAFE_INTEGER })));
     let pubDone = false;
     const t0 = nowMs();
     const published = this.pub.call<Published>({ op: 'publish', spec }, o.deadlineMs)
@@ -115,7 +117,7 @@ export class Fleet {
       o.progress(n);
       if (n !== lastCount) { lastCount = n; lastChange = Date.now(); }
       const idle = Date.now() - lastChange;
-      if (!expectedPerSub && pubDone && idle >= o.settleMs) { complete = true; break; }
+      if (!known && pubDone && idle >= o.settleMs) { complete = true; break; }
       if (idle > o.idleMs || Date.now() - start > o.deadlineMs) break;
     }
     const pub = await published;
@@ -134,23 +136,29 @@ export class Fleet {
   }
 }
 
-export interface RunFigures { publish_s: number; deliveries: number; expected: number; complete: boolean; delivered_per_s: number; payload_mb_per_s: number; mean_payload_bytes: number; seconds: number; hist: Histogram; publish_errors: number; first_error?: string }
+export interface RunFigures { wire_bytes: number; objects: number; nodes: number; publish_s: number; deliveries: number; expected: number; complete: boolean; delivered_per_s: number; payload_mb_per_s: number; mean_payload_bytes: number; seconds: number; hist: Histogram; publish_errors: number; first_error?: string }
 
 /** Deliveries ÷ (last delivery − first publish). */
 export function figures(r: { pub: Published; collected: Collected[]; complete: boolean }, expected: number): RunFigures {
   const hist = new Histogram();
   let deliveries = 0;
   let bytes = 0;
+  let wire = 0;
+  let objects = 0;
+  let nodes = 0;
   let last = 0;
   for (const c of r.collected) {
     deliveries += c.count;
     bytes += c.bytes;
+    wire += c.wire;
+    objects += c.objects;
+    nodes += c.nodes;
     last = Math.max(last, c.last);
     for (const [b, n] of c.hist) { hist.counts[b]! += n; hist.total += n; }
   }
   const ms = last && r.pub.t0 ? last - r.pub.t0 : 0;
   return {
-    deliveries, expected, complete: r.complete, seconds: +(ms / 1000).toFixed(3), publish_s: +((r.pub.t1 - r.pub.t0) / 1000).toFixed(3),
+    wire_bytes: wire, objects, nodes, deliveries, expected, complete: r.complete, seconds: +(ms / 1000).toFixed(3), publish_s: +((r.pub.t1 - r.pub.t0) / 1000).toFixed(3),
     delivered_per_s: ms > 0 ? Math.round((deliveries * 1000) / ms) : 0, hist,
     payload_mb_per_s: ms > 0 ? +((bytes * 1000) / ms / 1e6).toFixed(3) : 0, mean_payload_bytes: deliveries ? Math.round(bytes / deliveries) : 0,
     publish_errors: r.pub.errors, ...(r.pub.firstError ? { first_error: r.pub.firstError } : {}),

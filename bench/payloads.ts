@@ -7,6 +7,12 @@ import { join } from 'node:path';
 export const FANOUT_TOPIC = 'bench/fanout';
 export const FILTERED_TOPIC = 'bench/filtered';
 export const MOD_PUBSUB_NODE = 'bench-fanout';
+/** The steady-rate workload's topic (its own: a second subscription to bench/fanout would double deliveries). */
+export const STEADY_TOPIC = 'bench/steady';
+/** W2's mod_pubsub node: the same bundles, unfiltered, cut by the subscribers themselves. */
+export const MOD_PUBSUB_FILTERED_NODE = 'bench-filtered';
+/** The filter fields bench/filtered declares (policy below), for the subscribers' own cutting. */
+export const FILTERED_FIELDS: Record<string, string> = { platform: 'x_mitre_platforms', domain: 'x_mitre_domains' };
 export const BENCH_OU = 'bench';
 export const FLOOD_TOPIC = 'bench/flood';
 /** The flood workload's victim publishes to a topic of its own, as an ordinary provider would. */
@@ -101,6 +107,11 @@ topics:
     max_items: 1000
   - name: ${FANOUT_TOPIC}
     title: Bench fan-out
+    content_type: application/stix+json;version=2.1
+    filtering: controller
+    max_items: ${maxItems}
+  - name: ${STEADY_TOPIC}
+    title: Bench steady rate
     content_type: application/stix+json;version=2.1
     filtering: controller
     max_items: ${maxItems}

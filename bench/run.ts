@@ -18,7 +18,8 @@ import { Cleanup, procMemory, spawnController, type ControllerProc } from './pro
 import { parseServerKind, profileOf } from '../src/devgrid/server-profile.js';
 import { ratio } from './stats.js';
 import { topFunctions } from './profile.js';
-import { log, w0, w1Controller, w1ModPubsub, w2, w3Core, w3Scale, type Params } from './workloads.js';
+import { log, steady, w0, w1Controller, w1ModPubsub, w2, w3Core, w3Scale, type Params } from './workloads.js';
+import { goalLines, withServerSuffix } from './goals.js';
 import { buildTable } from './table.js';
 import { adminRequest } from '../src/admin/client.js';
 import { taxiiWorkload } from './taxii.js';
@@ -28,10 +29,10 @@ const RESULTS = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 function params(quick: boolean, workers: number): Params {
   const icsFile = ATTACK_ICS_FILE;
   return quick
-    ? { subscribers: 50, workers, w0Rounds: 200, w1Items: 500, w2Items: 100, window: 50, icsFile, decisions: 200_000, registrations: 200,
+    ? { subscribers: 50, workers, w0Rounds: 200, w1Items: 500, w2Items: 61, steadySeconds: 15, window: 50, icsFile, decisions: 200_000, registrations: 200,
       flood: { seconds: 8, settleS: 15, window: 100, intervalMs: 20 },
       w3: { accounts: 1000, topics: 100, subtopics: 500, sequential: 30 }, pubsubPersistItems: 300 }
-    : { subscribers: 100, workers, w0Rounds: 1000, w1Items: 10_000, w2Items: 1000, window: 50, icsFile, decisions: 1_000_000, registrations: 2000,
+    : { subscribers: 100, workers, w0Rounds: 1000, w1Items: 10_000, w2Items: 122, steadySeconds: 60, window: 50, icsFile, decisions: 1_000_000, registrations: 2000,
       flood: { seconds: 30, settleS: 60, window: 100, intervalMs: 20 },
       w3: { accounts: 10_000, topics: 1000, subtopics: 5000, sequential: 200 }, pubsubPersistItems: 1000 };
 }
@@ -112,29 +113,29 @@ async function main(): Promise<void> {
     const pids = { controller: ctl.pid, prosody: grid.server.pid };
     const idle = procMemory(ctl.pid);
 
-    const r0 = want('w0') ? await w0(fleet, p, pids) : undefined;
+    // The steady workload's rate is half of W0's ceiling: W0 runs whenever steady does.
+    const r0 = want('w0') || want('steady') ? await w0(fleet, p, pids) : undefined;
     const r1c = want('w1') || want('w1c') ? await w1Controller(fleet, p, pids, controller) : undefined;
     const pubsubJid = grid.server.pubsubJid ?? `pubsub.${grid.domain}`;
     const r1m = want('w1') || want('w1m') ? await w1ModPubsub(fleet, p, pids, pubsubJid, true) : undefined;
     const r1mem = want('w1') || want('w1mem') ? await w1ModPubsub(fleet, p, pids, pubsubJid, false) : undefined;
-    const r2 = want('w2') ? await w2(fleet, p, pids, controller) : undefined;
+    // Steady before W2: W2's unfiltered mod_pubsub run leaves the server a backlog to work off.
+    const rs = want('steady') && r0 ? await steady(fleet, p, pids, controller, r0.delivered_per_s) : undefined;
+    const r2 = want('w2') ? await w2(fleet, p, pids, controller, pubsubJid) : undefined;
     const rf = want('flood') ? await floodWorkload({ fleet, files: files('flood'), service: `xmpps://127.0.0.1:${grid.prosody.ports.c2sTls}`, domain: grid.domain, caFile: grid.pki.ca.cert,
       controller, ctlPid: ctl.pid, prosodyPid: grid.prosody.pid, adminSocket: grid.cfg.admin.socket, cleanup, p: p.flood, log }) : undefined;
     const ctlMem = procMemory(ctl.pid);
     const stats = await adminRequest(grid.cfg.admin.socket, 'stats', {});
     await ctl.stop();
     results.w0 = r0;
-    results.w1 = {
+    if (r1c || r1m || r1mem) results.w1 = {
       controller: r1c, mod_pubsub: r1m, mod_pubsub_memory: r1mem,
       ratio: ratio(r1c?.delivered_per_s, r1m?.delivered_per_s), ratio_vs_memory: ratio(r1c?.delivered_per_s, r1mem?.delivered_per_s),
       mod_pubsub_memory_fraction_of_w0: ratio(r1mem?.delivered_per_s, r0?.delivered_per_s),
       controller_fraction_of_w0: ratio(r1c?.delivered_per_s, r0?.delivered_per_s), mod_pubsub_fraction_of_w0: ratio(r1m?.delivered_per_s, r0?.delivered_per_s),
     };
-    results.w2 = r2 && {
-      ...r2, ratio_to_w1: ratio(r2.delivered_per_s, r1c?.delivered_per_s),
-      // W2's notifications are ATT&CK cuts, many times W1's 1.2 KB: the same ratio in payload bytes.
-      ratio_to_w1_payload_bytes: ratio(r2.payload_mb_per_s, r1c?.payload_mb_per_s),
-    };
+    results.w2 = r2;
+    results.steady = rs;
     results.flood = rf;
     results.controller_process = { idle: idle, after_w2: ctlMem, stats: stats.ok ? stats.result : { error: stats.error } };
     if (profDir) {
@@ -201,27 +202,21 @@ async function main(): Promise<void> {
       log('TAXII: objects GET in pages and envelope POST over the HTTPS door');
       results.taxii = await taxiiWorkload(taxiiParams);
     }
-    const out = {
+    const run = {
       meta: {
         date: new Date().toISOString(), quick, cpus: cpus().length, cpu_model: cpus()[0]?.model, node: process.version, server: profile.kind, server_name: profile.name, server_version: profile.version(),
         subscribers: p.subscribers, client_processes: p.workers + 1, window: p.window, w0_rounds: p.w0Rounds, w1_items: p.w1Items, w2_items: p.w2Items,
       },
       ...results,
     };
+    // Another server's figures (w1_ejabberd, steady_ejabberd, …) from an earlier run stay in the file.
+    let prev: Record<string, unknown> = {};
+    try { prev = JSON.parse(readFileSync(join(RESULTS, 'latest.json'), 'utf8')) as Record<string, unknown>; } catch { /* first run */ }
+    const out = withServerSuffix(prev, run, profile.kind);
     mkdirSync(RESULTS, { recursive: true });
-    let written: Record<string, unknown> = out;
-    if (p.only && [...p.only].every((w) => w === 'flood')) {
-      // The flood alone merges into the last run's file as flood (Prosody) or flood_ejabberd;
-      // everything else there stays.
-      let prev: Record<string, unknown> = {};
-      try {
-        prev = JSON.parse(readFileSync(join(RESULTS, 'latest.json'), 'utf8')) as Record<string, unknown>;
-      } catch { /* no earlier run */ }
-      const key = profile.kind === 'prosody' ? 'flood' : `flood_${profile.kind}`;
-      written = { ...prev, meta: prev.meta ?? out.meta, [key]: results.flood, [`${key}_meta`]: out.meta };
-    }
-    writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify(written, null, 2)}\n`);
-    process.stdout.write(buildTable(out));
+    writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify(out, null, 2)}\n`);
+    process.stdout.write(buildTable(run));
+    process.stdout.write(goalLines(out));
     process.stdout.write(`\nwritten: bench/results/latest.json\n`);
   } finally {
     await cleanup.run();

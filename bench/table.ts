@@ -14,14 +14,15 @@ export function buildTable(r: any): string {
   run('W1 controller fan-out', r.w1?.controller, `${num(r.w1?.controller_fraction_of_w0 * 100, 1)} % of W0`);
   run('W1 mod_pubsub (persist_items)', r.w1?.mod_pubsub, `${num(r.w1?.mod_pubsub_fraction_of_w0 * 100, 1)} % of W0; ${num(r.w1?.mod_pubsub?.items)} items`);
   run('W1 mod_pubsub (in memory)', r.w1?.mod_pubsub_memory, `${num(r.w1?.mod_pubsub_memory_fraction_of_w0 * 100, 1)} % of W0`);
-  run('W2 controller filtered', r.w2, `ratio to W1 ${num(r.w2?.ratio_to_w1, 3)}`);
+  run('W2 controller (cut per filter)', r.w2?.controller, `${num(r.w2?.controller?.seconds, 2)} s, ${num(r.w2?.controller?.wire_bytes_per_subscriber)} B/subscriber`);
+  run('W2 mod_pubsub + client filter', r.w2?.mod_pubsub_client_filtering, `${num(r.w2?.mod_pubsub_client_filtering?.seconds, 2)} s, ${num(r.w2?.mod_pubsub_client_filtering?.wire_bytes_per_subscriber)} B/subscriber`);
+  run('steady (50 % of W0)', r.steady, `${num(r.steady?.rate_per_s, 2)} publishes/s; max ${num(r.steady?.max_ms, 2)} ms`);
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
   const lines = rows.map((row) => row.map((cell, c) => (c === 0 || c === row.length - 1 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '));
   lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
   const m = r.meta;
   const out = [`XMPP-Grid bench${m.quick ? ' (quick)' : ''}: ${m.cpus} CPUs, node ${m.node}, ${m.server_name ?? 'Prosody'} ${m.server_version ?? m.prosody ?? '?'}, ${m.subscribers} subscribers, window ${m.window}`, '', ...lines, ''];
   out.push(`W1 ratio controller ÷ mod_pubsub: ${num(r.w1?.ratio, 3)} (target ≥ 1.0; ${m.server_name ?? 'Prosody'}'s mod_pubsub with persist_items); ÷ in-memory mod_pubsub: ${num(r.w1?.ratio_vs_memory, 3)}`);
-  out.push(`W2 ratio to W1: ${num(r.w2?.ratio_to_w1, 3)} in notifications (target ≥ 0.8); ${num(r.w2?.ratio_to_w1_payload_bytes, 3)} in payload bytes`);
   if (r.controller_process?.stats) {
     const st = r.controller_process.stats;
     out.push(`Controller: ${num(st.sent)} stanzas written, ${num(st.multicast_messages)} of them XEP-0033 multicasts carrying ${num(st.multicast_copies)} deliveries; ${num(st.multicast_fallbacks)} re-sent one by one; ${num(st.bounced)} bounced`);
@@ -40,7 +41,7 @@ export function buildTable(r: any): string {
       `controller RSS ${num(f.rss_before_mb, 1)} MB before, ${num(f.rss_during_mb, 1)} during, ${num(f.rss_after_mb, 1)} after ${f.settle_s} s: recovered ${f.rss_recovered ? 'yes' : 'NO'} (within 10 %)`);
   }
   out.push('', `CPU seconds during each run (controller / ${m.server_name ?? 'Prosody'} / clients):`);
-  for (const [name, m] of [['W0', r.w0], ['W1 controller', r.w1?.controller], ['W1 mod_pubsub persist', r.w1?.mod_pubsub], ['W1 mod_pubsub memory', r.w1?.mod_pubsub_memory], ['W2', r.w2]] as [string, any][]) {
+  for (const [name, m] of [['W0', r.w0], ['W1 controller', r.w1?.controller], ['W1 mod_pubsub persist', r.w1?.mod_pubsub], ['W1 mod_pubsub memory', r.w1?.mod_pubsub_memory], ['W2 controller', r.w2?.controller], ['W2 mod_pubsub', r.w2?.mod_pubsub_client_filtering], ['steady', r.steady]] as [string, any][]) {
     if (m) out.push(`  ${name.padEnd(22)} ${num(m.controller_cpu_s, 1)} / ${num(m.prosody_cpu_s, 1)} / ${num(m.clients_cpu_s, 1)} over ${num(m.seconds, 1)} s; ${r.meta.server_name ?? 'Prosody'} ${num((m.prosody_cpu_s * 1e6) / Math.max(1, m.deliveries), 0)} µs per delivery`);
   }
   out.push('');

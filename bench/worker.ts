@@ -11,8 +11,11 @@ import { subscribeIq, publishIq } from '../src/agent/pubsub.js';
 import type { Filter } from '../src/agent/grid-types.js';
 import { Histogram, nowMs } from './stats.js';
 import { indicatorJson, icsBundles } from './payloads.js';
-import type { WorkerRequest, PublishSpec } from './fleet-types.js';
+import type { WorkerRequest, PublishSpec, Published } from './fleet-types.js';
 import { flood, probe } from './flood-client.js';
+import { parseStixPayload } from '../src/payloads/stix.js';
+import { isFail } from '../src/result.js';
+import { canonicalise, cutStix, makePredicate, type KeepFn } from '../src/filters/index.js';
 
 const NS_PUBSUB = 'http://jabber.org/protocol/pubsub';
 const NS_JSON = 'urn:xmpp:json:0';
@@ -30,19 +33,36 @@ let first = 0;
 let last = 0;
 let hist = new Histogram();
 let doneSent = false;
+/** Characters of XML received on the nodes' streams while armed (all stanzas, as written by the server). */
+let wire = 0;
+/** W2 without the controller: each node's own keep-test (the project's filter code), by node index. */
+let clientKeep: KeepFn[] | undefined;
+/** Objects kept by the subscribers (the client-side cut, or what the controller's cuts carried). */
+let objectsKept = 0;
+let countObjects = false;
 
-function onStanza(s: Element): void {
+function onStanza(s: Element, node: number): void {
   if (!tag || s.name !== 'message') return;
   const ev = s.getChild('event');
   const item = ev?.getChild('items')?.getChild('item');
   const id = ev ? item?.attrs.id : s.attrs.id;
   if (typeof id !== 'string' || !id.startsWith(tag)) return;
-  const t = nowMs();
   const sent = Number(id.slice(id.lastIndexOf('-') + 1));
+  const payload = (item ?? s).getChildElements()[0]?.getText() ?? '';
+  bytes += payload.length;
+  if (clientKeep) {
+    // The subscriber does what the controller would have: parse, cut by its filter, keep the rest.
+    const parsed = parseStixPayload(payload);
+    if (!isFail(parsed)) objectsKept += cutStix(parsed.value, clientKeep[node % clientKeep.length]!)?.count ?? 0;
+  } else if (countObjects) {
+    // What the controller cut for this node: parsed as the node would, to use it.
+    const doc = JSON.parse(payload) as { objects?: unknown[] };
+    objectsKept += doc.objects?.length ?? 1;
+  }
+  const t = nowMs();
   if (!first) first = t;
   last = t;
   count++;
-  bytes += (item ?? s).getChildElements()[0]?.getText().length ?? 0;
   hist.record(t - sent);
   if (count >= expected && !doneSent) {
     doneSent = true;
@@ -67,7 +87,9 @@ async function connect(r: Extract<WorkerRequest, { op: 'connect' }>): Promise<st
     // connectNode keeps unclaimed stanzas for waitFor(); the bench never waits on them, and a
     // million retained notifications would measure our memory instead of the server.
     conn.xmpp.removeAllListeners('stanza');
-    conn.xmpp.on('stanza', onStanza);
+    const index = nodes.length;
+    conn.xmpp.on('stanza', (s: Element) => onStanza(s, index));
+    conn.xmpp.on('input', (data: string) => { if (tag) wire += Buffer.byteLength(data); });
     nodes.push({ ...n, conn });
   });
   return nodes.map((n) => n.conn.jid);
@@ -104,7 +126,8 @@ async function createNode(to: string, node: string, maxItems: number, persist: b
 }
 
 /** Publishes `spec.items` items with at most `spec.window` publishes in flight. */
-async function publish(spec: PublishSpec): Promise<{ t0: number; t1: number; errors: number; firstError?: string }> {
+async function publish(spec: PublishSpec): Promise<Published> {
+  let ackHist: Histogram | undefined;
   const conn = nodes[0]!.conn;
   const bodies = spec.kind === 'ics' ? icsBundles(spec.icsFile!, spec.perBundle) : undefined;
   let errors = 0;
@@ -117,6 +140,20 @@ async function publish(spec: PublishSpec): Promise<{ t0: number; t1: number; err
     for (const i of seqs) {
       await Promise.all(spec.targets!.map((to) => conn.send(xml('message', { to, id: `${spec.tag}-${i}-${nowMs().toFixed(3)}` }, xml('body', {}, body)))));
     }
+  } else if (spec.ratePerS) {
+    // Open loop at a fixed rate: publish i is due at t0 + i / rate whatever the answers do, and
+    // its id carries the due time, so a late publish counts against latency (no coordinated omission).
+    const inflight: Promise<void>[] = [];
+    ackHist = new Histogram();
+    for (const i of seqs) {
+      const due = t0 + (i * 1000) / spec.ratePerS;
+      const wait = due - nowMs();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait)); // pacing, not synchronisation
+      const text = bodies ? bodies[i % bodies.length]! : indicatorJson(i);
+      inflight.push(conn.iq(publishIq(spec.to, spec.topic, xml('json', { xmlns: NS_JSON }, text), `${spec.tag}-${i}-${due.toFixed(3)}`), 60_000).then(
+        () => { ackHist!.record(nowMs() - due); }, (err: Error) => { errors++; firstError ??= err.message; }));
+    }
+    await Promise.all(inflight);
   } else {
     await pool(seqs, spec.window, async (i) => {
       const text = bodies ? bodies[i % bodies.length]! : indicatorJson(i);
@@ -129,7 +166,7 @@ async function publish(spec: PublishSpec): Promise<{ t0: number; t1: number; err
       }
     });
   }
-  return { t0, t1: nowMs(), errors, ...(firstError ? { firstError } : {}) };
+  return { t0, t1: nowMs(), errors, ...(firstError ? { firstError } : {}), ...(ackHist ? { ack: ackHist.toSparse() } : {}) };
 }
 
 async function handle(r: WorkerRequest): Promise<unknown> {
@@ -143,10 +180,16 @@ async function handle(r: WorkerRequest): Promise<unknown> {
     case 'subscribe': return subscribe(r.to, r.topic, r.filters);
     case 'create-node': return createNode(r.to, r.node, r.maxItems, r.persist);
     case 'arm':
-      tag = r.tag; expected = r.expected; count = 0; bytes = 0; first = 0; last = 0; hist = new Histogram(); doneSent = expected === 0;
-      return true;
+      tag = r.tag; count = 0; bytes = 0; wire = 0; objectsKept = 0; first = 0; last = 0; hist = new Histogram();
+      countObjects = !!r.countObjects;
+      clientKeep = r.clientFilter ? r.clientFilter.groups.map((g) => makePredicate(canonicalise(g), {}, r.clientFilter!.fields)) : undefined;
+      // Per filter group: how many notifications a node of that group is owed (node i has group i mod G).
+      expected = r.expectedByGroup ? nodes.reduce((a, _, i) => a + r.expectedByGroup![i % r.expectedByGroup!.length]!, 0) : r.expected;
+      doneSent = expected === 0;
+      return expected;
     case 'collect': {
-      const res = { count, bytes, first, last, hist: hist.toSparse() };
+      const res = { count, bytes, first, last, hist: hist.toSparse(), wire, objects: objectsKept, nodes: nodes.length, expected };
+      clientKeep = undefined;
       tag = '';
       return res;
     }

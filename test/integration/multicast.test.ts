@@ -36,7 +36,8 @@ const itemIdOf = (s: Element) => s.name === 'message' ? s.getChild('event', EV)?
 interface Grid { grid: DevGrid; nodes: Record<string, NodeConnection> }
 const grids: Grid[] = [];
 
-async function gridWith(opts: { multicast?: boolean; multicastSenders?: string[] }): Promise<Grid> {
+/** `bare`: nodes that subscribe with their bare JID (the server picks the resource), the others with their full JID. */
+async function gridWith(opts: { multicast?: boolean; multicastSenders?: string[] }, bare: string[] = []): Promise<Grid> {
   const grid = await startDevGrid({ nodes: [{ name: 'sandbox', OU: 'malware-lab' }, ...SOCS.map((name) => ({ name, OU: 'soc' }))], ...opts });
   const g: Grid = { grid, nodes: {} };
   grids.push(g);
@@ -46,7 +47,8 @@ async function gridWith(opts: { multicast?: boolean; multicastSenders?: string[]
     const approved = g.nodes[n]!.waitFor(isAccountMessage('approved'));
     await register(g.nodes[n]!, grid.pki.nodes[n]!, { deviceType: 'siem' });
     await approved;
-    const r = await g.nodes[n]!.iq(iq('set', xml('pubsub', { xmlns: PS }, xml('subscribe', { node: T, jid: g.nodes[n]!.jid }))));
+    const jid = bare.includes(n) ? g.nodes[n]!.jid.split('/')[0]! : g.nodes[n]!.jid;
+    const r = await g.nodes[n]!.iq(iq('set', xml('pubsub', { xmlns: PS }, xml('subscribe', { node: T, jid }))));
     assert.equal(r.getChild('pubsub', PS)?.getChild('subscription')?.attrs.subscription, 'subscribed');
   }
   return g;
@@ -84,6 +86,59 @@ test('with mod_grid_multicast, one message leaves the controller and each subscr
     const json = JSON.parse(m.getChild('event', EV)!.getChild('items')!.getChild('item')!.getChildText('json', 'urn:xmpp:json:0')!) as { objects: { name: string }[] };
     assert.equal(json.objects[0]!.name, 'multicast test 1');
   }
+});
+
+const SHIM = 'http://jabber.org/protocol/shim';
+const seqOf = (m: Element) => Number(m.getChild('headers', SHIM)?.getChildren('header').find((h) => h.attrs.name === 'Grid-Seq')?.getText());
+
+test('copies written straight to the sessions: exactly once, in order, to full and bare JIDs; stored before the ack; an offline subscriber still bounces', async () => {
+  const g = await gridWith({}, ['soc2']);
+  const ctl = g.grid.controller!;
+  assert.equal(await ctl.multicast.whenKnown('grid.test'), true);
+  const N = 30;
+  const got: Record<string, Element[]> = Object.fromEntries(SOCS.map((s) => [s, []]));
+  const done = SOCS.map((s) => g.nodes[s]!.waitFor((st) => {
+    if (itemIdOf(st)?.startsWith('ord-')) got[s]!.push(st);
+    return itemIdOf(st) === 'ord-end';
+  }));
+  const before = ctl.multicast.copies;
+  // All in flight at once: the controller stores and fans them out in its own order (Grid-Seq).
+  await Promise.all(Array.from({ length: N }, (_, i) => publish(g.nodes.sandbox!, `ord-${i}`, 100 + i)));
+  // Each ack came after its item was stored: all N are there for a query now.
+  const items = await g.nodes.soc1!.iq(iq('get', xml('pubsub', { xmlns: PS }, xml('items', { node: T }))));
+  const stored = new Set(items.getChild('pubsub', PS)!.getChild('items')!.getChildren('item').map((it) => it.attrs.id as string));
+  for (let i = 0; i < N; i++) assert.ok(stored.has(`ord-${i}`), `ord-${i} acknowledged but not stored`);
+  await publish(g.nodes.sandbox!, 'ord-end', 999);
+  await Promise.all(done);
+  assert.equal(ctl.multicast.copies - before, 3 * (N + 1), 'every notification left as a multicast');
+  for (const s of SOCS) {
+    const msgs = got[s]!;
+    const ids = msgs.map((m) => itemIdOf(m)!);
+    assert.equal(ids.length, N + 1, `${s}: each item exactly once`);
+    assert.equal(new Set(ids).size, N + 1, `${s}: no duplicates`);
+    const seqs = msgs.map(seqOf);
+    assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), `${s}: in Grid-Seq order`);
+    const want = s === 'soc2' ? g.nodes[s]!.jid.split('/')[0] : g.nodes[s]!.jid;
+    for (const m of msgs) {
+      assert.equal(m.attrs.to, want, `${s}: addressed to the JID it subscribed with`);
+      assert.equal(m.attrs.type, 'normal');
+      assert.equal(m.attrs.from, CTL);
+      assert.equal(m.getChild('addresses', ADDR), undefined);
+      assert.equal(m.getChildElements().at(-1)?.name, 'headers');
+    }
+  }
+  // soc2 (subscribed by bare JID) goes away: its copy takes the general route and bounces to
+  // the controller, which counts it; soc1 and soc3 still get theirs.
+  const bounced = ctl.outbox.bounced;
+  await g.nodes.soc2!.close();
+  delete g.nodes.soc2;
+  const rest = Promise.all(['soc1', 'soc3'].map((s) => g.nodes[s]!.waitFor((st) => itemIdOf(st) === 'ord-offline')));
+  await publish(g.nodes.sandbox!, 'ord-offline', 1000);
+  assert.equal((await rest).length, 2);
+  // The bounce was written to the component stream while the multicast was handled, so before
+  // this IQ reaches the controller on the same stream.
+  await g.nodes.sandbox!.iq(xml('iq', { type: 'get', to: CTL, id: id('d') }, xml('query', { xmlns: 'http://jabber.org/protocol/disco#info' })));
+  assert.equal(ctl.outbox.bounced, bounced + 1, 'the copy to the offline node bounced');
 });
 
 test('a client cannot use the multicast module: forbidden, and nothing is delivered', async () => {

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { BUCKETS, Histogram, bucketOf, bucketUpperMs, percentileOf, perSecond, ratio } from '../../bench/stats.js';
 import { figures } from '../../bench/fleet.js';
 import { FILTER_GROUPS, icsBundles, indicatorJson } from '../../bench/payloads.js';
+import { goalLines, withServerSuffix } from '../../bench/goals.js';
 import { buildTable } from '../../bench/table.js';
 
 test('a latency lands in a bucket whose upper edge is at most ~1 % (or 10 µs) above it', () => {
@@ -47,7 +48,8 @@ test('delivered/s is deliveries over first publish → last delivery, summed ove
   h1.record(5);
   const f = figures({
     pub: { t0: 1000, t1: 1500, errors: 0 }, complete: true,
-    collected: [{ count: 300, bytes: 600_000, first: 1010, last: 2000, hist: h1.toSparse() }, { count: 200, bytes: 400_000, first: 1020, last: 3000, hist: [] }],
+    collected: [{ count: 300, bytes: 600_000, first: 1010, last: 2000, hist: h1.toSparse(), wire: 700_000, objects: 30, nodes: 3, expected: 300 },
+      { count: 200, bytes: 400_000, first: 1020, last: 3000, hist: [], wire: 500_000, objects: 20, nodes: 2, expected: 200 }],
   }, 500);
   assert.equal(f.deliveries, 500);
   assert.equal(f.seconds, 2);
@@ -56,6 +58,9 @@ test('delivered/s is deliveries over first publish → last delivery, summed ove
   assert.equal(f.mean_payload_bytes, 2000);
   assert.equal(f.publish_s, 0.5);
   assert.equal(f.hist.total, 1);
+  assert.equal(f.wire_bytes, 1_200_000, 'stream bytes summed over workers');
+  assert.equal(f.objects, 50);
+  assert.equal(f.nodes, 5);
   assert.equal(perSecond(10, 0), 0);
   assert.equal(ratio(3, 0), undefined);
   assert.equal(ratio(1, 4), 0.25);
@@ -82,8 +87,24 @@ test('ATT&CK for ICS bundles stay well under the 256 KiB stanza limit and keep e
 test('the table names every workload that ran and flags an incomplete one', () => {
   const m = (n: number, complete = true) => ({ delivered_per_s: n, deliveries: n, expected: n, complete, p50_ms: 1, p95_ms: 2, p99_ms: 3 });
   const out = buildTable({ meta: { cpus: 2, node: 'v20', prosody: '0.12.3', subscribers: 100, window: 50 },
-    w0: m(5000), w1: { controller: m(2000, false), mod_pubsub: m(500), ratio: 4 }, w2: { ...m(300), ratio_to_w1: 0.15 } });
-  for (const s of ['W0 client→client', 'W1 controller fan-out', 'W1 mod_pubsub (persist_items)', 'W2 controller filtered', 'INCOMPLETE', 'ratio to W1 0.15']) {
+    w0: m(5000), w1: { controller: m(2000, false), mod_pubsub: m(500), ratio: 4 },
+    w2: { controller: { ...m(300), seconds: 1.5, wire_bytes_per_subscriber: 1000 }, mod_pubsub_client_filtering: { ...m(3000), seconds: 4, wire_bytes_per_subscriber: 9000 } },
+    steady: { ...m(100), rate_per_s: 5, max_ms: 9 } });
+  for (const s of ['W0 client→client', 'W1 controller fan-out', 'W1 mod_pubsub (persist_items)', 'W2 controller (cut per filter)', 'W2 mod_pubsub + client filter', 'INCOMPLETE', '1.5 s, 1,000 B/subscriber', 'steady (50 % of W0)']) {
     assert.ok(out.includes(s), `missing "${s}" in\n${out}`);
+  }
+});
+
+test('the goals: both servers in one results file, each figure with its target', () => {
+  const prosody = { meta: { date: '2026-12-02T15:00:00Z', quick: true }, w1: { ratio_vs_memory: 1.4, ratio: 4 }, steady: { p99_ms: 20 } };
+  const ejabberd = { meta: { date: '2026-12-02T15:10:00Z', quick: true }, w1: { ratio_vs_memory: 0.9 }, steady: { p99_ms: 70 }, w3: { rss_mb: 1 } };
+  const both = withServerSuffix(withServerSuffix({}, prosody, 'prosody'), ejabberd, 'ejabberd') as Record<string, Record<string, number>>;
+  assert.equal(both.w1.ratio_vs_memory, 1.4, 'the Prosody run is kept');
+  assert.equal(both.w1_ejabberd.ratio_vs_memory, 0.9);
+  assert.equal(both.steady_ejabberd.p99_ms, 70);
+  assert.equal(both.w3.rss_mb, 1, 'server-independent figures are not suffixed');
+  const text = goalLines(both);
+  for (const s of ['w1.ratio_vs_memory 1.4', 'target ≥ 1.0: met', 'w1_ejabberd.ratio_vs_memory 0.9', 'target ≥ 1.0: NOT met', 'steady_ejabberd.p99_ms 70', 'target p99 ≤ 50 ms: NOT met', 'steady.p99_ms 20']) {
+    assert.ok(text.includes(s), `missing "${s}" in\n${text}`);
   }
 });
