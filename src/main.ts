@@ -29,6 +29,7 @@ import { checkStateVersion, ensureDataFormat, StateFormatError } from './state-f
 import { packageVersion } from './agent/version.js';
 import { BulkGrants } from './topics/bulk.js';
 import { startDoorsHttps, HttpsStartError, type RunningHttps } from './wiring-https.js';
+import { policyDigest } from './admin/status.js';
 
 export interface RunningController {
   readonly link: ComponentLink;
@@ -122,6 +123,8 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
 
   const accounts = new AccountService({
     store: accountStore, policy: accountPolicy(() => policy.current()), trust: () => trustWatch.current(), verify: verifyRegistration, log: log.child({ mod: 'accounts' }),
+    // A cluster (§14): a challenge one instance issues may be submitted to another.
+    ...(stores.shared ? { challenges: stores.shared.challenges() } : {}),
   });
   const subjectOf = (bare: string): PolicySubject | null => accounts.subject(bare);
   const l = cfg.limits;
@@ -149,6 +152,14 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
   cleanups.push(() => sweep.stop());
   wireEvents({ accounts, topics, items, policy, trust: trustWatch, sweep, events: items.events, metrics: ops.sink, subjectOf, log });
   const status = ops.attach({ link, accounts, topics, itemStore, policy, outbox, multicast, limits });
+  if (stores.shared) {
+    // PostgreSQL: this instance follows the others' changes and shows in `status` (src/cluster/).
+    const { Cluster } = await import('./cluster/index.js');
+    const cluster = new Cluster({ shared: stores.shared, topics, invalidate: () => items.invalidate(), xmppOnline: () => link.online, policyDigest: () => policyDigest(policy.current()), log: log.child({ mod: 'cluster' }) });
+    await cluster.start();
+    cleanups.push(() => cluster.stop());
+    status.section('cluster', () => cluster.status());
+  }
   // The admin socket and the metrics endpoint come up before the link, so that `status` and
   // /healthz answer (link down) while the XMPP server is not reachable yet.
   const admin = await startAdmin({ cfg, accounts, topics, policy, log, outbox, multicast, itemStore, seen: ops.seen, status, limitStats });

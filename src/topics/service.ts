@@ -374,6 +374,21 @@ export class TopicService extends EventEmitter {
     });
   }
 
+  /**
+   * A cluster (src/cluster/): another instance changed this subscription in the shared store
+   * (before → after, either absent). The index follows, silently: that instance told whom it had to.
+   */
+  syncSubscription(before: Subscription | undefined, after: Subscription | undefined): void {
+    if (before) this.subs.remove(before);
+    if (after) this.subs.add(after);
+  }
+
+  /** A cluster: the shared state was read again as a whole; the index is rebuilt from it. */
+  reindex(): void {
+    this.subs.clear();
+    for (const s of Object.values(this.state.subscriptions)) this.subs.add(s);
+  }
+
   private emitEvent(e: TopicEvent): void {
     // Listeners build and queue stanzas. One that throws must not abort the caller midway
     // (end() would leave later subscriptions indexed after the store dropped them).
