@@ -140,9 +140,12 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
     const a = accounts.get(bare);
     return a ? Date.parse(a.cert.notAfter) : 0;
   };
-  const items = new ItemService({ topics, items: itemStore, subject: subjectOf, approvedUntil, payloadLimit: () => cfg.limits.payload_bytes, xml: xmlCodec, log: log.child({ mod: 'items' }) });
+  const shared = stores.shared;
+  const items = new ItemService({ topics, items: itemStore, subject: subjectOf, approvedUntil, payloadLimit: () => cfg.limits.payload_bytes, xml: xmlCodec, log: log.child({ mod: 'items' }),
+    ...(shared ? { beforeRead: () => shared.feed.sync() } : {}) });
 
   const { router, disco, link, outbox, multicast } = buildXmppDoor(cfg, accounts, ops.sink, log);
+  if (shared) router.setSync(() => shared.feed.sync());
   const limits = wireLimits({ router, accounts, policy, outbox, domain: cfg.xmpp.domain, log: log.child({ mod: 'limits' }) });
   cleanups.push(() => limits.stop());
   const limitStats = () => ({ ...limits.limiter.counters, requests_active: limits.queue.load.active, requests_queued: limits.queue.load.queued });

@@ -48,8 +48,6 @@ export class Cluster {
   private timer: NodeJS.Timeout | undefined;
   private instances: InstanceRow[] = [];
   private readonly startedAt = new Date();
-  /** Item topics to read again: off the feed's path, so a fence never waits for item reads. */
-  private itemWork: Promise<void> = Promise.resolve();
   private stopped = false;
   private beating: Promise<void> | undefined;
   private storeUp = true;
@@ -74,7 +72,6 @@ export class Cluster {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     await this.beating;
-    await this.itemWork;
     // A clean stop leaves the cluster at once (a killed instance ages into `stale`).
     await this.d.shared.pool.query('DELETE FROM instances WHERE id = $1', [this.id]).catch(() => undefined);
   }
@@ -97,7 +94,7 @@ export class Cluster {
         const m = cur ?? new Map<string, ChangedRow>();
         for (const r of c.r) m.set(JSON.stringify(r), r);
         rows.set(c.s, m);
-      } else {
+      } else if (c.c === 'items') {
         const cur = items.get(c.t);
         const k = c.k === 'reload' || cur?.k === 'reload' ? 'reload' : 'put';
         items.set(c.t, { k, hi: Math.max(cur?.hi ?? 0, c.hi ?? 0), max: c.max ?? cur?.max ?? 0 });
@@ -113,7 +110,8 @@ export class Cluster {
       else await store.refresh([...r.values()]);
     }
     if (invalidate) this.d.invalidate();
-    for (const [topic, w] of items) this.queueItems(() => this.d.shared.items()?.applyRemote(topic, w.k, w.hi, w.max));
+    // Read before the fences of this batch open: a query answered after a sync sees them.
+    for (const [topic, w] of items) await this.d.shared.items()?.applyRemote(topic, w.k, w.hi, w.max);
   }
 
   private async refreshTopics(r: Map<string, ChangedRow> | 'all'): Promise<void> {
@@ -141,11 +139,7 @@ export class Cluster {
       if (name === 'topics') this.d.topics.reindex();
     }
     this.d.invalidate();
-    this.queueItems(() => this.d.shared.items()?.refreshAll());
-  }
-
-  private queueItems(fn: () => Promise<void> | undefined): void {
-    this.itemWork = this.itemWork.then(fn).catch((e: Error) => this.d.log.warn({ err: e.message }, 'reading items another instance wrote failed'));
+    await this.d.shared.items()?.refreshAll();
   }
 
   /** Writes this instance's row and reads everyone's. */

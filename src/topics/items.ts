@@ -38,6 +38,11 @@ export interface ItemServiceDeps {
   now?: () => Date;
   /** Where the service says what happened; the doors listen. Default: a new one (`items.events`). */
   events?: Broadcaster;
+  /**
+   * A cluster (§14): before a read of stored items, wait until every item acknowledged by any
+   * instance before the read began is in this instance's view (src/store/pg/notify.ts sync).
+   */
+  beforeRead?: () => Promise<void>;
 }
 
 export interface QueryPage {
@@ -231,6 +236,7 @@ export class ItemService {
 
   /** XEP-0060 §6.5: the N newest, or by id; cut by the node's TLP cap. Cuts yield to the loop. */
   async items(subject: PolicySubject, node: string, opts: { max?: number; ids?: string[] }): Promise<Result<{ topic: Topic; items: QueryPage['items'] }>> {
+    await this.d.beforeRead?.();
     const a = this.d.topics.check(subject, 'query', node);
     if (isFail(a)) return a;
     const cap = capOf(a.decision);
@@ -253,6 +259,7 @@ export class ItemService {
    * in query.ts, cut as for a subscription and by the TLP cap. A long scan yields to the loop.
    */
   async query(subject: PolicySubject, node: string, req: QueryRequest): Promise<Result<{ topic: Topic } & QueryPage>> {
+    await this.d.beforeRead?.();
     const a = this.d.topics.check(subject, 'query', node);
     if (isFail(a)) return a;
     const q = checkQuery(req);

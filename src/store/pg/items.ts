@@ -273,9 +273,11 @@ export class PgItemStore implements ItemStore {
   }
 
   /** Reads `topic` again (another instance wrote to it) and replaces its cache. */
-  async refresh(topic: string): Promise<void> {
+  async refresh(topic: string, waitOwn = true): Promise<void> {
     const t = this.topic(topic);
-    if (t.running) await t.running; // our own writes first: their effects are then in what we read
+    // Our own writes first: their effects are then in what we read. The change feed does not
+    // wait (an append waits for the feed): an own write applied later is merged by seq.
+    if (waitOwn && t.running) await t.running;
     const hw = await this.db.query<{ high_seq: string }>('SELECT high_seq FROM item_topics WHERE topic = $1', [topic]);
     const rows = await this.db.query<ItemRow>('SELECT topic, seq, id, publisher, published, payload FROM items WHERE topic = $1 ORDER BY seq', [topic]);
     const items = new Map<string, StoredItem>();
@@ -294,7 +296,7 @@ export class PgItemStore implements ItemStore {
   async applyRemote(topic: string, k: 'put' | 'reload', hi = 0, max = 0): Promise<void> {
     if (this.closed) return;
     const t = this.topic(topic);
-    if (k === 'reload') return this.refresh(topic);
+    if (k === 'reload') return this.refresh(topic, false);
     if (hi <= t.synced) return;
     const from = t.synced;
     const rows = await this.db.query<ItemRow>('SELECT topic, seq, id, publisher, published, payload FROM items WHERE topic = $1 AND seq > $2 ORDER BY seq', [topic, from]);
@@ -315,7 +317,7 @@ export class PgItemStore implements ItemStore {
   async refreshAll(): Promise<void> {
     const hw = await this.db.query<{ topic: string }>('SELECT topic FROM item_topics');
     const names = new Set([...this.topics.keys(), ...hw.rows.map((r) => r.topic)]);
-    for (const name of names) await this.refresh(name);
+    for (const name of names) await this.refresh(name, false);
   }
 
   stats(): ItemStoreStats {

@@ -30,7 +30,9 @@ export type Change =
   /** Rows of control store `s` changed; no `r`: read the whole store again. */
   | { o: string; at: number; c: 'control'; s: string; r?: ChangedRow[] }
   /** Items of topic `t`: `put` appended up to seq `hi` (trim to `max`); `reload` anything else. */
-  | { o: string; at: number; c: 'items'; t: string; k: 'put' | 'reload'; hi?: number; max?: number; f?: number };
+  | { o: string; at: number; c: 'items'; t: string; k: 'put' | 'reload'; hi?: number; max?: number; f?: number }
+  /** A fence of its own (sync()): nothing changed. */
+  | { o: string; at: number; c: 'sync'; f: number };
 
 type Body<C> = C extends unknown ? Omit<C, 'o' | 'at'> : never;
 
@@ -112,6 +114,32 @@ export class ChangeFeed {
         resolve();
       });
     });
+  }
+
+  private syncing: Promise<void> | undefined;
+
+  /**
+   * Resolves once every change committed (by any instance) before the call has been applied
+   * here: a read that follows sees every write acknowledged before it began. Calls made in the
+   * same tick share one round trip (a notification of our own on the feed's connection).
+   */
+  sync(): Promise<void> {
+    if (this.syncing) return this.syncing;
+    const p = new Promise<void>((resolve) => {
+      setImmediate(() => {
+        this.syncing = undefined;
+        const token = this.fenceToken();
+        const done = this.wait(token);
+        const c = this.client;
+        if (c) {
+          c.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify({ o: this.origin, at: Date.now(), c: 'sync', f: token })])
+            .catch(() => undefined); // lost with the connection: the resync after the reconnect releases it
+        }
+        void done.then(resolve);
+      });
+    });
+    this.syncing = p;
+    return p;
   }
 
   /** Lag figures since the last call (for the heartbeat). */
@@ -209,7 +237,7 @@ export class ChangeFeed {
       }
       const batch = this.queue.splice(0);
       const now = Date.now();
-      const theirs = batch.filter((c) => c.o !== this.origin);
+      const theirs = batch.filter((c) => c.o !== this.origin && c.c !== 'sync');
       for (const c of theirs) {
         const lag = Math.max(0, now - c.at);
         this.lag.last = lag;
@@ -241,7 +269,7 @@ export class ChangeFeed {
       return;
     }
     for (const c of batch) {
-      if (c.o !== this.origin || c.c !== 'items' || c.f === undefined) continue;
+      if (c.o !== this.origin || c.c === 'control' || c.f === undefined) continue;
       const f = this.fences.get(c.f);
       if (f) {
         this.fences.delete(c.f);
