@@ -128,7 +128,9 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
   });
   const subjectOf = (bare: string): PolicySubject | null => accounts.subject(bare);
   const l = cfg.limits;
+  const shared = stores.shared;
   const topics = new TopicService({
+    ...(shared ? { sync: () => shared.feed.sync() } : {}),
     store: topicStore, policy: () => policy.current(), subject: subjectOf, log: log.child({ mod: 'topics' }),
     limits: {
       subscriptionsPerAccount: l.subscriptions_per_account, subtopicsPerTopic: l.subtopics_per_topic, topicsPerAccount: l.topics_per_account,
@@ -140,7 +142,6 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
     const a = accounts.get(bare);
     return a ? Date.parse(a.cert.notAfter) : 0;
   };
-  const shared = stores.shared;
   const items = new ItemService({ topics, items: itemStore, subject: subjectOf, approvedUntil, payloadLimit: () => cfg.limits.payload_bytes, xml: xmlCodec, log: log.child({ mod: 'items' }),
     ...(shared ? { beforeRead: () => shared.feed.sync() } : {}) });
 

@@ -33,6 +33,12 @@ export interface TopicServiceDeps {
   now?: () => Date;
   /** Default DEFAULT_TOPIC_LIMITS (the config's defaults). */
   limits?: TopicLimits;
+  /**
+   * A cluster (§14): catch up with the other instances' changes before a subscribe or a
+   * publisher registration, so that the subtopic messages and lists name every publisher and
+   * subtopic acknowledged anywhere before (src/store/pg/notify.ts sync).
+   */
+  sync?: () => Promise<void>;
 }
 
 export class TopicService extends EventEmitter {
@@ -196,6 +202,7 @@ export class TopicService extends EventEmitter {
 
   /** XEP-0060 §6.1 / §6.3.7: subscribe, with an optional filter (names without the prefix). */
   async subscribe(subject: PolicySubject, node: string, jid: string, filterFields: Record<string, string[]> | null, opts: { expire?: 'presence' } = {}): Promise<Result<{ subscription: Subscription; created: boolean }>> {
+    await this.d.sync?.();
     return this.exclusive(async () => {
       const a = this.check(subject, 'subscribe', node);
       if (isFail(a)) return a;
@@ -303,6 +310,7 @@ export class TopicService extends EventEmitter {
 
   /** §6: register as publisher (checks `publish`). */
   async registerPublisher(subject: PolicySubject, node: string): Promise<Result<SubtopicView[]>> {
+    await this.d.sync?.();
     return this.exclusive(async () => {
       const a = this.check(subject, 'publish', node);
       if (isFail(a)) return a;

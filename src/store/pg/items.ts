@@ -117,6 +117,7 @@ export class PgItemStore implements ItemStore {
         try {
           effects = await this.transaction(name, batch, token);
         } catch (e) {
+          if (token !== undefined) this.feed?.cancel(token);
           for (const op of batch) op.reject(e);
           continue;
         }

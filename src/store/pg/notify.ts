@@ -91,17 +91,16 @@ export class ChangeFeed {
     this.kick();
   }
 
-  /** Reserves a fence token; `wait(token)` once the notification carrying it committed. */
-  fenceToken(): number {
-    return this.nextFence++;
-  }
+  /** Promises of reserved fences, by token (set up at reservation: the notification may come first). */
+  private readonly waits = new Map<number, Promise<void>>();
 
   /**
-   * Resolves once the notification carrying `token` arrived and everything before it was applied.
-   * Bounded: after `ms` it resolves anyway (logged), so a feed that is down delays, never blocks.
+   * Reserves a fence token, to put in a notification; `wait(token)` after it committed.
+   * Bounded: after `ms` the fence opens anyway (logged), so a feed that is down delays, never blocks.
    */
-  wait(token: number, ms = 5000): Promise<void> {
-    return new Promise<void>((resolve) => {
+  fenceToken(ms = 5000): number {
+    const token = this.nextFence++;
+    this.waits.set(token, new Promise<void>((resolve) => {
       const t = setTimeout(() => {
         if (this.fences.delete(token)) {
           this.log?.warn({ token, connected: this.connected }, 'change feed fence timed out: deliveries planned from this instance\'s view');
@@ -113,7 +112,22 @@ export class ChangeFeed {
         clearTimeout(t);
         resolve();
       });
-    });
+    }));
+    return token;
+  }
+
+  /** Resolves once the notification carrying `token` arrived and everything before it was applied. */
+  wait(token: number): Promise<void> {
+    const w = this.waits.get(token);
+    this.waits.delete(token);
+    return w ?? Promise.resolve();
+  }
+
+  /** A reserved fence whose notification will never be sent (its transaction failed). */
+  cancel(token: number): void {
+    this.fences.get(token)?.();
+    this.fences.delete(token);
+    this.waits.delete(token);
   }
 
   private syncing: Promise<void> | undefined;
