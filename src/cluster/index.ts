@@ -60,6 +60,7 @@ export class Cluster {
 
   async start(): Promise<void> {
     this.d.shared.feed.attach({ changes: (b) => this.apply(b), resync: () => this.resync() });
+    await this.forgetDead();
     await this.beat();
     const ms = this.d.heartbeatMs ?? 2000;
     this.timer = setInterval(() => {
@@ -78,7 +79,9 @@ export class Cluster {
 
   /** The `cluster` section of `grid-controller status`. */
   status(): Record<string, unknown> {
-    return { instance: this.id, instances: this.instances };
+    // This instance's own row as it is now (its last heartbeat may predate the link coming up).
+    const own = { xmpp: this.d.xmppOnline() ? 'up' : 'down', store: this.d.shared.feed.connected ? 'up' : 'down' } as const;
+    return { instance: this.id, instances: this.instances.map((i) => (i.self ? { ...i, ...own } : i)) };
   }
 
   private async apply(batch: Change[]): Promise<void> {
@@ -140,6 +143,20 @@ export class Cluster {
     }
     this.d.invalidate();
     await this.d.shared.items()?.refreshAll();
+  }
+
+  /** Rows of instances on this host whose process is gone (killed, crashed): not worth showing as stale. */
+  private async forgetDead(): Promise<void> {
+    const r = await this.d.shared.pool.query<{ id: string; pid: number }>('SELECT id, pid FROM instances WHERE host = $1 AND id <> $2', [hostname(), this.id]);
+    const dead = r.rows.filter((x) => {
+      try {
+        process.kill(x.pid, 0);
+        return false;
+      } catch (e) {
+        return (e as NodeJS.ErrnoException).code === 'ESRCH';
+      }
+    });
+    if (dead.length) await this.d.shared.pool.query('DELETE FROM instances WHERE id = ANY($1::text[])', [dead.map((x) => x.id)]);
   }
 
   /** Writes this instance's row and reads everyone's. */

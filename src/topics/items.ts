@@ -114,10 +114,18 @@ export class ItemService {
       return fail(v.error.code, v.error.text);
     }
     const id = itemId || randomUUID();
-    const stored = await this.d.items.append(node, {
-      id, publisher: subject.jid, payload: v.stix ? v.stix.text : input.text,
-      published: this.clock.stamp(node, this.d.now?.() ?? new Date(), v.stix ? v.stix.objects.length : 1),
-    }, a.topic.maxItems);
+    let stored: StoredItem;
+    try {
+      stored = await this.d.items.append(node, {
+        id, publisher: subject.jid, payload: v.stix ? v.stix.text : input.text,
+        published: this.clock.stamp(node, this.d.now?.() ?? new Date(), v.stix ? v.stix.objects.length : 1),
+      }, a.topic.maxItems);
+    } catch (err) {
+      // The store refused the write (PostgreSQL unreachable, a disk error): nothing was stored,
+      // and the publisher is told so plainly — never an acknowledgement for a lost item.
+      this.d.log.error({ err, topic: node, item: id }, 'publish not stored: the item store failed');
+      return fail('internal', `the item was not stored: the item store is unavailable (${(err as Error).message}); publish it again later`);
+    }
     // The topic was deleted while the item was being written (found by the race test): the
     // item must not outlive it, nor reappear in a topic later created with the same name.
     if (this.d.topics.topic(a.topic.name)?.createdAt !== a.topic.createdAt) {
