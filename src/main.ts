@@ -124,7 +124,7 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
   const accounts = new AccountService({
     store: accountStore, policy: accountPolicy(() => policy.current()), trust: () => trustWatch.current(), verify: verifyRegistration, log: log.child({ mod: 'accounts' }),
     // A cluster (§14): a challenge one instance issues may be submitted to another.
-    ...(stores.shared ? { challenges: stores.shared.challenges() } : {}),
+    ...(stores.shared ? { challenges: stores.shared.challenges(), sync: () => stores.shared!.feed.sync() } : {}),
   });
   const subjectOf = (bare: string): PolicySubject | null => accounts.subject(bare);
   const l = cfg.limits;

@@ -22,6 +22,8 @@ export interface AccountServiceDeps {
   log: Logger;
   now?: () => Date;
   challenges?: Challenges;
+  /** A cluster (§14): catch up with the other instances' changes (a registration just made on another). */
+  sync?: () => Promise<void>;
 }
 
 export const EMPTY_ACCOUNTS: AccountsState = { version: 1, accounts: {} };
@@ -113,7 +115,8 @@ export class AccountService extends EventEmitter {
   /** A challenge to hand out, once it is stored where every instance can check it (§14). */
   async challengeStored(jid: string): Promise<string> {
     const nonce = this.challenges.issue(bareJid(jid));
-    await this.challenges.stored?.(nonce);
+    // The form also shows the account's state: as stored, whichever instance wrote it.
+    await Promise.all([this.challenges.stored?.(nonce), this.d.sync?.()]);
     return nonce;
   }
 

@@ -84,7 +84,14 @@ export class PgControlStore<T> implements ControlStore<T> {
     if (rows.length) return new PgControlStore(db, name, build(rows) as T, 'file', opts, origin);
     const s = new PgControlStore(db, name, structuredClone(defaults), 'defaults', opts, origin);
     // Store the defaults, so the store exists (and its keys keep their order) from now on.
-    await s.write(new Set(Object.keys(s.state as object)), new Map());
+    try {
+      await s.write(new Set(Object.keys(s.state as object)), new Map());
+    } catch (e) {
+      // Another instance of a cluster, started at the same moment, stored them first: use its.
+      if ((e as { code?: string }).code !== '23505') throw e;
+      const again = await loadRows(db, name);
+      return new PgControlStore(db, name, build(again) as T, 'file', opts, origin);
+    }
     return s;
   }
 
