@@ -156,13 +156,15 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
   cleanups.push(() => sweep.stop());
   wireEvents({ accounts, topics, items, policy, trust: trustWatch, sweep, events: items.events, metrics: ops.sink, subjectOf, log });
   const status = ops.attach({ link, accounts, topics, itemStore, policy, outbox, multicast, limits });
+  let cluster: { beatNow(): Promise<void> } | undefined;
   if (stores.shared) {
     // PostgreSQL: this instance follows the others' changes and shows in `status` (src/cluster/).
     const { Cluster } = await import('./cluster/index.js');
-    const cluster = new Cluster({ shared: stores.shared, topics, invalidate: () => items.invalidate(), xmppOnline: () => link.online, policyDigest: () => policyDigest(policy.current()), log: log.child({ mod: 'cluster' }) });
-    await cluster.start();
-    cleanups.push(() => cluster.stop());
-    status.section('cluster', () => cluster.status());
+    const c = new Cluster({ shared: stores.shared, topics, invalidate: () => items.invalidate(), xmppOnline: () => link.online, policyDigest: () => policyDigest(policy.current()), log: log.child({ mod: 'cluster' }) });
+    await c.start();
+    cleanups.push(() => c.stop());
+    status.section('cluster', () => c.status());
+    cluster = c;
   }
   // The admin socket and the metrics endpoint come up before the link, so that `status` and
   // /healthz answer (link down) while the XMPP server is not reachable yet.
@@ -190,6 +192,7 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
     signal?.removeEventListener('abort', abort);
   }
   cleanups.push(() => outbox.drain());
+  await cluster?.beatNow();
   // Certificates revoked or expired while the controller was stopped: their accounts go now.
   await sweep.sweep('start');
 

@@ -69,6 +69,13 @@ export class Cluster {
     this.timer.unref();
   }
 
+  /** A heartbeat now (the link just came up: the others see it at once, not at the next beat). */
+  async beatNow(): Promise<void> {
+    await this.beating;
+    this.beating = this.beat().finally(() => (this.beating = undefined));
+    await this.beating;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);

@@ -170,13 +170,19 @@ test('a new subtopic made on one instance reaches a publisher on the other exact
 });
 
 test('status lists both instances: connection, policy digest, heartbeat and lag', async () => {
-  const r = await adminRequest(c.cfg[0]!.admin.socket, 'status', {});
+  type Cl = { instances: { id: string; xmpp: string; state: string; policy_digest: string; feed_lag_ms: number }[] };
+  // The list is as of this instance's last heartbeat (every 2 s): asked again until both show up.
+  let r = await adminRequest(c.cfg[0]!.admin.socket, 'status', {});
+  for (const end = Date.now() + 10_000; Date.now() < end; r = await adminRequest(c.cfg[0]!.admin.socket, 'status', {})) {
+    if (r.ok && (r.result as unknown as { cluster: Cl }).cluster.instances.filter((x) => x.xmpp === 'up').length === 2) break;
+    await new Promise((res) => setTimeout(res, 200)); // a heartbeat period is the unit here
+  }
   assert.ok(r.ok);
-  const cl = (r.result as unknown as { cluster: { instances: { id: string; xmpp: string; state: string; policy_digest: string; feed_lag_ms: number }[] } }).cluster;
+  const cl = (r.result as unknown as { cluster: Cl }).cluster;
   assert.equal(cl.instances.length, 2);
   for (const x of cl.instances) {
-    assert.equal(x.xmpp, 'up');
-    assert.equal(x.state, 'up');
+    assert.equal(x.xmpp, 'up', JSON.stringify(cl));
+    assert.equal(x.state, 'up', JSON.stringify(cl));
     assert.equal(x.policy_digest, r.result.policy.digest);
     assert.equal(typeof x.feed_lag_ms, 'number');
   }
