@@ -23,6 +23,7 @@ import { goalLines, withServerSuffix } from './goals.js';
 import { buildTable } from './table.js';
 import { adminRequest } from '../src/admin/client.js';
 import { taxiiWorkload } from './taxii.js';
+import { w4 } from './w4.js';
 
 const RESULTS = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 
@@ -69,9 +70,10 @@ async function main(): Promise<void> {
   const results: Record<string, unknown> = {};
   const taxiiParams = quick ? { objects: 20_000, pageSize: 1000, postEnvelopes: 50 } : { objects: 100_000, pageSize: 1000, postEnvelopes: 200 };
   try {
-    if (p.only && [...p.only].every((w) => w === 'taxii')) {
-      // The TAXII door alone: no XMPP fleet needed.
-      results.taxii = await taxiiWorkload(taxiiParams);
+    if (p.only && [...p.only].every((w) => w === 'taxii' || w === 'w4')) {
+      // The TAXII door alone: no XMPP fleet needed. W4 (issue 13) brings its own grids (bench/w4.ts).
+      if (p.only.has('taxii')) results.taxii = await taxiiWorkload(taxiiParams);
+      if (p.only.has('w4')) results.w4 = await w4(p, cleanup);
       // Merged into the last full run's file (its other workloads stay), so `--only taxii` adds to it.
       let prev: Record<string, unknown> = {};
       try {
@@ -79,7 +81,7 @@ async function main(): Promise<void> {
       } catch {
         prev = { meta: { date: new Date().toISOString(), quick, cpus: cpus().length, cpu_model: cpus()[0]?.model, node: process.version } };
       }
-      const out = { ...prev, ...results, taxii_meta: { date: new Date().toISOString(), quick } };
+      const out = { ...prev, ...results, ...Object.fromEntries([...p.only].map((w) => [`${w}_meta`, { date: new Date().toISOString(), quick }])) };
       mkdirSync(RESULTS, { recursive: true });
       writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify(out, null, 2)}\n`);
       process.stdout.write(buildTable(out));

@@ -3,6 +3,7 @@
 #   bash scripts/demo.sh            run the demo and stop everything it started
 #   bash scripts/demo.sh --stay     keep the grid up afterwards for your own nodes (Ctrl-C ends)
 #   bash scripts/demo.sh --server ejabberd   the same demo on ejabberd instead of Prosody
+#   bash scripts/demo.sh --cluster  two controllers on ejabberd + PostgreSQL, one killed mid-replay
 #   bash scripts/demo.sh --help     all options
 set -euo pipefail
 cd "$(dirname "$0")/.."

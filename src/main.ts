@@ -31,6 +31,7 @@ import { packageVersion } from './agent/version.js';
 import { BulkGrants } from './topics/bulk.js';
 import { RetentionView, RetentionSweep, expireOfTopics } from './topics/retention.js';
 import { startDoorsHttps, HttpsStartError, type RunningHttps } from './wiring-https.js';
+import { policyDigest } from './admin/status.js';
 
 export interface RunningController {
   readonly link: ComponentLink;
@@ -130,10 +131,14 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
 
   const accounts = new AccountService({
     store: accountStore, policy: accountPolicy(() => policy.current()), trust: () => trustWatch.current(), verify: verifyRegistration, log: log.child({ mod: 'accounts' }),
+    // A cluster (§14): a challenge one instance issues may be submitted to another.
+    ...(stores.shared ? { challenges: stores.shared.challenges(), sync: () => stores.shared!.feed.sync() } : {}),
   });
   const subjectOf = (bare: string): PolicySubject | null => accounts.subject(bare);
   const l = cfg.limits;
+  const shared = stores.shared;
   const topics = new TopicService({
+    ...(shared ? { sync: () => shared.feed.sync() } : {}),
     store: topicStore, policy: () => policy.current(), subject: subjectOf, log: log.child({ mod: 'topics' }),
     limits: {
       subscriptionsPerAccount: l.subscriptions_per_account, subtopicsPerTopic: l.subtopics_per_topic, topicsPerAccount: l.topics_per_account,
@@ -145,9 +150,11 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
     const a = accounts.get(bare);
     return a ? Date.parse(a.cert.notAfter) : 0;
   };
-  const items = new ItemService({ topics, items: itemStore, subject: subjectOf, approvedUntil, payloadLimit: () => cfg.limits.payload_bytes, xml: xmlCodec, log: log.child({ mod: 'items' }) });
+  const items = new ItemService({ topics, items: itemStore, subject: subjectOf, approvedUntil, payloadLimit: () => cfg.limits.payload_bytes, xml: xmlCodec, log: log.child({ mod: 'items' }),
+    ...(shared ? { beforeRead: () => shared.feed.sync() } : {}) });
 
   const { router, disco, link, outbox, multicast } = buildXmppDoor(cfg, accounts, ops.sink, log);
+  if (shared) router.setSync(() => shared.feed.sync());
   const limits = wireLimits({ router, accounts, policy, outbox, domain: cfg.xmpp.domain, log: log.child({ mod: 'limits' }) });
   cleanups.push(() => limits.stop());
   const limitStats = () => ({ ...limits.limiter.counters, requests_active: limits.queue.load.active, requests_queued: limits.queue.load.queued });
@@ -161,6 +168,16 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
   cleanups.push(() => sweep.stop());
   wireEvents({ accounts, topics, items, policy, trust: trustWatch, sweep, events: items.events, metrics: ops.sink, subjectOf, log });
   const status = ops.attach({ link, accounts, topics, itemStore, policy, outbox, multicast, limits });
+  let cluster: { beatNow(): Promise<void> } | undefined;
+  if (stores.shared) {
+    // PostgreSQL: this instance follows the others' changes and shows in `status` (src/cluster/).
+    const { Cluster } = await import('./cluster/index.js');
+    const c = new Cluster({ shared: stores.shared, topics, invalidate: () => items.invalidate(), xmppOnline: () => link.online, policyDigest: () => policyDigest(policy.current()), log: log.child({ mod: 'cluster' }) });
+    await c.start();
+    cleanups.push(() => c.stop());
+    status.section('cluster', () => c.status());
+    cluster = c;
+  }
   // The admin socket and the metrics endpoint come up before the link, so that `status` and
   // /healthz answer (link down) while the XMPP server is not reachable yet.
   const admin = await startAdmin({ cfg, accounts, topics, policy, log, outbox, multicast, itemStore, seen: ops.seen, status, limitStats });
@@ -187,6 +204,7 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
     signal?.removeEventListener('abort', abort);
   }
   cleanups.push(() => outbox.drain());
+  await cluster?.beatNow();
   // Certificates revoked or expired while the controller was stopped: their accounts go now.
   await sweep.sweep('start');
 

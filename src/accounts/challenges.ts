@@ -3,12 +3,25 @@
 // must not push out other nodes' challenges) and `maxOpen` in all.
 import { randomBytes } from 'node:crypto';
 
+export type ChallengeCheck = 'ok' | 'unknown' | 'expired' | 'other-jid';
+
+/**
+ * Where challenges are kept: this process (ChallengeBook), or a store shared by the instances
+ * of a cluster (store/pg/challenges.ts), where `issue` starts the write and `stored` waits for
+ * it: a challenge is handed out only once any instance can check it.
+ */
+export interface Challenges {
+  issue(bareJid: string): string;
+  stored?(nonce: string): Promise<void>;
+  consume(nonce: string, bareJid: string): ChallengeCheck | Promise<ChallengeCheck>;
+}
+
 interface Entry {
   jid: string;
   expires: number;
 }
 
-export class ChallengeBook {
+export class ChallengeBook implements Challenges {
   private readonly open = new Map<string, Entry>();
   private readonly byJid = new Map<string, string[]>();
 

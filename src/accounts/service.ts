@@ -10,7 +10,7 @@ import { subjectOfAccount } from './subject.js';
 import { fail, ok, type Fail, type Result, isFail } from '../result.js';
 import type { ControlStore } from '../store/types.js';
 import type { RegistrationInput, RegistrationResult, Trust } from '../identity/types.js';
-import { ChallengeBook } from './challenges.js';
+import { ChallengeBook, type Challenges } from './challenges.js';
 import { hashToken, newToken, tokenMatches } from './tokens.js';
 import type { Account, AccountChange, AccountPolicy, AccountsState, AccountStatus, Submission } from './types.js';
 
@@ -21,13 +21,15 @@ export interface AccountServiceDeps {
   verify: (input: RegistrationInput) => RegistrationResult;
   log: Logger;
   now?: () => Date;
-  challenges?: ChallengeBook;
+  challenges?: Challenges;
+  /** A cluster (§14): catch up with the other instances' changes (a registration just made on another). */
+  sync?: () => Promise<void>;
 }
 
 export const EMPTY_ACCOUNTS: AccountsState = { version: 1, accounts: {} };
 
 export class AccountService extends EventEmitter {
-  private readonly challenges: ChallengeBook;
+  private readonly challenges: Challenges;
   private readonly now: () => Date;
 
   constructor(private readonly d: AccountServiceDeps) {
@@ -110,6 +112,14 @@ export class AccountService extends EventEmitter {
     return this.challenges.issue(bareJid(jid));
   }
 
+  /** A challenge to hand out, once it is stored where every instance can check it (§14). */
+  async challengeStored(jid: string): Promise<string> {
+    const nonce = this.challenges.issue(bareJid(jid));
+    // The form also shows the account's state: as stored, whichever instance wrote it.
+    await Promise.all([this.challenges.stored?.(nonce), this.d.sync?.()]);
+    return nonce;
+  }
+
   private readonly registering = new Map<string, Promise<unknown>>();
 
   /** §2, steps 1–6, in that order; submissions of one JID are taken one after the other. */
@@ -131,7 +141,7 @@ export class AccountService extends EventEmitter {
       audit(this.d.log, 'registration', { jid: bare, result: 'refused', code: f.fail, reason: f.text });
       return f;
     };
-    const c = this.challenges.consume(sub.challenge, bare);
+    const c = await this.challenges.consume(sub.challenge, bare);
     if (c !== 'ok') return refuse(fail('challenge-invalid', `challenge ${c === 'other-jid' ? 'was issued to another JID' : c}`));
     const v = this.d.verify({ certificatePem: sub.certificatePem, challenge: sub.challenge, signature: sub.signature, bareJid: bare, trust: this.d.trust(), now: this.now() });
     if (isFail(v)) return refuse(v);

@@ -57,7 +57,22 @@ export function renderStatus(r: StatusReport): string[] {
   ];
   // Sections other parts of the controller add: shown as one JSON line each.
   for (const [k, v] of Object.entries(r)) {
-    if (!CORE_KEYS.includes(k)) lines.push(`${k.padEnd(10)} ${JSON.stringify(v)}`);
+    if (k === 'cluster' && isCluster(v)) lines.push(...renderCluster(v));
+    else if (!CORE_KEYS.includes(k)) lines.push(`${k.padEnd(10)} ${JSON.stringify(v)}`);
   }
   return lines.map(printable);
+}
+
+interface ClusterSection {
+  instance: string;
+  instances: { id: string; host: string; pid: number; state: string; self: boolean; xmpp: string; store: string; policy_digest: string; heartbeat_age_s: number; feed_lag_ms: number }[];
+}
+
+const isCluster = (v: unknown): v is ClusterSection => typeof v === 'object' && v !== null && Array.isArray((v as ClusterSection).instances);
+
+/** One line per instance of a cluster (§14): a differing policy digest is marked. */
+function renderCluster(c: ClusterSection): string[] {
+  const mine = c.instances.find((i) => i.self)?.policy_digest;
+  return [`cluster    ${c.instances.length} instances (this one: ${c.instance})`, ...c.instances.map((i) =>
+    `  ${i.self ? '*' : ' '} ${i.id}  ${i.state}  xmpp ${i.xmpp}  store ${i.store}  heartbeat ${i.heartbeat_age_s}s ago  lag ${i.feed_lag_ms} ms  policy ${i.policy_digest.slice(0, 19)}${mine && i.policy_digest !== mine ? ' (DIFFERS)' : ''}`)];
 }

@@ -45,16 +45,24 @@ export function demoProgram(): Command {
     .option('--work-dir <dir>', `certificates, logs and data (default ${shortPath(DEFAULT_WORK_DIR)}; data is fresh each run)`)
     .option('--data <file>', 'the STIX 2.1 bundle to replay', ATTACK_ICS_FILE)
     .option('--server <name>', `the XMPP server: ${SERVER_KINDS.join(' or ')} (default prosody)`, serverKind)
+    .option('--cluster', 'instead: two controllers on ejabberd + PostgreSQL, one killed with SIGKILL mid-replay (docs/protocol.md §14)')
     .showHelpAfterError();
 }
 
 interface Flags {
   bundles?: number; bundleSize: number; delay: number; stay?: boolean; quiet?: boolean; json?: boolean;
-  color: boolean; workDir?: string; data: string; server?: ServerKind;
+  color: boolean; workDir?: string; data: string; server?: ServerKind; cluster?: boolean;
 }
 
 export async function main(argv: string[]): Promise<number> {
   const flags = demoProgram().parse(argv, { from: 'user' }).opts<Flags>();
+  if (flags.cluster) {
+    const { runClusterDemo } = await import('./demo-cluster.js');
+    return runClusterDemo(flags.bundles !== undefined ? { items: flags.bundles } : {}).catch((err: Error) => {
+      process.stderr.write(`demo: ${err.message}\n`);
+      return 1;
+    });
+  }
   const stop = new AbortController();
   let signals = 0;
   const onSignal = () => {

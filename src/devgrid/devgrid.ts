@@ -42,6 +42,8 @@ export interface DevGridOptions {
   multicastSenders?: string[];
   /** ejabberd: mod_multicast's `limits: remote: message:` (default unset: ejabberd's 20). */
   multicastRemoteLimit?: number;
+  /** ejabberd: a cluster of this many controllers (domain_balancing bare_source, component_number). */
+  componentNumber?: number;
   /** The XMPP server's config: the dev grid's own (default) or the operator's snippet in contrib/. */
   serverConfig?: 'generated' | 'contrib';
   /** Start the HTTPS server (TAXII door, PROTOCOL §13) on a free loopback port with the dev server certificate. */
@@ -80,7 +82,7 @@ export async function startDevGrid(o: DevGridOptions): Promise<DevGrid> {
   const profile = profileOf(o.server ?? defaultServer());
   const server = await profile.start({ domain, componentSecret: secret, caFile: pki.ca.cert, certFile: pki.server.cert, keyFile: pki.server.key, ...(o.pubsubAdmins ? { pubsubAdmins: o.pubsubAdmins } : {}),
     ...(o.multicast === false ? { multicast: false } : {}), ...(o.multicastSenders ? { multicastSenders: o.multicastSenders } : {}),
-    ...(o.multicastRemoteLimit !== undefined ? { multicastRemoteLimit: o.multicastRemoteLimit } : {}), ...(o.serverConfig ? { config: o.serverConfig } : {}) });
+    ...(o.multicastRemoteLimit !== undefined ? { multicastRemoteLimit: o.multicastRemoteLimit } : {}), ...(o.componentNumber !== undefined ? { componentNumber: o.componentNumber } : {}), ...(o.serverConfig ? { config: o.serverConfig } : {}) });
   const cfg = loadConfig({
     baseDir: workDir,
     env: {

@@ -56,6 +56,7 @@ export async function startEjabberd(opts: EjabberdOptions): Promise<ServerHandle
     ...await serverInput(opts),
     multicast: opts.multicast ?? true,
     ...(opts.multicastRemoteLimit !== undefined ? { multicastRemoteLimit: opts.multicastRemoteLimit } : {}),
+    ...(opts.componentNumber !== undefined ? { componentNumber: opts.componentNumber } : {}),
   };
   const domain = input.domain;
   const configFile = join(dataDir, 'ejabberd.yml');

@@ -113,6 +113,9 @@ export function profileOf(kind: ServerKind = defaultServer()): ServerProfile {
 export const ONLY_ON: Record<string, ServerKind> = {
   'multicast.test.js': 'prosody',
   'ejabberd-multicast.test.js': 'ejabberd',
+  // A cluster of controllers needs several connections for one component: ejabberd only (§14).
+  'cluster.test.js': 'ejabberd',
+  'cluster-faults.test.js': 'ejabberd',
   // The console is HTTP over the core: one server is enough to drive chromium against.
   'console-browser.test.js': 'prosody',
 };

@@ -68,6 +68,11 @@ export interface EjabberdOptions extends ServerOptions {
    * Default: not set, so ejabberd's own limit of 20 applies and is not advertised.
    */
   multicastRemoteLimit?: number;
+  /**
+   * A cluster of this many controllers (docs/protocol.md §14): `domain_balancing` with
+   * `type: bare_source`, so each node's stanzas stay on one component connection.
+   */
+  componentNumber?: number;
 }
 
 /** What either server's generated config is built from, all resolved and absolute. */

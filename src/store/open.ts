@@ -9,6 +9,10 @@ import { openControlStore } from './control.js';
 import { openItemStore } from './items.js';
 import { redactUrl } from './pg/redact.js';
 import type { ControlOnCorrupt, ControlStore, ControlStoreOptions, ItemStore, ItemStoreOptions } from './types.js';
+import type { ChangeFeed } from './pg/notify.js';
+import type { PgControlStore } from './pg/control.js';
+import type { PgItemStore } from './pg/items.js';
+import type { PgChallengeBook } from './pg/challenges.js';
 
 export type StoreKind = 'files' | 'postgres';
 
@@ -31,6 +35,19 @@ export interface StoreBackend {
   where(name: string): string;
   /** After the stores it opened are closed. */
   close(): Promise<void>;
+  /** PostgreSQL: what the instances of a cluster share beyond the stores (src/cluster/). */
+  readonly shared?: SharedStore;
+}
+
+/** The pool, the change feed this instance LISTENs on, and the shared registration challenges. */
+export interface SharedStore {
+  pool: pg.Pool;
+  url: string;
+  feed: ChangeFeed;
+  /** Opened stores, so the cluster wiring can re-read them (by name; `items`). */
+  control: Map<string, PgControlStore<unknown>>;
+  items(): PgItemStore | undefined;
+  challenges(): PgChallengeBook;
 }
 
 export async function openStoreBackend(cfg: { data: string; store: StoreSettings }, log?: Logger): Promise<StoreBackend> {
@@ -45,7 +62,16 @@ export async function openStoreBackend(cfg: { data: string; store: StoreSettings
     } catch (e) {
       throw new Error(`PostgreSQL store ${redactUrl(s.url)}: ${(e as Error).message}`);
     }
-    return pgBackend(pool, s.url, true);
+    // The change feed listens before any store is read: nothing committed after a read is missed.
+    const { ChangeFeed, newInstanceId } = await import('./pg/notify.js');
+    const feed = new ChangeFeed(s.url, newInstanceId(), log?.child({ mod: 'cluster' }));
+    try {
+      await feed.start();
+    } catch (e) {
+      await pool.end().catch(() => undefined);
+      throw new Error(`PostgreSQL store ${redactUrl(s.url)}: ${(e as Error).message}`);
+    }
+    return pgBackend(pool, s.url, true, feed);
   }
   return {
     kind: 'files',
@@ -58,15 +84,24 @@ export async function openStoreBackend(cfg: { data: string; store: StoreSettings
 }
 
 /** A backend on an open pool (tests share one server between stores). */
-export async function pgBackend(pool: pg.Pool, url: string, ownsPool = false): Promise<StoreBackend> {
-  const [{ PgControlStore }, { PgItemStore }] = await Promise.all([import('./pg/control.js'), import('./pg/items.js')]);
+export async function pgBackend(pool: pg.Pool, url: string, ownsPool = false, feed?: ChangeFeed): Promise<StoreBackend> {
+  const [{ PgControlStore }, { PgItemStore }, { PgChallengeBook }] = await Promise.all([import('./pg/control.js'), import('./pg/items.js'), import('./pg/challenges.js')]);
+  const control = new Map<string, PgControlStore<unknown>>();
+  let items: PgItemStore | undefined;
+  let challenges: PgChallengeBook | undefined;
   return {
     kind: 'postgres',
-    control: (name, defaults, opts) => PgControlStore.open(pool, name, defaults, opts),
-    items: (opts) => PgItemStore.open(pool, opts),
+    control: async <T>(name: string, defaults: T, opts?: ControlStoreOptions) => {
+      const st = await PgControlStore.open(pool, name, defaults, opts, feed?.origin);
+      control.set(name, st as PgControlStore<unknown>);
+      return st;
+    },
+    items: async (opts) => (items = await PgItemStore.open(pool, opts, feed)),
     where: (name) => `${redactUrl(url)} (control store ${name})`,
     close: async () => {
+      await feed?.stop();
       if (ownsPool) await pool.end();
     },
+    ...(feed ? { shared: { pool, url, feed, control, items: () => items, challenges: () => (challenges ??= new PgChallengeBook(pool)) } } : {}),
   };
 }

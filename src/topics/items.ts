@@ -38,6 +38,11 @@ export interface ItemServiceDeps {
   now?: () => Date;
   /** Where the service says what happened; the doors listen. Default: a new one (`items.events`). */
   events?: Broadcaster;
+  /**
+   * A cluster (§14): before a read of stored items, wait until every item acknowledged by any
+   * instance before the read began is in this instance's view (src/store/pg/notify.ts sync).
+   */
+  beforeRead?: () => Promise<void>;
 }
 
 export interface QueryPage {
@@ -110,10 +115,18 @@ export class ItemService {
     }
     const stix = v.value.stix;
     const id = itemId || randomUUID();
-    const stored = await this.d.items.append(node, {
-      id, publisher: subject.jid, payload: stix ? stix.text : input.text,
-      published: this.clock.stamp(node, this.d.now?.() ?? new Date(), stix ? stix.objects.length : 1),
-    }, a.topic.maxItems);
+    let stored: StoredItem;
+    try {
+      stored = await this.d.items.append(node, {
+        id, publisher: subject.jid, payload: stix ? stix.text : input.text,
+        published: this.clock.stamp(node, this.d.now?.() ?? new Date(), stix ? stix.objects.length : 1),
+      }, a.topic.maxItems);
+    } catch (err) {
+      // The store refused the write (PostgreSQL unreachable, a disk error): nothing was stored,
+      // and the publisher is told so plainly — never an acknowledgement for a lost item.
+      this.d.log.error({ err, topic: node, item: id }, 'publish not stored: the item store failed');
+      return fail('internal', `the item was not stored: the item store is unavailable (${(err as Error).message}); publish it again later`);
+    }
     // The topic was deleted while the item was being written (found by the race test): the
     // item must not outlive it, nor reappear in a topic later created with the same name.
     if (this.d.topics.topic(a.topic.name)?.createdAt !== a.topic.createdAt) {
@@ -232,6 +245,7 @@ export class ItemService {
 
   /** XEP-0060 §6.5: the N newest, or by id; cut by the node's TLP cap. Cuts yield to the loop. */
   async items(subject: PolicySubject, node: string, opts: { max?: number; ids?: string[] }): Promise<Result<{ topic: Topic; items: QueryPage['items'] }>> {
+    await this.d.beforeRead?.();
     const a = this.d.topics.check(subject, 'query', node);
     if (isFail(a)) return a;
     const cap = capOf(a.decision);
@@ -254,6 +268,7 @@ export class ItemService {
    * in query.ts, cut as for a subscription and by the TLP cap. A long scan yields to the loop.
    */
   async query(subject: PolicySubject, node: string, req: QueryRequest): Promise<Result<{ topic: Topic } & QueryPage>> {
+    await this.d.beforeRead?.();
     const a = this.d.topics.check(subject, 'query', node);
     if (isFail(a)) return a;
     const q = checkQuery(req);

@@ -33,6 +33,12 @@ export interface TopicServiceDeps {
   now?: () => Date;
   /** Default DEFAULT_TOPIC_LIMITS (the config's defaults). */
   limits?: TopicLimits;
+  /**
+   * A cluster (§14): catch up with the other instances' changes before a subscribe or a
+   * publisher registration, so that the subtopic messages and lists name every publisher and
+   * subtopic acknowledged anywhere before (src/store/pg/notify.ts sync).
+   */
+  sync?: () => Promise<void>;
 }
 
 export class TopicService extends EventEmitter {
@@ -201,6 +207,7 @@ export class TopicService extends EventEmitter {
 
   /** XEP-0060 §6.1 / §6.3.7: subscribe, with an optional filter (names without the prefix). */
   async subscribe(subject: PolicySubject, node: string, jid: string, filterFields: Record<string, string[]> | null, opts: { expire?: 'presence' } = {}): Promise<Result<{ subscription: Subscription; created: boolean }>> {
+    await this.d.sync?.();
     return this.mutate((c) => {
       const a = this.check(subject, 'subscribe', node);
       if (isFail(a)) return a;
@@ -313,6 +320,7 @@ export class TopicService extends EventEmitter {
 
   /** §6: register as publisher (checks `publish`). */
   async registerPublisher(subject: PolicySubject, node: string): Promise<Result<SubtopicView[]>> {
+    await this.d.sync?.();
     return this.mutate((c) => {
       const a = this.check(subject, 'publish', node);
       if (isFail(a)) return a;
@@ -386,6 +394,21 @@ export class TopicService extends EventEmitter {
       const s = this.d.subject(p);
       return s !== null && this.auth.decide(s, 'publish', t.name).effect === 'permit';
     });
+  }
+
+  /**
+   * A cluster (src/cluster/): another instance changed this subscription in the shared store
+   * (before → after, either absent). The index follows, silently: that instance told whom it had to.
+   */
+  syncSubscription(before: Subscription | undefined, after: Subscription | undefined): void {
+    if (before) this.subs.remove(before);
+    if (after) this.subs.add(after);
+  }
+
+  /** A cluster: the shared state was read again as a whole; the index is rebuilt from it. */
+  reindex(): void {
+    this.subs.clear();
+    for (const s of Object.values(this.state.subscriptions)) this.subs.add(s);
   }
 
   private emitEvent(e: TopicEvent): void {

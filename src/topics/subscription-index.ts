@@ -40,6 +40,10 @@ export class SubscriptionIndex {
     return false;
   }
 
+  clear(): void {
+    for (const m of [this.bySubtopic, this.byTopic, this.subtopicsByTopic, this.byOwner, this.sorted]) m.clear();
+  }
+
   ofTopic(topic: string): ReadonlySet<string> {
     return this.byTopic.get(topic) ?? EMPTY;
   }

@@ -62,6 +62,13 @@ export class Router {
     this.gate = gate;
   }
 
+  private sync: (() => Promise<void>) | undefined;
+
+  /** A cluster: before refusing at the gate, catch up with the other instances' changes once. */
+  setSync(sync: () => Promise<void>): void {
+    this.sync = sync;
+  }
+
   /** Without limits (protocol tests), every request runs at once. */
   setLimits(limiter: RequestLimits, queue: FairQueue): void {
     this.limits = { limiter, queue };
@@ -111,7 +118,12 @@ export class Router {
     }
     try {
       if (!route.exempt(req)) {
-        const denied = this.gate(req.bare);
+        let denied = this.gate(req.bare);
+        // A cluster (§14): the account may just have been approved on another instance.
+        if (denied && this.sync) {
+          await this.sync();
+          denied = this.gate(req.bare);
+        }
         if (denied) return errorElement(denied);
       }
       // Before any work, after the cheap answers: an unknown route or a JID the gate refuses

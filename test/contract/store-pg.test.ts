@@ -31,7 +31,7 @@ describe('PostgreSQL store', { timeout: 120_000 }, () => {
   test('migrations: a fresh schema gets every table in one go; a newer schema version is refused, naming both versions', async () => {
     const pool = await fx.poolFor('newer');
     const t = await pool.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1`);
-    assert.deepEqual(t.rows.map((r: { table_name: string }) => r.table_name), ['control_rows', 'grid_schema_version', 'item_topics', 'items']);
+    assert.deepEqual(t.rows.map((r: { table_name: string }) => r.table_name), ['challenges', 'control_rows', 'grid_schema_version', 'instances', 'item_topics', 'items']);
     await pool.query(`INSERT INTO grid_schema_version (version, name) VALUES (999, 'from the future')`);
     await assert.rejects(migrate(pool), (e: unknown) => e instanceof SchemaVersionError && /version 999/.test(e.message) && new RegExp(`up to ${MIGRATIONS.length}`).test(e.message));
   });

@@ -18,6 +18,7 @@ import type pg from 'pg';
 import { ChangeTracker, type Path } from '../change-tracker.js';
 import { CoalescingWriter } from '../control.js';
 import { withTransaction } from './pool.js';
+import { notifyIn } from './notify.js';
 import type { ControlSource, ControlStore, ControlStoreOptions } from '../types.js';
 
 const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -63,7 +64,7 @@ export class PgControlStore<T> implements ControlStore<T> {
   /** Map entries to write: k → entries. */
   private entries = new Map<string, Set<string>>();
 
-  private constructor(private readonly db: pg.Pool, readonly name: string, private state: T, readonly source: ControlSource, opts: ControlStoreOptions) {
+  private constructor(private readonly db: pg.Pool, readonly name: string, private state: T, readonly source: ControlSource, opts: ControlStoreOptions, private readonly origin?: string) {
     this.writer = new CoalescingWriter(async () => {
       const whole = this.whole;
       const entries = this.entries;
@@ -81,12 +82,20 @@ export class PgControlStore<T> implements ControlStore<T> {
     });
   }
 
-  static async open<T>(db: pg.Pool, name: string, defaults: T, opts: ControlStoreOptions = {}): Promise<PgControlStore<T>> {
+  /** `origin`: this instance's id in the change feed (notify.ts); without it no notifications are sent. */
+  static async open<T>(db: pg.Pool, name: string, defaults: T, opts: ControlStoreOptions = {}, origin?: string): Promise<PgControlStore<T>> {
     const rows = await loadRows(db, name);
-    if (rows.length) return new PgControlStore(db, name, build(rows) as T, 'file', opts);
-    const s = new PgControlStore(db, name, structuredClone(defaults), 'defaults', opts);
+    if (rows.length) return new PgControlStore(db, name, build(rows) as T, 'file', opts, origin);
+    const s = new PgControlStore(db, name, structuredClone(defaults), 'defaults', opts, origin);
     // Store the defaults, so the store exists (and its keys keep their order) from now on.
-    await s.write(new Set(Object.keys(s.state as object)), new Map());
+    try {
+      await s.write(new Set(Object.keys(s.state as object)), new Map());
+    } catch (e) {
+      // Another instance of a cluster, started at the same moment, stored them first: use its.
+      if ((e as { code?: string }).code !== '23505') throw e;
+      const again = await loadRows(db, name);
+      return new PgControlStore(db, name, build(again) as T, 'file', opts, origin);
+    }
     return s;
   }
 
@@ -200,6 +209,10 @@ export class PgControlStore<T> implements ControlStore<T> {
           [this.name, up.k, up.e, up.v],
         );
       }
+      // The cluster's change feed: the rows this transaction wrote, sent when it commits.
+      if (this.origin !== undefined) {
+        await notifyIn(c, this.origin, { c: 'control', s: this.name, r: [...[...whole].map((k): [string] => [k]), ...up.k.map((k, i): [string, string] => [k, up.e[i]!]), ...del.k.map((k, i): [string, string] => [k, del.e[i]!])] });
+      }
     });
   }
 
@@ -224,6 +237,32 @@ export class PgControlStore<T> implements ControlStore<T> {
         if (r.rows.length) m[path[1]] = r.rows[0]!.value;
         else delete m[path[1]];
       }
+    }
+  }
+
+  /**
+   * Reads the whole store again (the change feed reconnected, or a change named no rows).
+   * Rows this instance has not yet written keep their local values. Returns the state before.
+   */
+  async refreshAll(): Promise<void> {
+    const fresh = build(await loadRows(this.db, this.name));
+    const s = this.state as Record<string, unknown>;
+    for (const k of new Set([...Object.keys(s), ...Object.keys(fresh)])) {
+      if (this.whole.has(k)) continue;
+      if (!Object.hasOwn(fresh, k)) {
+        delete s[k];
+        continue;
+      }
+      const v = fresh[k];
+      const dirty = this.entries.get(k);
+      const local = s[k];
+      if (dirty && isMap(v) && isMap(local)) {
+        for (const e of dirty) {
+          if (Object.hasOwn(local, e)) v[e] = local[e];
+          else delete v[e];
+        }
+      }
+      s[k] = v;
     }
   }
 

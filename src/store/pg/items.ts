@@ -12,11 +12,17 @@
 // instances. A failed transaction (PostgreSQL down) rejects every write in it: nothing was
 // acknowledged, nothing changes in memory.
 //
-// Another instance's writes (issue 13 item 3, the cluster) reach this one through refresh(topic):
-// the topic is read again and its cache replaced; a NOTIFY carrying the topic is all it needs.
+// Another instance's writes (the cluster, docs/protocol.md §14) reach this one through the change
+// feed (notify.ts): each write transaction notifies its topic, and applyRemote() reads what is
+// new (a `put`: the rows past what this instance has read, merged in seq order) or the whole
+// topic again (a retract, trim or purge). An append is acknowledged only once the feed has
+// brought back its own notification (a fence): every change committed before the item — a
+// subscription made on another instance — has then been applied here, so the deliveries the
+// publish plans include it.
 import type pg from 'pg';
 import type { Logger } from '../../log.js';
 import { withTransaction } from './pool.js';
+import { notifyIn, type ChangeFeed } from './notify.js';
 import type { ItemStore, ItemStoreOptions, ItemStoreStats, NewItem, StoredItem } from '../types.js';
 
 type OpBody = { k: 'put'; item: NewItem; max: number } | { k: 'trim'; max: number } | { k: 'ret'; id: string } | { k: 'purge' };
@@ -39,6 +45,10 @@ class Topic {
   /** Ascending seq (insertion order; an overwrite deletes and re-inserts its id). */
   items = new Map<string, StoredItem>();
   hw = 0;
+  /** Every stored item with seq ≤ synced has been read from the database (other instances' writes). */
+  synced = 0;
+  /** The highest seq ever put in `items` (≥ the last one's: the map's order is seq order). */
+  top = 0;
   queue: Op[] = [];
   running: Promise<void> | undefined;
 }
@@ -55,7 +65,7 @@ export class PgItemStore implements ItemStore {
   private readonly log: Logger | undefined;
   private readonly groupCommitMs: number;
 
-  private constructor(private readonly db: pg.Pool, opts: ItemStoreOptions) {
+  private constructor(private readonly db: pg.Pool, opts: ItemStoreOptions, private readonly feed?: ChangeFeed) {
     this.log = opts.log;
     this.groupCommitMs = opts.groupCommitMs ?? 0;
     this.onFsync = opts.onFsync;
@@ -63,12 +73,20 @@ export class PgItemStore implements ItemStore {
 
   private readonly onFsync: ((seconds: number) => void) | undefined;
 
-  static async open(db: pg.Pool, opts: ItemStoreOptions = {}): Promise<PgItemStore> {
-    const s = new PgItemStore(db, opts);
+  /** `feed`: the cluster's change feed (writes notify, appends wait on their fence). */
+  static async open(db: pg.Pool, opts: ItemStoreOptions = {}, feed?: ChangeFeed): Promise<PgItemStore> {
+    const s = new PgItemStore(db, opts, feed);
     const hw = await db.query<{ topic: string; high_seq: string }>('SELECT topic, high_seq FROM item_topics');
-    for (const r of hw.rows) s.topic(r.topic).hw = Number(r.high_seq);
+    for (const r of hw.rows) {
+      const t = s.topic(r.topic);
+      t.hw = t.synced = Number(r.high_seq);
+    }
     const rows = await db.query<ItemRow>('SELECT topic, seq, id, publisher, published, payload FROM items ORDER BY topic, seq');
-    for (const r of rows.rows) s.topic(r.topic).items.set(r.id, toItem(r));
+    for (const r of rows.rows) {
+      const t = s.topic(r.topic);
+      t.items.set(r.id, toItem(r));
+      t.top = Math.max(t.top, Number(r.seq));
+    }
     s.log?.info({ topics: hw.rows.length, items: rows.rows.length }, 'item store loaded from PostgreSQL');
     return s;
   }
@@ -95,12 +113,16 @@ export class PgItemStore implements ItemStore {
         const batch = t.queue.splice(0);
         const started = process.hrtime.bigint();
         let effects: Effect[];
+        const token = this.feed?.fenceToken();
         try {
-          effects = await this.transaction(name, batch);
+          effects = await this.transaction(name, batch, token);
         } catch (e) {
+          if (token !== undefined) this.feed?.cancel(token);
           for (const op of batch) op.reject(e);
           continue;
         }
+        // Stored. Before anyone is told: the changes other instances committed first are applied here.
+        if (this.feed && token !== undefined) await this.feed.wait(token);
         this.counters.fsyncs++;
         this.onFsync?.(Number(process.hrtime.bigint() - started) / 1e9);
         for (let i = 0; i < batch.length; i++) this.apply(t, batch[i]!, effects[i]!);
@@ -110,10 +132,20 @@ export class PgItemStore implements ItemStore {
     }
   }
 
-  private transaction(topic: string, batch: Op[]): Promise<Effect[]> {
+  private transaction(topic: string, batch: Op[], token?: number): Promise<Effect[]> {
     return withTransaction(this.db, async (c) => {
       const out: Effect[] = [];
       for (const op of batch) out.push(await this.run(c, topic, op));
+      if (this.feed) {
+        const puts = out.filter((e): e is { put: StoredItem; dropped: string[] } => e !== null && 'put' in e);
+        const onlyPuts = puts.length === batch.length;
+        const last = batch[batch.length - 1]!;
+        await notifyIn(c, this.feed.origin, {
+          c: 'items', t: topic, k: onlyPuts ? 'put' : 'reload',
+          ...(onlyPuts ? { hi: Math.max(...puts.map((p) => p.put.seq)), max: last.k === 'put' ? last.max : 0 } : {}),
+          ...(token !== undefined ? { f: token } : {}),
+        });
+      }
       return out;
     });
   }
@@ -156,8 +188,7 @@ export class PgItemStore implements ItemStore {
     switch (op.k) {
       case 'put': {
         const { put, dropped } = e as { put: StoredItem; dropped: string[] };
-        t.items.delete(put.id);
-        t.items.set(put.id, put);
+        insertSorted(t, put);
         t.hw = Math.max(t.hw, put.seq);
         for (const id of dropped) t.items.delete(id);
         op.resolve(put);
@@ -243,15 +274,51 @@ export class PgItemStore implements ItemStore {
   }
 
   /** Reads `topic` again (another instance wrote to it) and replaces its cache. */
-  async refresh(topic: string): Promise<void> {
+  async refresh(topic: string, waitOwn = true): Promise<void> {
     const t = this.topic(topic);
-    if (t.running) await t.running; // our own writes first: their effects are then in what we read
+    // Our own writes first: their effects are then in what we read. The change feed does not
+    // wait (an append waits for the feed): an own write applied later is merged by seq.
+    if (waitOwn && t.running) await t.running;
     const hw = await this.db.query<{ high_seq: string }>('SELECT high_seq FROM item_topics WHERE topic = $1', [topic]);
     const rows = await this.db.query<ItemRow>('SELECT topic, seq, id, publisher, published, payload FROM items WHERE topic = $1 ORDER BY seq', [topic]);
     const items = new Map<string, StoredItem>();
     for (const r of rows.rows) items.set(r.id, toItem(r));
     t.items = items;
-    t.hw = Math.max(t.hw, Number(hw.rows[0]?.high_seq ?? 0));
+    t.top = rows.rows.length ? Number(rows.rows[rows.rows.length - 1]!.seq) : 0;
+    const high = Number(hw.rows[0]?.high_seq ?? 0);
+    t.hw = Math.max(t.hw, high);
+    t.synced = Math.max(t.synced, high);
+  }
+
+  /**
+   * Another instance wrote to `topic` (the change feed): a `put` up to seq `hi` is read as the
+   * rows past what this instance has read and merged in; anything else reads the topic again.
+   */
+  async applyRemote(topic: string, k: 'put' | 'reload', hi = 0, max = 0): Promise<void> {
+    if (this.closed) return;
+    const t = this.topic(topic);
+    if (k === 'reload') return this.refresh(topic, false);
+    if (hi <= t.synced) return;
+    const from = t.synced;
+    const rows = await this.db.query<ItemRow>('SELECT topic, seq, id, publisher, published, payload FROM items WHERE topic = $1 AND seq > $2 ORDER BY seq', [topic, from]);
+    for (const r of rows.rows) insertSorted(t, toItem(r));
+    const top = rows.rows.length ? Number(rows.rows[rows.rows.length - 1]!.seq) : 0;
+    t.synced = Math.max(t.synced, hi, top);
+    t.hw = Math.max(t.hw, t.synced);
+    if (max >= 1 && t.items.size > max) {
+      let extra = t.items.size - max;
+      for (const id of t.items.keys()) {
+        if (extra-- <= 0) break;
+        t.items.delete(id);
+      }
+    }
+  }
+
+  /** Every topic read again (the change feed reconnected: what changed meanwhile is unknown). */
+  async refreshAll(): Promise<void> {
+    const hw = await this.db.query<{ topic: string }>('SELECT topic FROM item_topics');
+    const names = new Set([...this.topics.keys(), ...hw.rows.map((r) => r.topic)]);
+    for (const name of names) await this.refresh(name, false);
   }
 
   stats(): ItemStoreStats {
@@ -276,4 +343,23 @@ export class PgItemStore implements ItemStore {
     const done = await Promise.all(old.map((it) => this.retract(topic, it.id)));
     return done.filter(Boolean).length;
   }
+}
+
+/**
+ * Puts `it` in the topic's seq-ordered map (replacing any item with its id). Own appends come
+ * in order; another instance's interleave with them, and then the map is rebuilt in order.
+ */
+function insertSorted(t: Topic, it: StoredItem): void {
+  const old = t.items.get(it.id);
+  if (old && old.seq === it.seq) return;
+  t.items.delete(it.id);
+  if (!t.items.size || t.top < it.seq) {
+    t.items.set(it.id, it);
+    t.top = it.seq;
+    return;
+  }
+  if ([...t.items.values()].some((v) => v.seq === it.seq)) return;
+  const all = [...t.items.values(), it].sort((a, b) => a.seq - b.seq);
+  t.items = new Map(all.map((v) => [v.id, v]));
+  t.top = Math.max(t.top, it.seq);
 }

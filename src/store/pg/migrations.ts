@@ -8,6 +8,9 @@
 // item_topics: per topic, the highest seq ever assigned; the row is locked by the UPDATE that
 //   takes the next seq, so instances appending to one topic take turns: no gap, no repeat.
 // items: the stored items (the newest max_items of each topic).
+// challenges (v2): registration challenges (PROTOCOL §2), so that a submit may reach any
+//   instance of a cluster (§14): single use (consumed by DELETE … RETURNING), bound to a JID.
+// instances (v2): the controllers of a cluster and their heartbeat (`grid-controller status`).
 export interface Migration {
   version: number;
   name: string;
@@ -39,6 +42,28 @@ CREATE TABLE items (
   payload text NOT NULL,
   PRIMARY KEY (topic, seq),
   UNIQUE (topic, id)
+);
+`,
+  },
+  {
+    version: 2,
+    name: 'cluster',
+    sql: `
+CREATE TABLE challenges (
+  nonce text PRIMARY KEY,
+  jid text NOT NULL,
+  issued bigint NOT NULL,
+  expires bigint NOT NULL
+);
+CREATE INDEX challenges_jid ON challenges (jid, issued);
+CREATE INDEX challenges_expires ON challenges (expires);
+CREATE TABLE instances (
+  id text PRIMARY KEY,
+  host text NOT NULL,
+  pid integer NOT NULL,
+  started_at timestamptz NOT NULL,
+  heartbeat_at timestamptz NOT NULL,
+  info json NOT NULL
 );
 `,
   },

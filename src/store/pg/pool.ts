@@ -13,7 +13,9 @@ export interface PgPoolOptions {
 export { redactUrl };
 
 export async function openPgPool(url: string, opts: PgPoolOptions = {}): Promise<pg.Pool> {
-  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10 });
+  // Bounded waits: a server that went away makes a write fail (refused, never acknowledged)
+  // within seconds instead of holding a publish until the node gives up.
+  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, connectionTimeoutMillis: 3000, query_timeout: 15_000 });
   // An idle client's error (the server restarted) must not crash the process: log it; the
   // pool replaces the client, and the next query reports the outage to its caller.
   pool.on('error', (e) => opts.log?.warn({ err: e.message, db: redactUrl(url) }, 'PostgreSQL connection lost'));

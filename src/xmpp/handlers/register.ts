@@ -19,10 +19,12 @@ const INSTRUCTIONS =
 
 export function installRegister(router: Router, disco: Disco, accounts: AccountService): void {
   disco.addFeature(NS.REGISTER);
-  router.iq('get', NS.REGISTER, 'query', (req) => {
+  router.iq('get', NS.REGISTER, 'query', async (req) => {
+    // Stored before it is handed out: the submit may reach another instance of a cluster (§14).
+    const challenge = await accounts.challengeStored(req.bare);
     const account = accounts.get(req.bare);
     const form = buildForm('form', FORM_TYPES.register, [
-      { var: 'challenge', type: 'hidden', values: [accounts.challenge(req.bare)] },
+      { var: 'challenge', type: 'hidden', values: [challenge] },
       { var: 'certificate', type: 'text-multi', label: 'Certificate (PEM, leaf first)', required: true },
       { var: 'signature', type: 'text-single', label: 'Signature of the challenge (base64)', required: true },
       { var: 'groups', type: 'list-multi', label: 'Groups requested' },
