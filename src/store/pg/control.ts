@@ -159,7 +159,9 @@ export class PgControlStore<T> implements ControlStore<T> {
       }
     }
     if (!whole.size && !up.k.length && !del.k.length) return;
-    if (!whole.size) {
+    // The fast path sends no change-feed notification: a cluster member (origin set) takes the
+    // transaction below, whose NOTIFY goes out with the commit.
+    if (!whole.size && this.origin === undefined) {
       // Map entries only (a subscribe, an account change): one statement, so one round trip and
       // one commit for the whole batch. Its own transaction: all of it or nothing. Run again
       // once on failure (a pooled connection the server closed): rows written with their
