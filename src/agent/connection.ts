@@ -110,6 +110,14 @@ function buildClient(opts: ConnectNodeOptions, tlsOptions: ConnectionOptions) {
   // XEP-0199: answer pings. After an outage of its component link the controller pings the full
   // JIDs holding temporary subscriptions; a client that answers service-unavailable looks gone.
   iqCallee.get(NS.PING, 'ping', () => true);
+  // Nagle off: a request written just after another would wait for the server's delayed ACK
+  // (up to 40 ms on Linux). Set on the TCP socket, so it holds after STARTTLS too.
+  entity.on('connect', () => {
+    type NoDelay = { setNoDelay?: (on: boolean) => unknown; socket?: NoDelay } | null;
+    const sock = entity.socket as NoDelay;
+    sock?.setNoDelay?.(true);
+    sock?.socket?.setNoDelay?.(true);
+  });
   // Order is priority: TLS, then SASL, then bind (XEP-0170).
   useStartTls(streamFeatures, tlsOptions);
   useSaslExternal(streamFeatures, opts.authzid);

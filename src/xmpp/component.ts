@@ -62,6 +62,11 @@ export class ComponentLink extends EventEmitter {
       this.lastError = err;
       opts.log.warn({ err: { message: err.message, condition: err.condition } }, 'component link error');
     });
+    // Nagle off on the component stream: an IQ result written just after a notification would
+    // otherwise wait for the server's delayed ACK of that notification (up to 40 ms on Linux).
+    this.xmpp.on('connect', () => {
+      (this.xmpp.socket as { setNoDelay?: (on: boolean) => unknown } | null)?.setNoDelay?.(true);
+    });
     this.xmpp.on('online', () => {
       this.attempt = 0;
       clearTimeout(this.timer);
