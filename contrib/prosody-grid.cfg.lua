@@ -37,6 +37,11 @@ modules_disabled = { "offline" }
 -- largest publisher's payload rate; the controller's per-account limits do the rest.
 limits = { c2s = { rate = "512kb/s"; burst = "2s" } }
 
+-- Nagle off (TCP_NODELAY) on every connection: with it on, a node's answer written while the
+-- component stream still waits for an ACK is held for the peer's delayed ACK (up to 40 ms),
+-- and under another node's flood that tripled the other nodes' p99 (bench/README "Flood").
+network_settings = { nagle = false }
+
 -- The controller joins as an XEP-0114 component. The link has no TLS: loopback only.
 component_ports = { 5347 }
 component_interfaces = { "127.0.0.1" }
