@@ -42,18 +42,9 @@ export class FairQueue {
    * `maxQueuedTotal`): nothing was queued, and the caller answers resource-constraint.
    */
   run<T>(key: string, limits: LaneLimits, fn: () => Promise<T> | T): Promise<T> | null {
-    let lane = this.lanes.get(key);
-    if (!lane) {
-      lane = { inflight: 0, held: 0, limits, queue: [] };
-      this.lanes.set(key, lane);
-    }
-    lane.limits = limits;
-    const l = lane;
+    const l = this.lane(key, limits);
     if (l.queue.length === 0 && l.inflight < limits.inflight && this.active < this.o.total) return this.start(key, l, fn);
-    if (l.queue.length + l.held >= limits.queue || this.queued + this.held >= this.o.maxQueuedTotal) {
-      if (l.inflight === 0 && l.queue.length === 0 && l.held === 0) this.lanes.delete(key);
-      return null;
-    }
+    if (this.full(key, l)) return null;
     return this.enqueue(key, l, fn);
   }
 
@@ -64,17 +55,8 @@ export class FairQueue {
    */
   runAfter<T>(key: string, limits: LaneLimits, delayMs: number, fn: () => Promise<T> | T): Promise<T> | null {
     if (delayMs <= 0) return this.run(key, limits, fn);
-    let lane = this.lanes.get(key);
-    if (!lane) {
-      lane = { inflight: 0, held: 0, limits, queue: [] };
-      this.lanes.set(key, lane);
-    }
-    lane.limits = limits;
-    const l = lane;
-    if (l.queue.length + l.held >= limits.queue || this.queued + this.held >= this.o.maxQueuedTotal) {
-      if (l.inflight === 0 && l.queue.length === 0 && l.held === 0) this.lanes.delete(key);
-      return null;
-    }
+    const l = this.lane(key, limits);
+    if (this.full(key, l)) return null;
     l.held++;
     this.held++;
     return new Promise<void>((resolve) => setTimeout(resolve, delayMs)).then(() => {
@@ -84,6 +66,21 @@ export class FairQueue {
       if (l.queue.length === 0 && l.inflight < l.limits.inflight && this.active < this.o.total) return this.start(key, l, fn);
       return this.enqueue(key, l, fn);
     });
+  }
+
+  /** `key`'s lane, made on first use, with the account's limits as they are now. */
+  private lane(key: string, limits: LaneLimits): LaneState {
+    let l = this.lanes.get(key);
+    if (!l) this.lanes.set(key, (l = { inflight: 0, held: 0, limits, queue: [] }));
+    l.limits = limits;
+    return l;
+  }
+
+  /** The lane (or all lanes together) holds as many waiting requests as it may; an idle lane goes. */
+  private full(key: string, l: LaneState): boolean {
+    if (l.queue.length + l.held < l.limits.queue && this.queued + this.held < this.o.maxQueuedTotal) return false;
+    if (l.inflight === 0 && l.queue.length === 0 && l.held === 0) this.lanes.delete(key);
+    return true;
   }
 
   private enqueue<T>(key: string, l: LaneState, fn: () => Promise<T> | T): Promise<T> {
