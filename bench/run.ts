@@ -27,6 +27,32 @@ import { w4 } from './w4.js';
 
 const RESULTS = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 
+/** What `--only` accepts (w1 = w1c + w1m + w1mem). */
+const WORKLOADS = ['w0', 'w1', 'w1c', 'w1m', 'w1mem', 'steady', 'w2', 'flood', 'w3', 'taxii', 'w4'];
+
+const HELP = `npm run bench [-- options]
+
+Measures the controller on a real grid it starts itself (certificates, the XMPP server, the
+controller, client processes) and stops everything afterwards, also on Ctrl-C. Prints a table
+and each goal with its target; writes bench/results/latest.json. Progress goes to stderr.
+
+Options:
+  --quick              the small workload (50 subscribers, short runs): minutes, not ~20
+  --server S           prosody (default) or ejabberd
+  --only LIST          comma-separated workloads; the others keep their figures from the last
+                       run in latest.json. Known: w0 (client->client ceiling), w1 (= w1c
+                       controller, w1m mod_pubsub as shipped, w1mem mod_pubsub in memory),
+                       steady (fixed rate at 50 % of W0; runs W0 first), w2 (filtered fan-out),
+                       flood (one node floods, another is timed), w3 (state at grid scale, both
+                       stores), taxii (the TAXII door alone), w4 (two controllers on PostgreSQL)
+  --skip-w3            leave out W3
+  --workers N          client processes for the subscribers (default 2)
+  --profile            CPU profile of the controller into bench/results/profile/
+  -h, --help           this text
+
+See bench/README.md for what each workload measures and the figures on record.
+`;
+
 function params(quick: boolean, workers: number): Params {
   const icsFile = ATTACK_ICS_FILE;
   return quick
@@ -59,11 +85,28 @@ function startCtl(cleanup: Cleanup, cfg: DevGrid['cfg'], profDir?: string): Cont
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { quick: { type: 'boolean' }, profile: { type: 'boolean' }, workers: { type: 'string' }, 'skip-w3': { type: 'boolean' },
-    only: { type: 'string' }, server: { type: 'string' } } });
-  const profile = profileOf(parseServerKind(values.server ?? 'prosody'));
+    only: { type: 'string' }, server: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  let server;
+  try {
+    server = parseServerKind(values.server ?? 'prosody');
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const profile = profileOf(server);
   const quick = !!values.quick;
-  const p = params(quick, Number(values.workers ?? 2));
-  if (values.only) p.only = new Set(values.only.split(','));
+  const workers = Number(values.workers ?? 2);
+  if (!Number.isInteger(workers) || workers < 1) throw new UsageError(`--workers takes a whole number of processes (1 or more), not '${values.workers}'`);
+  const p = params(quick, workers);
+  if (values.only) {
+    p.only = new Set(values.only.split(',').map((w) => w.trim()).filter(Boolean));
+    const unknown = [...p.only].filter((w) => !WORKLOADS.includes(w));
+    // A typo would otherwise run nothing and still write latest.json.
+    if (unknown.length || !p.only.size) throw new UsageError(`--only: unknown workload ${unknown.map((w) => `'${w}'`).join(', ') || '(none given)'}; known: ${WORKLOADS.join(', ')}`);
+  }
   const want = (w: string) => !p.only || p.only.has(w);
   const cleanup = new Cleanup();
   cleanup.installSignalHandlers();
@@ -225,7 +268,14 @@ async function main(): Promise<void> {
   }
 }
 
+/** A mistake on the command line: its message and a pointer to --help, no stack. */
+class UsageError extends Error {}
+
 main().then(() => process.exit(0), (err: Error) => {
+  if (err instanceof UsageError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    process.stderr.write(`bench: ${err.message} (npm run bench -- --help)\n`);
+    process.exit(2);
+  }
   process.stderr.write(`bench: FAILED: ${err.stack ?? err.message}\n`);
   process.exit(1);
 });
