@@ -5,7 +5,7 @@
 // (util-linux), which execs — so the pid we hold is the server's own — and the folder is
 // chowned to that user. Readiness is the server's own "ready to accept connections" line.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -23,6 +23,40 @@ export interface PgServer {
 }
 
 const USER = 'grid';
+
+/** Every process below `pid` (Linux /proc), children first found first. */
+function descendants(pid: number): number[] {
+  const parent = new Map<number, number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      // "pid (comm) state ppid …": comm may hold spaces and parentheses, so split after the last ')'.
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      parent.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch { /* exited meanwhile */ }
+  }
+  const out: number[] = [];
+  for (let i = -1, at = pid; i < out.length; at = out[++i]!) {
+    for (const [child, pp] of parent) if (pp === at) out.push(child);
+  }
+  return out;
+}
+
+/** Resolves once none of `pids` is alive (killed processes are reaped by their parent or init). */
+async function waitGone(pids: number[]): Promise<void> {
+  for (let tries = 0; tries < 500; tries++) {
+    const alive = pids.filter((p) => {
+      try {
+        return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${p}/stat`, 'utf8')); // a zombie is gone
+      } catch {
+        return false;
+      }
+    });
+    if (!alive.length) return;
+    await new Promise((r) => setTimeout(r, 10)); // polling the kernel's process table; no event exists for another's child
+  }
+  throw new Error(`PostgreSQL processes still alive 5 s after SIGKILL: ${pids.join(', ')}`);
+}
 
 export function pgBinDir(): string {
   const root = '/usr/lib/postgresql';
@@ -101,10 +135,18 @@ export async function startPostgres(opts: { keepDir?: boolean; log?: (line: stri
     kill: async () => {
       const c = child;
       if (!c || c.exitCode !== null || c.signalCode !== null) return;
+      // The whole server at once, as a crash of its machine would: the postmaster alone would
+      // leave its backends running for a moment, and a transaction could still commit on one
+      // after kill() returned.
+      const all = [c.pid!, ...descendants(c.pid!)];
       const gone = new Promise((r) => c.once('exit', r));
-      c.kill('SIGKILL');
+      for (const pid of all.reverse()) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch { /* already gone */ }
+      }
       await gone;
-      // The postmaster's children notice it is gone and exit; a new postmaster waits for them (its lock file check).
+      await waitGone(all);
     },
     stop: async () => {
       const c = child;
