@@ -40,7 +40,9 @@ export function wireLimits(d: LimitsDeps): { limiter: RateLimiter; queue: FairQu
   });
   const suspendForAbuse = async (bare: string, s: AbuseSummary) => {
     const by = Object.entries(s.by).map(([k, n]) => `${k} ${n}`).join(', ');
-    const reason = `more than ${s.refused} requests refused by its rate limits within ${s.within_s} s (latest: ${by || 'none'})`;
+    const reason = s.rule === 'over_rate'
+      ? `over its rate limits (requests held or refused) for ${s.over_rate_s} of the last ${s.within_s} s (refused lately: ${by || 'none'})`
+      : `more than ${s.refused} requests refused by its rate limits within ${s.within_s} s (latest: ${by || 'none'})`;
     const a = accounts.get(bare);
     if (!a || a.status !== 'approved') {
       log.warn({ jid: bare, status: a?.status ?? 'none', reason }, 'sustained abuse of the rate limits by a JID without an approved account');

@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import { audit } from '../log.js';
 import { fail, type Fail } from '../result.js';
 import { TokenBucket } from './bucket.js';
+import { OverRate } from './over-rate.js';
 import { LIMIT_NAMES, type LimitCounters, type LimitName, type RateLimits, type RequestCost, type SuspendRule } from './types.js';
 
 /** Seconds between two log lines about one account. */
@@ -21,8 +22,12 @@ export interface LimiterDeps {
 }
 
 export interface AbuseSummary {
+  /** Which rule it broke: too many refusals, or over its rate for too long (held or refused). */
+  rule: 'violations' | 'over_rate';
   refused: number;
   within_s: number;
+  /** Seconds over its rate within the window, when that is the rule it broke. */
+  over_rate_s?: number;
   /** Which limits refused its requests since the last log line. */
   by: Partial<Record<LimitName, number>>;
 }
@@ -34,6 +39,8 @@ interface Lane {
   bytes: TokenBucket;
   suspend: Readonly<SuspendRule> | null;
   abuse: TokenBucket | null;
+  /** Time over the rate (held or refused) within the suspension window. */
+  over: OverRate | null;
   /** Refusals not yet logged. */
   pending: Partial<Record<LimitName, number>>;
   pendingTotal: number;
@@ -80,10 +87,12 @@ export class RateLimiter {
       for (const [, bucket, n] of asks) bucket.borrow(n);
       if (waitMs === 0) return null;
       this.counters.delayed++;
+      this.overRate(bare, lane, waitMs);
       return waitMs;
     }
     this.counters.rate_limited++;
     this.refused(bare, lane, refused);
+    this.overRate(bare, lane, waitMs);
     const text = refused === 'iq' ? `at most ${l.iq_per_s} requests a second (burst ${l.iq_burst})`
       : refused === 'publish' ? `at most ${l.publish_per_s} publishes a second (burst ${l.publish_burst})`
         : `at most ${l.payload_bytes_per_s} payload bytes a second (burst ${l.payload_burst_bytes})`;
@@ -113,7 +122,8 @@ export class RateLimiter {
     const t = this.now();
     for (const [bare, lane] of this.lanes) {
       if (lane.pendingTotal && t - lane.lastLog >= LOG_INTERVAL_MS) this.flush(bare, lane, t);
-      if (!lane.pendingTotal && !lane.reported && lane.iq.full() && lane.publish.full() && lane.bytes.full() && (lane.abuse?.full() ?? true)) {
+      if (!lane.pendingTotal && !lane.reported && lane.iq.full() && lane.publish.full() && lane.bytes.full() && (lane.abuse?.full() ?? true) &&
+        (lane.over?.overMs(t) ?? 0) === 0) {
         this.lanes.delete(bare);
       }
     }
@@ -130,11 +140,27 @@ export class RateLimiter {
     const t = this.now();
     if (t - lane.lastLog >= LOG_INTERVAL_MS) this.flush(bare, lane, t);
     if (lane.abuse && !lane.reported && !lane.abuse.take(1)) {
-      lane.reported = true;
-      this.counters.suspensions++;
       const s = lane.suspend!;
-      this.d.onAbuse(bare, { refused: s.violations, within_s: s.within_s, by: { ...lane.pending } });
+      this.report(bare, lane, { rule: 'violations', refused: s.violations, within_s: s.within_s, by: { ...lane.pending } });
     }
+  }
+
+  /** A request held or refused: the account is over its rate for `waitMs` from now. */
+  private overRate(bare: string, lane: Lane, waitMs: number): void {
+    if (!lane.over || lane.reported) return;
+    const t = this.now();
+    lane.over.mark(t, waitMs);
+    const s = lane.suspend!;
+    const overMs = lane.over.overMs(t);
+    if (overMs >= s.over_rate_s * 1000) {
+      this.report(bare, lane, { rule: 'over_rate', refused: lane.pendingTotal, within_s: s.within_s, over_rate_s: Math.floor(overMs / 1000), by: { ...lane.pending } });
+    }
+  }
+
+  private report(bare: string, lane: Lane, summary: AbuseSummary): void {
+    lane.reported = true;
+    this.counters.suspensions++;
+    this.d.onAbuse(bare, summary);
   }
 
   private flush(bare: string, lane: Lane, t: number): void {
@@ -155,6 +181,7 @@ export class RateLimiter {
         publish: new TokenBucket(limits.publish_per_s, limits.publish_burst, this.now),
         bytes: new TokenBucket(limits.payload_bytes_per_s, limits.payload_burst_bytes, this.now),
         abuse: suspend ? new TokenBucket(suspend.violations / suspend.within_s, suspend.violations, this.now) : null,
+        over: suspend ? new OverRate(suspend.within_s) : null,
         pending: {}, pendingTotal: 0, lastLog: -Infinity, reported: false,
       };
       this.lanes.set(bare, lane);
@@ -168,9 +195,13 @@ export class RateLimiter {
     }
     if (lane.suspend !== suspend) {
       lane.suspend = suspend;
-      if (!suspend) lane.abuse = null;
-      else if (lane.abuse) lane.abuse.configure(suspend.violations / suspend.within_s, suspend.violations);
-      else lane.abuse = new TokenBucket(suspend.violations / suspend.within_s, suspend.violations, this.now);
+      if (!suspend) [lane.abuse, lane.over] = [null, null];
+      else {
+        if (lane.abuse) lane.abuse.configure(suspend.violations / suspend.within_s, suspend.violations);
+        else lane.abuse = new TokenBucket(suspend.violations / suspend.within_s, suspend.violations, this.now);
+        if (lane.over) lane.over.resize(suspend.within_s);
+        else lane.over = new OverRate(suspend.within_s);
+      }
     }
     return lane;
   }

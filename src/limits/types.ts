@@ -29,11 +29,20 @@ export const RATE_KEYS = [
   'iq_per_s', 'iq_burst', 'publish_per_s', 'publish_burst', 'payload_bytes_per_s', 'payload_burst_bytes', 'delay_ms', 'inflight', 'queue',
 ] as const satisfies readonly (keyof RateLimits)[];
 
-/** Sustained abuse: more than `violations` refused requests within `within_s` seconds (a leaky bucket). */
+/**
+ * Sustained abuse, either of: more than `violations` refused requests within `within_s`
+ * seconds (a leaky bucket), or over its rate (requests held or refused) for `over_rate_s` of
+ * the last `within_s` seconds. Holding slows a flooder to its rate without refusing it, so
+ * the second is what catches a flooder that waits for its answers (src/limits/over-rate.ts).
+ */
 export interface SuspendRule {
   violations: number;
   within_s: number;
+  over_rate_s: number;
 }
+
+/** over_rate_s when a policy leaves it out: 90 % of within_s. */
+export const overRateDefault = (withinS: number): number => Math.max(1, Math.ceil(withinS * 0.9));
 
 export interface LimitsPolicy {
   /** For every account (and every JID without one); groups raise or lower them key by key. */
@@ -68,8 +77,11 @@ export const ADDRESS_RATE_LIMITS: Readonly<RateLimits> = Object.freeze({
 /** The limiter's key prefix for such requests: `address:<ip>`. */
 export const ADDRESS_KEY_PREFIX = 'address:';
 
-/** Refused requests: about 50 a second kept up for a minute suspends the account. */
-export const DEFAULT_SUSPEND: Readonly<SuspendRule> = Object.freeze({ violations: 3000, within_s: 60 });
+/**
+ * About 50 refused requests a second kept up for a minute, or over its rate (held or refused)
+ * for 54 s of a minute, suspends the account.
+ */
+export const DEFAULT_SUSPEND: Readonly<SuspendRule> = Object.freeze({ violations: 3000, within_s: 60, over_rate_s: 54 });
 
 export const DEFAULT_LIMITS_POLICY: LimitsPolicy = { defaults: { ...DEFAULT_RATE_LIMITS }, groups: {}, suspend: { ...DEFAULT_SUSPEND } };
 

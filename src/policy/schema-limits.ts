@@ -5,12 +5,12 @@
 //     defaults: { iq_per_s: 100, iq_burst: 200, publish_per_s: 50, delay_ms: 2000, ... }
 //     groups:
 //       providers: { publish_per_s: 500, publish_burst: 2000 }
-//     suspend: { violations: 3000, within_s: 60 }     # or: suspend: off
+//     suspend: { violations: 3000, within_s: 60, over_rate_s: 54 }     # or: suspend: off
 import type { Node } from 'yaml';
 import { isScalar } from 'yaml';
 import type { Reader } from './yaml-read.js';
 import { GROUP_NAME_RE, type GroupRef } from './schema-rule.js';
-import { RATE_KEYS, type RateLimits, type SuspendRule } from '../limits/types.js';
+import { RATE_KEYS, overRateDefault, type RateLimits, type SuspendRule } from '../limits/types.js';
 
 /** What one file says about limits; load.ts merges the files (each part said once). */
 export interface LimitsPart {
@@ -49,14 +49,18 @@ export function readLimits(r: Reader, node: Node, groupRefs: GroupRef[]): Limits
     const line = r.line(s);
     if (isScalar(s) && s.value === 'off') part.suspend = { rule: null, line };
     else {
-      const sm = r.map(s, "limits.suspend (or 'off')", ['violations', 'within_s']);
+      const sm = r.map(s, "limits.suspend (or 'off')", ['violations', 'within_s', 'over_rate_s']);
       if (sm) {
         const before = r.errors.length;
         if (!sm.has('violations')) r.error(s, 'limits.suspend needs violations (refused requests that suspend the account)');
         if (!sm.has('within_s')) r.error(s, 'limits.suspend needs within_s (the seconds they are counted over)');
         const violations = sm.has('violations') ? r.positiveInt(sm.get('violations'), 'limits.suspend.violations', MAX_RATE) : null;
         const within = sm.has('within_s') ? r.positiveInt(sm.get('within_s'), 'limits.suspend.within_s', 86_400) : null;
-        if (r.errors.length === before && violations && within) part.suspend = { rule: { violations, within_s: within }, line };
+        const over = sm.has('over_rate_s') ? r.positiveInt(sm.get('over_rate_s'), 'limits.suspend.over_rate_s', 86_400) : null;
+        if (over && within && over > within) r.error(sm.get('over_rate_s'), `limits.suspend.over_rate_s (${over}) must be at most within_s (${within})`);
+        if (r.errors.length === before && violations && within) {
+          part.suspend = { rule: { violations, within_s: within, over_rate_s: over ?? overRateDefault(within) }, line };
+        }
       }
     }
   }

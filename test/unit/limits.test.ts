@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { TokenBucket, RateLimiter, limitsFor, DEFAULT_LIMITS_POLICY, LOG_INTERVAL_MS, type LimitsPolicy, type RateLimits, type AbuseSummary, type RequestCost } from '../../src/limits/index.js';
+import { TokenBucket, RateLimiter, OverRate, limitsFor, DEFAULT_LIMITS_POLICY, LOG_INTERVAL_MS, type LimitsPolicy, type RateLimits, type AbuseSummary, type RequestCost } from '../../src/limits/index.js';
 import type { Fail } from '../../src/result.js';
 
 /** With delay_ms 0 (these policies) admit never holds: null or a refusal. */
@@ -45,7 +45,7 @@ test('a token bucket gives its burst at once, then its rate; a refused take cost
 const POLICY: LimitsPolicy = {
   defaults: { ...DEFAULT_LIMITS_POLICY.defaults, delay_ms: 0, iq_per_s: 10, iq_burst: 10, publish_per_s: 2, publish_burst: 2, payload_bytes_per_s: 1000, payload_burst_bytes: 1000 },
   groups: { providers: { publish_per_s: 50, publish_burst: 100 }, soc: { publish_per_s: 5, iq_per_s: 500 } },
-  suspend: { violations: 20, within_s: 10 },
+  suspend: { violations: 20, within_s: 10, over_rate_s: 9 },
 };
 
 test('an account gets, per key, the highest value its groups set, else the default; the result is memoised', () => {
@@ -187,3 +187,82 @@ test('delay_ms: a request over its rate is held until its tokens are there (borr
   b.borrow(15);
   assert.equal(b.waitMs(1), 600);
 });
+
+test('OverRate: the time over the rate within the window, stretches merged, old seconds forgotten', () => {
+  const o = new OverRate(10);
+  const t0 = 1_000_000;
+  assert.equal(o.overMs(t0), 0);
+  o.mark(t0, 1500);
+  assert.equal(o.overMs(t0 + 1000), 1000, 'the open stretch counts up to now');
+  o.mark(t0 + 1000, 1000); // within the stretch: extends it to t0 + 2000
+  assert.equal(o.overMs(t0 + 5000), 2000, 'overlapping marks count once');
+  o.mark(t0 + 5000, 500);
+  assert.equal(o.overMs(t0 + 6000), 2500);
+  assert.equal(o.overMs(t0 + 11_000), 500, 'seconds older than the window are left out');
+  assert.equal(o.overMs(t0 + 30_000), 0);
+  o.mark(t0 + 30_000, Infinity);
+  o.mark(t0 + 30_000, 0);
+  assert.equal(o.overMs(t0 + 31_000), 0, 'no wait (or an endless one, a refusal that no wait cures) marks nothing');
+});
+
+const HOLDING: LimitsPolicy = { ...POLICY, defaults: { ...POLICY.defaults, delay_ms: 8000 }, suspend: { violations: 1_000_000, within_s: 10, over_rate_s: 9 } };
+
+test('holding: a flooder that waits for its answers is never refused, yet is suspended once over its rate for over_rate_s of within_s', () => {
+  const { l, c, abuse } = limiter(HOLDING);
+  const iq = { publish: false, payloadBytes: 0 };
+  // Demands 20/s at a rate of 10/s, each request sent when the one before was answered would
+  // be: held ever longer, but within delay_ms all along (its debt grows 0.5 s per second).
+  let held = 0;
+  let t = 0;
+  for (; t < 8500; t += 50) {
+    const r = l.admit('flood@x', iq);
+    assert.ok(!isFailLike(r), `never refused (at ${t} ms)`);
+    if (typeof r === 'number') held++;
+    c.advance(50);
+  }
+  assert.equal(l.counters.rate_limited, 0, 'no refusal: the violations rule alone would never fire');
+  assert.ok(held > 100);
+  assert.equal(abuse.length, 0, '8.5 s over its rate: not yet 9');
+  for (; t < 12_000 && !abuse.length; t += 50) {
+    l.admit('flood@x', iq);
+    c.advance(50);
+  }
+  assert.equal(abuse.length, 1, 'suspended within the window');
+  assert.ok(t >= 8500 && t <= 10_000, `after ~9 s over the rate (at ${t} ms)`);
+  const [jid, s] = abuse[0]!;
+  assert.deepEqual([jid, s.rule, s.within_s], ['flood@x', 'over_rate', 10]);
+  assert.ok(s.over_rate_s! >= 9);
+  for (let i = 0; i < 100; i++) { l.admit('flood@x', iq); c.advance(50); }
+  assert.equal(abuse.length, 1, 'reported once');
+});
+
+test('holding: honest bursts (twice the burst every 5 s, below the rate on average) are held but never suspended', () => {
+  const { l, c, abuse } = limiter(HOLDING);
+  const iq = { publish: false, payloadBytes: 0 };
+  let held = 0;
+  for (let round = 0; round < 24; round++) { // two minutes
+    for (let i = 0; i < 20; i++) if (typeof l.admit('honest@x', iq) === 'number') held++;
+    c.advance(5000);
+  }
+  assert.equal(held, 24 * 10, 'each burst\'s second half is held (1 s of debt each time)');
+  assert.equal(abuse.length, 0);
+  assert.equal(l.counters.rate_limited, 0);
+});
+
+test('holding: a flooder that pauses now and then stays over its rate on the whole and is still suspended; an idle lane keeps its record until it is clean', () => {
+  const { l, c, abuse } = limiter({ ...HOLDING, suspend: { violations: 1_000_000, within_s: 10, over_rate_s: 7 } });
+  const iq = { publish: false, payloadBytes: 0 };
+  for (let s = 0; s < 30 && !abuse.length; s++) {
+    if (s % 4 === 3) { // one second of silence in four
+      c.advance(1000);
+      l.sweep();
+      continue;
+    }
+    for (let i = 0; i < 20; i++) { l.admit('p@x', iq); c.advance(50); }
+  }
+  assert.equal(abuse.length, 1, 'the pauses do not wipe its record');
+});
+
+function isFailLike(r: unknown): boolean {
+  return typeof r === 'object' && r !== null && 'fail' in r;
+}

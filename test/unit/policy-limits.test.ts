@@ -33,7 +33,10 @@ test('defaults override the built-in key by key; groups set their own keys; susp
   assert.equal(r.policy.limits.suspend, null);
   const s = parsePolicyText(`limits:\n  suspend: { violations: 10, within_s: 5 }\n# end\n`);
   assert.ok(s.ok);
-  assert.deepEqual(s.policy.limits.suspend, { violations: 10, within_s: 5 });
+  assert.deepEqual(s.policy.limits.suspend, { violations: 10, within_s: 5, over_rate_s: 5 }, 'over_rate_s left out: 90 % of within_s, rounded up');
+  const o = parsePolicyText(`limits:\n  suspend: { violations: 10, within_s: 60, over_rate_s: 30 }\n# end\n`);
+  assert.ok(o.ok);
+  assert.deepEqual(o.policy.limits.suspend, { violations: 10, within_s: 60, over_rate_s: 30 });
 });
 
 test('each mistake in limits names its line and reason', () => {
@@ -46,6 +49,7 @@ test('each mistake in limits names its line and reason', () => {
     [`${G}limits:\n  groups:\n    nobody: { iq_per_s: 5 }\n`, 4, /limits.groups: group 'nobody' is not declared under groups/],
     [`${G}limits:\n  groups:\n    soc: { queue: -1 }\n`, 4, /limits.groups.soc.queue must be between 1/],
     ['limits:\n  suspend: { violations: 10 }\n', 2, /limits.suspend needs within_s/],
+    ['limits:\n  suspend: { violations: 10, within_s: 5, over_rate_s: 6 }\n', 2, /over_rate_s \(6\) must be at most within_s \(5\)/],
     ['limits:\n  suspend: never\n', 2, /limits.suspend \(or 'off'\) must be a mapping/],
     ['limits: 5\n', 1, /limits must be a mapping/],
   ];
