@@ -24,7 +24,7 @@ export interface PgServer {
 
 const USER = 'grid';
 
-/** Every process below `pid` (Linux /proc), children first found first. */
+/** Every process below `pid` (Linux /proc). */
 function descendants(pid: number): number[] {
   const parent = new Map<number, number>();
   for (const name of readdirSync('/proc')) {
@@ -36,8 +36,9 @@ function descendants(pid: number): number[] {
     } catch { /* exited meanwhile */ }
   }
   const out: number[] = [];
-  for (let i = -1, at = pid; i < out.length; at = out[++i]!) {
-    for (const [child, pp] of parent) if (pp === at) out.push(child);
+  for (const todo = [pid]; todo.length;) {
+    const at = todo.pop()!;
+    for (const [child, pp] of parent) if (pp === at) out.push(child), todo.push(child);
   }
   return out;
 }
