@@ -10,6 +10,7 @@ import { cpuSeconds, procMemory } from './procs.js';
 import { FLOOD_TOPIC, VICTIM_TOPIC } from './payloads.js';
 import { adminRequest } from '../src/admin/client.js';
 import type { Cleanup } from './procs.js';
+import type { ProcessFigures } from '../src/admin/process-stats.js';
 
 export interface FloodParams { seconds: number; settleS: number; window: number; intervalMs: number }
 
@@ -24,6 +25,8 @@ export interface FloodResult {
   rss_before_mb?: number; rss_during_mb?: number; rss_after_mb?: number; rss_recovered: boolean;
   /** CPU seconds used while the victim measured during the flood. */
   cpu_s_during: { controller?: number; prosody?: number; flooder?: number };
+  /** The controller's heap, event-loop delay and GC pauses (each a window since the previous read). */
+  controller_process: { before?: ProcessFigures; during?: ProcessFigures; after?: ProcessFigures };
   controller?: unknown;
 }
 
@@ -47,18 +50,25 @@ export async function floodWorkload(o: {
   const probe = { op: 'probe' as const, to: controller, topic: VICTIM_TOPIC, seconds: p.seconds, intervalMs: p.intervalMs };
   log(`flood: victim alone for ${p.seconds} s`);
   const alone = await fleet.pub.call<Probed>(probe, (p.seconds + 60) * 1000);
+  const processNow = async () => {
+    const st = await adminRequest(o.adminSocket, 'stats', {});
+    return st.ok ? (st.result as { process?: ProcessFigures }).process : undefined;
+  };
   const before = procMemory(o.ctlPid);
+  const heapBefore = await processNow();
   const cpu0 = { c: cpuSeconds(o.ctlPid), p: cpuSeconds(o.prosodyPid), f: cpuSeconds(flooder.child.pid!) };
   log(`flood: one node floods (${p.window} in flight) for ${p.seconds} s while the victim goes on`);
   const flooding = flooder.call<Flooded>({ op: 'flood', to: controller, topic: FLOOD_TOPIC, seconds: p.seconds + 1, window: p.window }, (p.seconds + 120) * 1000);
   const during = await fleet.pub.call<Probed>(probe, (p.seconds + 60) * 1000);
   const duringMem = procMemory(o.ctlPid);
+  const heapDuring = await processNow();
   const cpu1 = { c: cpuSeconds(o.ctlPid), p: cpuSeconds(o.prosodyPid), f: cpuSeconds(flooder.child.pid!) };
   const cpu = (k: 'c' | 'p' | 'f') => (cpu0[k] !== undefined && cpu1[k] !== undefined ? +(cpu1[k]! - cpu0[k]!).toFixed(2) : undefined);
   const flooded = await flooding;
   log(`flood: ${flooded.sent} requests in ${flooded.seconds} s, ${flooded.answered} answered; settling ${p.settleS} s`);
   await new Promise((r) => setTimeout(r, p.settleS * 1000)); // the figure is RSS after this long
   const after = procMemory(o.ctlPid);
+  const heapAfter = await processNow();
   const stats = await adminRequest(o.adminSocket, 'stats', {});
   await flooder.call({ op: 'close' }, 5000).catch(() => undefined);
   flooder.kill();
@@ -71,6 +81,7 @@ export async function floodWorkload(o: {
     rss_before_mb: before?.rss_mb, rss_during_mb: duringMem?.rss_mb, rss_after_mb: after?.rss_mb,
     rss_recovered: !!before && !!after && after.rss_mb <= before.rss_mb * 1.1,
     cpu_s_during: { controller: cpu('c'), prosody: cpu('p'), flooder: cpu('f') },
+    controller_process: { before: heapBefore, during: heapDuring, after: heapAfter },
     controller: stats.ok ? stats.result : { error: stats.error },
   };
 }

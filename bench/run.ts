@@ -165,7 +165,18 @@ async function main(): Promise<void> {
     const r1m = want('w1') || want('w1m') ? await w1ModPubsub(fleet, p, pids, pubsubJid, true) : undefined;
     const r1mem = want('w1') || want('w1mem') ? await w1ModPubsub(fleet, p, pids, pubsubJid, false) : undefined;
     // Steady before W2: W2's unfiltered mod_pubsub run leaves the server a backlog to work off.
-    const rs = want('steady') && r0 ? await steady(fleet, p, pids, controller, r0.delivered_per_s) : undefined;
+    // The controller's own event-loop delay and GC pauses over the steady run (a window of
+    // `stats`): a late delivery with a quiet loop was held up in the server, not here.
+    const processNow = async () => {
+      const st = await adminRequest(grid.cfg.admin.socket, 'stats', {});
+      return st.ok ? (st.result as { process?: unknown }).process : undefined;
+    };
+    let rs: Awaited<ReturnType<typeof steady>> & { controller_process?: unknown } | undefined;
+    if (want('steady') && r0) {
+      await processNow();
+      rs = await steady(fleet, p, pids, controller, r0.delivered_per_s);
+      rs.controller_process = await processNow();
+    }
     const r2 = want('w2') ? await w2(fleet, p, pids, controller, pubsubJid) : undefined;
     const rf = want('flood') ? await floodWorkload({ fleet, files: files('flood'), service: `xmpps://127.0.0.1:${grid.prosody.ports.c2sTls}`, domain: grid.domain, caFile: grid.pki.ca.cert,
       controller, ctlPid: ctl.pid, prosodyPid: grid.prosody.pid, adminSocket: grid.cfg.admin.socket, cleanup, p: p.flood, log }) : undefined;

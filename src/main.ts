@@ -26,6 +26,7 @@ import { TemporaryProbe } from './xmpp/temporary-probe.js';
 import { startAdmin } from './wiring-admin.js';
 import { wireLimits } from './wiring-limits.js';
 import { Operations } from './wiring-ops.js';
+import { ProcessStats } from './admin/process-stats.js';
 import { checkStateVersion, ensureDataFormat, StateFormatError } from './state-format.js';
 import { packageVersion } from './agent/version.js';
 import { BulkGrants } from './topics/bulk.js';
@@ -157,9 +158,12 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
   if (shared) router.setSync(() => shared.feed.sync());
   const limits = wireLimits({ router, accounts, policy, outbox, domain: cfg.xmpp.domain, log: log.child({ mod: 'limits' }) });
   cleanups.push(() => limits.stop());
+  const proc = new ProcessStats();
+  cleanups.push(() => proc.stop());
+  const processStats = () => proc.read();
   const limitStats = () => ({ ...limits.limiter.counters, requests_active: limits.queue.load.active, requests_queued: limits.queue.load.queued });
   const bulk = new BulkGrants(topics, log.child({ mod: 'bulk' }));
-  installProtocol({ router, disco, accounts, topics, items, policy, subjectOf, domain: cfg.xmpp.domain, outbox, multicast, itemStore, limitStats, metrics: ops.sink, log, bulk });
+  installProtocol({ router, disco, accounts, topics, items, policy, subjectOf, domain: cfg.xmpp.domain, outbox, multicast, itemStore, limitStats, processStats, metrics: ops.sink, log, bulk });
   const retention = new RetentionSweep({ items: itemStore, topics, log: log.child({ mod: 'retention' }) });
   retention.start();
   cleanups.push(() => retention.stop());
@@ -180,7 +184,7 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
   }
   // The admin socket and the metrics endpoint come up before the link, so that `status` and
   // /healthz answer (link down) while the XMPP server is not reachable yet.
-  const admin = await startAdmin({ cfg, accounts, topics, policy, log, outbox, multicast, itemStore, seen: ops.seen, status, limitStats });
+  const admin = await startAdmin({ cfg, accounts, topics, policy, log, outbox, multicast, itemStore, seen: ops.seen, status, limitStats, processStats });
   cleanups.push(() => admin.close());
   await ops.startServer();
   cleanups.push(() => ops.close());

@@ -16,12 +16,15 @@ import type { Outbox } from './xmpp/outbox.js';
 import type { Multicast } from './xmpp/multicast.js';
 import { controllerStats } from './xmpp/protocol.js';
 import { topicsSummary } from './admin/topic-stats.js';
+import type { ProcessFigures } from './admin/process-stats.js';
 
 export interface AdminDeps {
   cfg: Config; accounts: AccountService; topics: TopicService; policy: PolicyWatcher; log: Logger; outbox: Outbox; multicast: Multicast;
   itemStore: ItemStore; seen: SeenBook; status: StatusBuilder;
   /** Rate-limit counters and the fair queue's load (README "Rate limits"). */
   limitStats?: () => Record<string, number>;
+  /** The controller process (memory, event-loop delay, GC) since the previous read. */
+  processStats?: () => ProcessFigures;
 }
 
 export async function startAdmin(d: AdminDeps) {

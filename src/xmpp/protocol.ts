@@ -19,6 +19,7 @@ import { installGrid } from './handlers/grid.js';
 import type { BulkGrants } from '../topics/bulk.js';
 import { discoProvider } from './handlers/topics-disco.js';
 import { installBroadcast } from './broadcast.js';
+import type { ProcessFigures } from '../admin/process-stats.js';
 
 export interface ProtocolDeps {
   router: Router;
@@ -34,6 +35,8 @@ export interface ProtocolDeps {
   itemStore: ItemStore;
   /** Rate-limit counters and the fair queue's load (README "Rate limits"). */
   limitStats?: () => Record<string, number>;
+  /** The controller process: memory, event-loop delay and GC pauses since the previous read. */
+  processStats?: () => ProcessFigures;
   metrics: MetricsSink;
   log: Logger;
   /** §9 bulk grants, served by the TAXII door. */
@@ -51,10 +54,11 @@ function storeStats(items: ItemStore) {
 }
 
 /** One statistics document for XEP-0050 #stats and the admin socket. */
-export function controllerStats(d: { outbox: Outbox; multicast: Multicast; accounts: AccountService; topics: TopicService; itemStore: ItemStore; limitStats?: () => Record<string, number> }) {
+export function controllerStats(d: { outbox: Outbox; multicast: Multicast; accounts: AccountService; topics: TopicService; itemStore: ItemStore; limitStats?: () => Record<string, number>; processStats?: () => ProcessFigures }) {
   return {
     sent: d.outbox.sent, failed: d.outbox.failed, bounced: d.outbox.bounced, oversized: d.outbox.oversized, ...multicastStats(d.multicast), ...d.limitStats?.(),
     accounts: d.accounts.list().length, topics: d.topics.allTopics().length, store: storeStats(d.itemStore),
+    ...(d.processStats ? { process: d.processStats() } : {}),
   };
 }
 
