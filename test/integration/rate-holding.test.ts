@@ -117,7 +117,15 @@ test('a burst over the rate is held, not refused: every request answered, in ord
 
   assert.deepEqual(answers.filter((a) => !a.ok).map((a) => a.error), [], 'none refused');
   assert.equal(answers.length, N);
-  assert.deepEqual(answers.map((a) => a.i), Array.from({ length: N }, (_, i) => i), 'answered in the order sent');
+  // The held ones come back in the order sent: each waits in its lane for its token, 1/RATE s
+  // after the one before. The first BURST are worked on together (inflight 8 at once, the rest
+  // queued behind them) and may overtake one another: a page is built in slices
+  // (src/topics/slice.ts) and one whose 10 ms slice ran out, e.g. while the whole burst was
+  // being read, yields a turn of the event loop (seen on ejabberd, which delivers the burst in
+  // one read); IQ answers are matched by id, so nothing promises their order.
+  const heldOrder = answers.map((a) => a.i).filter((i) => i >= BURST);
+  assert.deepEqual(heldOrder, Array.from({ length: N - BURST }, (_, k) => BURST + k), 'the held ones answered in the order sent');
+  assert.deepEqual(answers.map((a) => a.i).sort((a, b) => a - b), Array.from({ length: N }, (_, i) => i), 'each one answered once');
   // The bucket holds BURST tokens at the send at most and refills at RATE a second: request i
   // (its i+1st token) cannot be worked on before (i+1-BURST)/RATE s after the send.
   for (const a of answers) {
