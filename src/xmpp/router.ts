@@ -130,7 +130,7 @@ export class Router {
       // (a suspended account, too) costs nothing worth limiting.
       const limited = this.limits?.limiter.admit(req.bare, requestCost(type, element)) ?? null;
       if (isFail(limited)) return errorElement(limited);
-      const reply = await this.run(req, route.handler, limited ?? 0);
+      const reply = await this.run(req, route, limited ?? 0);
       if (reply === true) return true; // the callee answers an empty result (undefined would be service-unavailable)
       if (isFail(reply)) return errorElement(reply);
       return reply;
@@ -140,11 +140,19 @@ export class Router {
     }
   }
 
-  /** `delayMs` > 0: over its rate, the request is held that long in its account's lane first. */
-  private run(req: IqRequest, handler: IqHandler, delayMs: number): Promise<IqReply> | IqReply {
-    if (!this.limits) return handler(req);
+  /**
+   * `delayMs` > 0: over its rate, the request is held that long in its account's lane first.
+   * A request that waited (held, or queued behind its account's others) passes the gate again
+   * when its turn comes: the account may have been suspended (by this very flood) or revoked
+   * meanwhile, and then it gets that answer instead of being worked on (without this, the
+   * handlers' own checks answered registration-required, and one that checks nothing would
+   * have done the work). The gate is a lookup: one that did not wait just passes it twice.
+   */
+  private run(req: IqRequest, route: Route, delayMs: number): Promise<IqReply> | IqReply {
+    if (!this.limits) return route.handler(req);
     const { limiter, queue } = this.limits;
-    return queue.runAfter(req.bare, limiter.limitsOf(req.bare), delayMs, () => handler(req)) ?? limiter.queueFull(req.bare);
+    const exempt = route.exempt(req);
+    return queue.runAfter(req.bare, limiter.limitsOf(req.bare), delayMs, () => (exempt ? null : this.gate(req.bare)) ?? route.handler(req)) ?? limiter.queueFull(req.bare);
   }
 
   /**

@@ -108,3 +108,36 @@ test('messages (issue 16): the same bucket as IQs; over it an error message, wai
   advance(200);
   assert.equal(await message('m5'), undefined);
 });
+
+test('a request held or queued while its account is suspended gets the gate\'s answer when its turn comes, and no handler runs', async () => {
+  const router = new Router(silentLogger());
+  // 5 a second, burst 5, one in flight; the sixth request of a burst is held 200 ms for its token.
+  const held: LimitsPolicy = { ...policy, defaults: { ...policy.defaults, delay_ms: 5000, queue: 10 } };
+  const limiter = new RateLimiter({ log: silentLogger(), now: () => 0, onAbuse: () => {}, limitsOf: () => ({ limits: limitsFor(held, []), suspend: null }) });
+  router.setLimits(limiter, new FairQueue({ total: 10, maxQueuedTotal: 100 }));
+  let suspended = false;
+  router.setGate(() => (suspended ? fail('account-suspended', 'suspended for abuse') : null));
+  let calls = 0;
+  const holds: (() => void)[] = [];
+  router.iq('get', NS_TEST, 'work', () => {
+    calls++;
+    return new Promise<true>((r) => holds.push(() => r(true)));
+  });
+  const send = () => {
+    const st = xml('iq', { type: 'get', id: 'i', from: 'node1@grid.test/x', to: 'controller.grid.test' }, xml('work', { xmlns: NS_TEST }));
+    return router.dispatchIq('get', st, st.getChildElements()[0]!);
+  };
+  const first = send(); // worked on at once
+  const queued = Array.from({ length: 4 }, send); // within the burst, waiting in the lane behind it
+  const heldOne = send(); // over the rate: held for its token
+  assert.equal(calls, 1);
+  assert.equal(limiter.counters.delayed, 1, 'the sixth is held, not refused');
+  suspended = true; // e.g. by the rule this very burst broke
+  holds.splice(0).forEach((h) => h());
+  assert.equal(await first, true, 'what was worked on already is answered');
+  for (const r of [...(await Promise.all(queued)), await heldOne]) {
+    assert.deepEqual(condition(r).slice(0, 2), ['auth', 'forbidden']);
+    assert.ok((r as Element).getChild('account-suspended', 'urn:xmpp-grid:0'), 'account-suspended, not registration-required');
+  }
+  assert.equal(calls, 1, 'none of them was worked on');
+});
