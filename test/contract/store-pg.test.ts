@@ -97,6 +97,11 @@ describe('PostgreSQL store', { timeout: 120_000 }, () => {
     assert.equal(items.get('t', 'during'), undefined, 'a refused write is not in memory either');
     await fx.server.start();
     assert.equal((await items.append('t', item('after'), 10)).seq, 2, 'the refused append took no seq');
+    // The control store takes no change until it has read the stored state back (in a
+    // controller the change feed's resync does it, asked for by the failed write).
+    await assert.rejects(ctl.update((d) => void (d.n = 3)), /refused until the stored state has been read back/);
+    await ctl.refreshAll();
+    assert.equal(ctl.data.n, 0, 'the refused change is undone by the read');
     await ctl.update((d) => void (d.n = 2));
     await items.close();
     await ctl.close();

@@ -77,6 +77,8 @@ export class ChangeFeed {
   private lag = { last: 0, max: 0, count: 0 };
   /** A resync is owed (set at every (re)connect, done once a handler exists). */
   private resyncOwed = false;
+  /** The last resync failed: the next try waits a second (no tight loop against a down server). */
+  private resyncRetry: NodeJS.Timeout | undefined;
 
   constructor(private readonly url: string, readonly origin: string, private readonly log?: Logger) {}
 
@@ -163,9 +165,21 @@ export class ChangeFeed {
     return r;
   }
 
+  /**
+   * Reads the shared state again soon (a control store's write failed: its refused changes are
+   * undone and it takes changes again once this has run). A read that fails is owed again.
+   */
+  requestResync(): void {
+    if (!this.resyncOwed) this.log?.warn('a write to PostgreSQL failed: reading the shared state again');
+    this.resyncOwed = true;
+    // Disconnected: the reconnect reads everything anyway.
+    if (this.connected) this.kick();
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.resyncRetry) clearTimeout(this.resyncRetry);
     const c = this.client;
     this.client = undefined;
     this.connected = false;
@@ -224,14 +238,22 @@ export class ChangeFeed {
   }
 
   private kick(): void {
-    if (this.pumping || !this.handler) return;
-    this.pumping = this.pump().finally(() => {
+    if (this.pumping || this.resyncRetry || !this.handler) return;
+    let failed = false;
+    this.pumping = this.pump().then((ok) => void (failed = !ok)).finally(() => {
       this.pumping = undefined;
-      if ((this.queue.length || this.resyncOwed) && this.handler) this.kick();
+      if (!(this.queue.length || this.resyncOwed) || !this.handler) return;
+      if (!failed) return this.kick();
+      this.resyncRetry = setTimeout(() => {
+        this.resyncRetry = undefined;
+        this.kick();
+      }, 1000);
+      this.resyncRetry.unref();
     });
   }
 
-  private async pump(): Promise<void> {
+  /** false: a resync failed (tried again a second later). */
+  private async pump(): Promise<boolean> {
     const h = this.handler!;
     while (this.resyncOwed || this.queue.length) {
       if (this.resyncOwed) {
@@ -244,7 +266,7 @@ export class ChangeFeed {
           this.log?.error({ err: (e as Error).message }, 'cluster resync failed: retried at the next change');
           this.resyncOwed = true;
           this.queue.unshift(...covered);
-          return;
+          return false;
         }
         this.release(covered, true);
         continue;
@@ -270,7 +292,7 @@ export class ChangeFeed {
       this.release(batch, false);
     }
     // Fences whose notification was lost with a connection: the resync covered them.
-    if (!this.connected) return;
+    return true;
   }
 
   private release(batch: Change[], all: boolean): void {
