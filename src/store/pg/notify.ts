@@ -77,6 +77,10 @@ export class ChangeFeed {
   private lag = { last: 0, max: 0, count: 0 };
   /** A resync is owed (set at every (re)connect, done once a handler exists). */
   private resyncOwed = false;
+  /** The last attempt to reconnect failed: the server is unreachable (reset on connect). */
+  private unreachable = false;
+  /** Fences of sync() calls, opened at once when the server turns out unreachable. */
+  private readonly syncFences = new Set<number>();
   /** The last resync failed: the next try waits a second (no tight loop against a down server). */
   private resyncRetry: NodeJS.Timeout | undefined;
 
@@ -140,12 +144,17 @@ export class ChangeFeed {
    * same tick share one round trip (a notification of our own on the feed's connection).
    */
   sync(): Promise<void> {
+    // PostgreSQL is unreachable: there is nothing to catch up with that a write could use (the
+    // write that follows is refused), and a read goes on with this instance's view rather than
+    // wait for the fence's timeout (a gate or a list answered after a 5 s stall helps no one).
+    if (!this.connected && this.unreachable) return Promise.resolve();
     if (this.syncing) return this.syncing;
     const p = new Promise<void>((resolve) => {
       setImmediate(() => {
         this.syncing = undefined;
         const token = this.fenceToken();
-        const done = this.wait(token);
+        this.syncFences.add(token);
+        const done = this.wait(token).finally(() => this.syncFences.delete(token));
         const c = this.client;
         if (c) {
           c.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify({ o: this.origin, at: Date.now(), c: 'sync', f: token })])
@@ -206,6 +215,7 @@ export class ChangeFeed {
     await c.query(`LISTEN ${CHANNEL}`);
     this.client = c;
     this.connected = true;
+    this.unreachable = false;
     this.retryMs = 250;
     this.resyncOwed = true;
     this.kick();
@@ -231,6 +241,8 @@ export class ChangeFeed {
       }, (e: Error) => {
         this.retryMs = Math.min(this.retryMs * 2, 5000);
         this.log?.debug({ err: e.message }, 'change feed reconnect failed');
+        this.unreachable = true;
+        for (const token of [...this.syncFences]) this.cancel(token);
         this.schedule();
       });
     }, this.retryMs);
