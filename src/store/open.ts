@@ -92,7 +92,7 @@ export async function pgBackend(pool: pg.Pool, url: string, ownsPool = false, fe
   return {
     kind: 'postgres',
     control: async <T>(name: string, defaults: T, opts?: ControlStoreOptions) => {
-      const st = await PgControlStore.open(pool, name, defaults, opts, feed?.origin);
+      const st = await PgControlStore.open(pool, name, defaults, { ...opts, ...(feed ? { onWriteFailed: () => feed.requestResync() } : {}) }, feed?.origin);
       control.set(name, st as PgControlStore<unknown>);
       return st;
     },

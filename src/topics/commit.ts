@@ -18,10 +18,9 @@
 // before its change is durable. When a durable write fails, the mutations in it reject and run
 // no after() (no audit of a change not stored, no event publishers would act on). The files
 // store then fails closed: it refuses every later change until a restart, so memory and disk
-// never drift apart silently. PostgreSQL stores nothing of a failed transaction and writes its
-// rows again with the next one (rows hold absolute values: what is stored is always the state at
-// some moment); the rejected change may so be stored later, unannounced, as a change whose
-// reply was lost would be (a known gap: subtopic notices for it are not sent). A store that
+// never drift apart silently. PostgreSQL stores nothing of a failed transaction; its store then
+// refuses changes until it has read the stored state back over memory (which undoes the
+// rejected ones) and the cluster's resync has rebuilt the indexes on it (store/pg/control.ts). A store that
 // refuses a change does not apply it: write() then throws that refusal, before the body touches any index.
 import type { ControlStore } from '../store/types.js';
 

@@ -34,9 +34,11 @@ export interface TopicServiceDeps {
   /** Default DEFAULT_TOPIC_LIMITS (the config's defaults). */
   limits?: TopicLimits;
   /**
-   * A cluster (§14): catch up with the other instances' changes before a subscribe or a
-   * publisher registration, so that the subtopic messages and lists name every publisher and
-   * subtopic acknowledged anywhere before (src/store/pg/notify.ts sync).
+   * A cluster (§14): catch up with the other instances' changes before every change of topics
+   * or subscriptions, so that it rests on everything acknowledged anywhere before: the subtopic
+   * messages and lists of a subscribe or publisher registration name every publisher and
+   * subtopic, and an unsubscribe (configure, delete) finds the subscription (topic) another
+   * instance has just acknowledged (src/store/pg/notify.ts sync).
    */
   sync?: () => Promise<void>;
 }
@@ -118,6 +120,7 @@ export class TopicService extends EventEmitter {
   }
 
   async create(subject: PolicySubject, name: string, config: TopicConfig): Promise<Result<Topic>> {
+    await this.d.sync?.();
     return this.mutate((c) => {
       const problem = topicNameProblem(name) ?? storageNameProblem(name);
       if (problem) return fail('not-acceptable', problem);
@@ -139,6 +142,7 @@ export class TopicService extends EventEmitter {
   }
 
   async configure(subject: PolicySubject, node: string, patch: Partial<TopicConfig>): Promise<Result<Topic>> {
+    await this.d.sync?.();
     return this.mutate((c) => {
       const a = this.check(subject, 'create', node);
       if (isFail(a)) return a;
@@ -156,6 +160,7 @@ export class TopicService extends EventEmitter {
   }
 
   async delete(subject: PolicySubject, node: string): Promise<Result<Subscription[]>> {
+    await this.d.sync?.();
     return this.mutate((c) => {
       const a = this.check(subject, 'create', node);
       if (isFail(a)) return a;
@@ -262,6 +267,7 @@ export class TopicService extends EventEmitter {
 
   /** XEP-0060 §6.2. */
   async unsubscribe(subject: PolicySubject, node: string, jid: string, subid: string | undefined): Promise<Result<Subscription>> {
+    await this.d.sync?.();
     return this.mutate((c) => {
       const a = this.check(subject, 'discover', node);
       if (isFail(a)) return a;

@@ -8,6 +8,8 @@ import { MIGRATIONS } from '../../src/store/pg/migrations.js';
 import { PgControlStore } from '../../src/store/pg/control.js';
 import { PgItemStore } from '../../src/store/pg/items.js';
 import { openStoreBackend } from '../../src/store/open.js';
+import { withTransaction } from '../../src/store/pg/pool.js';
+import { ChangeFeed } from '../../src/store/pg/notify.js';
 import { item } from './store-items.contract.js';
 import { pgFixture, type PgFixture } from '../helpers/pg-fixture.js';
 
@@ -86,17 +88,58 @@ describe('PostgreSQL store', { timeout: 120_000 }, () => {
     await i2.close();
   });
 
+  test('a connection lost in the middle of a transaction fails that transaction, not the process (pg emits error on a checked-out client)', async () => {
+    const pool = await fx.poolFor('lost-mid-transaction');
+    await pool.query('CREATE TABLE IF NOT EXISTS lost_t (n integer)');
+    let ended = false;
+    const r = withTransaction(pool, async (c) => {
+      await c.query('INSERT INTO lost_t VALUES (1)');
+      const pid = (await c.query<{ p: number }>('SELECT pg_backend_pid() AS p')).rows[0]!.p;
+      // Between two statements, the server ends this connection (as a restart or a kill would).
+      const gone = new Promise<void>((resolve) => (c as unknown as { connection: NodeJS.EventEmitter }).connection.once('end', () => resolve()));
+      await pool.query('SELECT pg_terminate_backend($1)', [pid]);
+      await gone; // pg has emitted 'error' on the client by now: unheard, that was an uncaught exception
+      ended = true;
+      await c.query('INSERT INTO lost_t VALUES (2)');
+    });
+    await assert.rejects(r, /terminat|not queryable|closed/i);
+    assert.ok(ended, 'the connection ended while the transaction held it');
+    assert.equal((await pool.query('SELECT count(*)::int AS n FROM lost_t')).rows[0].n, 0, 'nothing of it was stored');
+    // The pool goes on with a new connection.
+    await withTransaction(pool, (c) => c.query('INSERT INTO lost_t VALUES (3)'));
+    assert.equal((await pool.query('SELECT count(*)::int AS n FROM lost_t')).rows[0].n, 1);
+  });
+
   test('server outage: writes are refused (never acknowledged), the store recovers when the server is back', async () => {
     const pool = await fx.poolFor('outage');
     const items = await PgItemStore.open(pool);
     const ctl = await PgControlStore.open(pool, 'c', { n: 0 });
     assert.equal((await items.append('t', item('before'), 10)).seq, 1);
+    const feed = new ChangeFeed(fx.urlFor('outage'), 'outage-test');
+    await feed.start();
+    feed.attach({ changes: async () => undefined, resync: async () => undefined });
     await fx.server.kill();
     await assert.rejects(items.append('t', item('during'), 10));
     await assert.rejects(ctl.update((d) => void (d.n = 1)));
+    // A cluster instance catches up (sync) before each change of topics: with the server gone it
+    // must not stall every such request until the fence's 5 s timeout — the write that follows is
+    // refused anyway. It waits at most for the first failed reconnect (250 ms).
+    const t0 = Date.now();
+    const alive = setInterval(() => undefined, 1000); // the feed's own timers are unref'd (they never hold a controller's exit)
+    await feed.sync();
+    await feed.sync();
+    clearInterval(alive);
+    const waited = Date.now() - t0;
+    assert.ok(waited < 2500, `sync with the server unreachable answered in ${waited} ms`);
+    await feed.stop();
     assert.equal(items.get('t', 'during'), undefined, 'a refused write is not in memory either');
     await fx.server.start();
     assert.equal((await items.append('t', item('after'), 10)).seq, 2, 'the refused append took no seq');
+    // The control store takes no change until it has read the stored state back (in a
+    // controller the change feed's resync does it, asked for by the failed write).
+    await assert.rejects(ctl.update((d) => void (d.n = 3)), /refused until the stored state has been read back/);
+    await ctl.refreshAll();
+    assert.equal(ctl.data.n, 0, 'the refused change is undone by the read');
     await ctl.update((d) => void (d.n = 2));
     await items.close();
     await ctl.close();

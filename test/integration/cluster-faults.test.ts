@@ -14,7 +14,8 @@ import type { NodeConnection } from '../../src/agent/types.js';
 import { adminRequest } from '../../src/admin/client.js';
 import { StanzaError } from '../../src/agent/connection.js';
 import { isAccountMessage, register } from '../helpers/grid-client.js';
-import { startProcessCluster, publish, publishStanza, subscribe, itemIdOf, queryAfter, T } from '../helpers/cluster.js';
+import xml from '@xmpp/xml';
+import { startProcessCluster, publish, publishStanza, subscribe, itemIdOf, queryAfter, iq, PS, T } from '../helpers/cluster.js';
 
 const PUBS = Array.from({ length: 6 }, (_, i) => `pub${i}`);
 const SOCS = Array.from({ length: 4 }, (_, i) => `soc${i}`);
@@ -140,6 +141,11 @@ test('PostgreSQL restart: a publish meanwhile is refused with a clear error, the
   assert.ok(e instanceof StanzaError, `refused: ${String(e)}`);
   assert.equal(e.condition, 'internal-server-error');
   assert.match(e.text ?? '', /not stored/);
+  // A change of state meanwhile is refused too, and must not be stored later with another
+  // write (issue 13): soc3 stays subscribed.
+  const unsubscribe = (who: NodeConnection) => who.iq(iq('set', xml('pubsub', { xmlns: PS }, xml('unsubscribe', { node: T, jid: who.jid }))));
+  const u = await unsubscribe(conn.soc3!).then(() => null, (x: unknown) => x);
+  assert.ok(u instanceof StanzaError, `unsubscribe during the outage refused: ${String(u)}`);
   await c.pg.start();
   // The node tries again, as it would: acknowledged once PostgreSQL is back.
   await publishAcked(pub, 'during-outage', 7001);
@@ -147,8 +153,16 @@ test('PostgreSQL restart: a publish meanwhile is refused with a clear error, the
   // is delivered to from the other.
   const s = conn.soc0!;
   const got = s.waitFor((st) => itemIdOf(st) === 'after-outage', 20_000);
+  const got3 = conn.soc3!.waitFor((st) => itemIdOf(st) === 'after-outage', 20_000);
   await publishAcked(conn.pub1!, 'after-outage', 7002);
   await got;
+  await got3; // the refused unsubscribe was undone, not stored later
+  // Both instances take changes again (ejabberd spreads these over both): subscribe and
+  // unsubscribe four times, each answered.
+  for (let i = 0; i < 4; i++) {
+    await unsubscribe(conn.soc3!);
+    await subscribe(conn.soc3!);
+  }
   const ids = new Set((await db.query<{ id: string }>('SELECT id FROM items WHERE topic = $1', [T])).rows.map((r) => r.id));
   assert.deepEqual([...acked].filter((id) => !ids.has(id)), [], 'every acknowledged item is stored');
 });

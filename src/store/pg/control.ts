@@ -7,9 +7,13 @@
 // its value at that moment (values are absolute, so writing a later value is never wrong), and
 // each update resolves once the transaction holding its rows has committed. A batch of map
 // entries only (the usual case: subscribes, account changes) is one statement — its own
-// transaction — so a batch costs one round trip and one commit. A failed write leaves its rows
-// dirty: the next write stores them again with their values then (rows are absolute values, so
-// what is stored is always the state at some moment, never a later change without an earlier one).
+// transaction — so a batch costs one round trip and one commit. A failed write stores nothing,
+// and its change must not be stored later behind the back of the caller it was refused to (a
+// subscribe answered with an error must not come to life with the next write, unannounced): the
+// store then refuses every change, and the updates queued behind the failed one reject, until
+// refreshAll() has read the stored state back over memory (which undoes the refused changes).
+// `onWriteFailed` asks for that read (the wiring: the change feed's resync, which also rebuilds
+// the indexes built on the state); each refused update asks again, so an outage ends in a read.
 //
 // Another instance's change (issue 13 item 3, the cluster) reaches this one as the rows it
 // changed: refresh(rows) reads them again and patches the state in memory — the unit of
@@ -20,6 +24,20 @@ import { CoalescingWriter } from '../control.js';
 import { withTransaction } from './pool.js';
 import { notifyIn } from './notify.js';
 import type { ControlSource, ControlStore, ControlStoreOptions } from '../types.js';
+
+/** A write of a PostgreSQL control store failed: changes are refused until the stored state is read back. */
+export class PgControlStoreFailedError extends Error {
+  constructor(readonly store: string, override readonly cause: unknown) {
+    super(`control store ${store}: a write to PostgreSQL failed (${(cause as Error)?.message ?? String(cause)}); ` +
+      'changes are refused until the stored state has been read back (automatic once PostgreSQL answers)');
+    this.name = 'PgControlStoreFailedError';
+  }
+}
+
+export interface PgControlStoreOptions extends ControlStoreOptions {
+  /** A write failed (and again at each change refused meanwhile): call refreshAll() to recover. */
+  onWriteFailed?: () => void;
+}
 
 const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -63,27 +81,34 @@ export class PgControlStore<T> implements ControlStore<T> {
   private whole = new Set<string>();
   /** Map entries to write: k → entries. */
   private entries = new Map<string, Set<string>>();
+  /** Set by a failed write, cleared by refreshAll(): until then every change is refused. */
+  private failed: PgControlStoreFailedError | undefined;
 
-  private constructor(private readonly db: pg.Pool, readonly name: string, private state: T, readonly source: ControlSource, opts: ControlStoreOptions, private readonly origin?: string) {
+  private constructor(private readonly db: pg.Pool, readonly name: string, private state: T, readonly source: ControlSource, private readonly opts: PgControlStoreOptions, private readonly origin?: string) {
     this.writer = new CoalescingWriter(async () => {
       const whole = this.whole;
       const entries = this.entries;
       this.whole = new Set();
       this.entries = new Map();
+      // Queued behind a failed write: applied in memory on top of the refused change, so never
+      // written; refreshAll() undoes it.
+      if (this.failed) throw this.failed;
       try {
         await this.write(whole, entries);
       } catch (e) {
-        // Not stored: the rows stay dirty, so the next write covers them (the change stays in memory).
-        for (const k of whole) this.whole.add(k);
-        for (const [k, es] of entries) for (const e2 of es) this.mark([k, e2]);
-        throw e;
+        // Nothing of it was stored. Its rows are not written again with the next change: the
+        // change was refused to its caller.
+        this.failed = new PgControlStoreFailedError(this.name, e);
+        this.opts.log?.error({ err: (e as Error).message, store: this.name }, 'control store write to PostgreSQL failed: refusing changes until the stored state is read back');
+        this.opts.onWriteFailed?.();
+        throw this.failed;
       }
-      opts.onWrite?.();
+      this.opts.onWrite?.();
     });
   }
 
   /** `origin`: this instance's id in the change feed (notify.ts); without it no notifications are sent. */
-  static async open<T>(db: pg.Pool, name: string, defaults: T, opts: ControlStoreOptions = {}, origin?: string): Promise<PgControlStore<T>> {
+  static async open<T>(db: pg.Pool, name: string, defaults: T, opts: PgControlStoreOptions = {}, origin?: string): Promise<PgControlStore<T>> {
     const rows = await loadRows(db, name);
     if (rows.length) return new PgControlStore(db, name, build(rows) as T, 'file', opts, origin);
     const s = new PgControlStore(db, name, structuredClone(defaults), 'defaults', opts, origin);
@@ -105,6 +130,10 @@ export class PgControlStore<T> implements ControlStore<T> {
 
   update(mutator: (d: T) => void): Promise<void> {
     if (this.closed) return Promise.reject(new Error('control store is closed'));
+    if (this.failed) {
+      this.opts.onWriteFailed?.();
+      return Promise.reject(this.failed);
+    }
     const tracker = new ChangeTracker(this.state as T & object);
     let changes;
     try {
@@ -244,10 +273,17 @@ export class PgControlStore<T> implements ControlStore<T> {
 
   /**
    * Reads the whole store again (the change feed reconnected, or a change named no rows).
-   * Rows this instance has not yet written keep their local values. Returns the state before.
+   * Rows this instance has not yet written keep their local values. After a failed write, every
+   * row takes its stored value (the refused changes are undone) and changes are taken again.
    */
   async refreshAll(): Promise<void> {
+    if (this.failed) await this.writer.idle(); // the writes queued behind the failure have rejected
+    const recovering = this.failed;
     const fresh = build(await loadRows(this.db, this.name));
+    if (recovering) {
+      this.whole.clear();
+      this.entries.clear();
+    }
     const s = this.state as Record<string, unknown>;
     for (const k of new Set([...Object.keys(s), ...Object.keys(fresh)])) {
       if (this.whole.has(k)) continue;
@@ -265,6 +301,10 @@ export class PgControlStore<T> implements ControlStore<T> {
         }
       }
       s[k] = v;
+    }
+    if (recovering && this.failed === recovering) {
+      this.failed = undefined;
+      this.opts.log?.info({ store: this.name }, 'control store read back from PostgreSQL after a failed write: taking changes again');
     }
   }
 

@@ -3,6 +3,7 @@
 // knows is refused (never guess at a schema), as the files store refuses a newer data format.
 import type pg from 'pg';
 import { MIGRATIONS } from './migrations.js';
+import { checkout } from './pool.js';
 
 /** Any number: the key of the advisory lock that serializes migrations. */
 const MIGRATION_LOCK = 0x47524944; // "GRID"
@@ -10,7 +11,8 @@ const MIGRATION_LOCK = 0x47524944; // "GRID"
 export class SchemaVersionError extends Error {}
 
 export async function migrate(pool: pg.Pool): Promise<{ from: number; to: number }> {
-  const c = await pool.connect();
+  // Its own error listener while it holds the client (a server lost mid-migration fails the start, never the process).
+  const { c, release } = await checkout(pool);
   try {
     await c.query('BEGIN');
     await c.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
@@ -33,6 +35,6 @@ export async function migrate(pool: pg.Pool): Promise<{ from: number; to: number
     await c.query('ROLLBACK').catch(() => undefined);
     throw e;
   } finally {
-    c.release();
+    release();
   }
 }

@@ -77,6 +77,12 @@ export class ChangeFeed {
   private lag = { last: 0, max: 0, count: 0 };
   /** A resync is owed (set at every (re)connect, done once a handler exists). */
   private resyncOwed = false;
+  /** The last attempt to reconnect failed: the server is unreachable (reset on connect). */
+  private unreachable = false;
+  /** Fences of sync() calls, opened at once when the server turns out unreachable. */
+  private readonly syncFences = new Set<number>();
+  /** The last resync failed: the next try waits a second (no tight loop against a down server). */
+  private resyncRetry: NodeJS.Timeout | undefined;
 
   constructor(private readonly url: string, readonly origin: string, private readonly log?: Logger) {}
 
@@ -138,12 +144,17 @@ export class ChangeFeed {
    * same tick share one round trip (a notification of our own on the feed's connection).
    */
   sync(): Promise<void> {
+    // PostgreSQL is unreachable: there is nothing to catch up with that a write could use (the
+    // write that follows is refused), and a read goes on with this instance's view rather than
+    // wait for the fence's timeout (a gate or a list answered after a 5 s stall helps no one).
+    if (!this.connected && this.unreachable) return Promise.resolve();
     if (this.syncing) return this.syncing;
     const p = new Promise<void>((resolve) => {
       setImmediate(() => {
         this.syncing = undefined;
         const token = this.fenceToken();
-        const done = this.wait(token);
+        this.syncFences.add(token);
+        const done = this.wait(token).finally(() => this.syncFences.delete(token));
         const c = this.client;
         if (c) {
           c.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify({ o: this.origin, at: Date.now(), c: 'sync', f: token })])
@@ -163,9 +174,21 @@ export class ChangeFeed {
     return r;
   }
 
+  /**
+   * Reads the shared state again soon (a control store's write failed: its refused changes are
+   * undone and it takes changes again once this has run). A read that fails is owed again.
+   */
+  requestResync(): void {
+    if (!this.resyncOwed) this.log?.warn('a write to PostgreSQL failed: reading the shared state again');
+    this.resyncOwed = true;
+    // Disconnected: the reconnect reads everything anyway.
+    if (this.connected) this.kick();
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.resyncRetry) clearTimeout(this.resyncRetry);
     const c = this.client;
     this.client = undefined;
     this.connected = false;
@@ -192,6 +215,7 @@ export class ChangeFeed {
     await c.query(`LISTEN ${CHANNEL}`);
     this.client = c;
     this.connected = true;
+    this.unreachable = false;
     this.retryMs = 250;
     this.resyncOwed = true;
     this.kick();
@@ -217,6 +241,8 @@ export class ChangeFeed {
       }, (e: Error) => {
         this.retryMs = Math.min(this.retryMs * 2, 5000);
         this.log?.debug({ err: e.message }, 'change feed reconnect failed');
+        this.unreachable = true;
+        for (const token of [...this.syncFences]) this.cancel(token);
         this.schedule();
       });
     }, this.retryMs);
@@ -224,14 +250,22 @@ export class ChangeFeed {
   }
 
   private kick(): void {
-    if (this.pumping || !this.handler) return;
-    this.pumping = this.pump().finally(() => {
+    if (this.pumping || this.resyncRetry || !this.handler) return;
+    let failed = false;
+    this.pumping = this.pump().then((ok) => void (failed = !ok)).finally(() => {
       this.pumping = undefined;
-      if ((this.queue.length || this.resyncOwed) && this.handler) this.kick();
+      if (!(this.queue.length || this.resyncOwed) || !this.handler) return;
+      if (!failed) return this.kick();
+      this.resyncRetry = setTimeout(() => {
+        this.resyncRetry = undefined;
+        this.kick();
+      }, 1000);
+      this.resyncRetry.unref();
     });
   }
 
-  private async pump(): Promise<void> {
+  /** false: a resync failed (tried again a second later). */
+  private async pump(): Promise<boolean> {
     const h = this.handler!;
     while (this.resyncOwed || this.queue.length) {
       if (this.resyncOwed) {
@@ -244,7 +278,7 @@ export class ChangeFeed {
           this.log?.error({ err: (e as Error).message }, 'cluster resync failed: retried at the next change');
           this.resyncOwed = true;
           this.queue.unshift(...covered);
-          return;
+          return false;
         }
         this.release(covered, true);
         continue;
@@ -270,7 +304,7 @@ export class ChangeFeed {
       this.release(batch, false);
     }
     // Fences whose notification was lost with a connection: the resync covered them.
-    if (!this.connected) return;
+    return true;
   }
 
   private release(batch: Change[], all: boolean): void {

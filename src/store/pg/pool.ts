@@ -30,6 +30,32 @@ export async function openPgPool(url: string, opts: PgPoolOptions = {}): Promise
 }
 
 /**
+ * A client of the pool held for several statements. pg-pool takes its own 'error' listener off
+ * a client while it is checked out, and pg emits 'error' when the connection ends under it (the
+ * server was restarted or killed): with no listener, that is an uncaught exception, and the
+ * controller stops. Found by the cluster's PostgreSQL-restart test, where an instance holding a
+ * transaction's client at the moment of the kill went down. So the client carries a listener of
+ * ours for as long as it is out; the loss also fails the statement in flight (or the next), which
+ * is how the caller learns of it, and `release()` then destroys the client instead of reusing it.
+ */
+export async function checkout(pool: pg.Pool): Promise<{ c: pg.PoolClient; release: (err?: Error) => void }> {
+  const c = await pool.connect();
+  let lost: Error | undefined;
+  const onError = (e: Error) => void (lost ??= e);
+  c.on('error', onError);
+  let released = false;
+  return {
+    c,
+    release: (err?: Error) => {
+      if (released) return;
+      released = true;
+      c.off('error', onError);
+      c.release(err ?? lost);
+    },
+  };
+}
+
+/**
  * Runs `fn` in a transaction on a client of the pool. A client whose connection died while it
  * sat idle (the server restarted) fails at BEGIN, before anything of ours was sent: that one
  * is dropped and the transaction starts again on a new connection. Any later failure rolls
@@ -37,23 +63,23 @@ export async function openPgPool(url: string, opts: PgPoolOptions = {}): Promise
  */
 export async function withTransaction<R>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<R>): Promise<R> {
   for (let attempt = 0; ; attempt++) {
-    const c = await pool.connect();
+    const { c, release } = await checkout(pool);
     try {
       await c.query('BEGIN');
     } catch (e) {
-      c.release(e as Error);
+      release(e as Error);
       if (attempt === 0) continue;
       throw e;
     }
     try {
       const r = await fn(c);
       await c.query('COMMIT');
-      c.release();
+      release();
       return r;
     } catch (e) {
       let broken: Error | undefined;
       await c.query('ROLLBACK').catch((re: Error) => void (broken = re));
-      c.release(broken ?? undefined);
+      release(broken);
       throw e;
     }
   }
