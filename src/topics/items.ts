@@ -2,6 +2,7 @@
 // §7), and the delivery plan: who gets which cut of a published item. A publish resolves only
 // after the item is durably stored (the item store fsyncs before it answers); then the service
 // broadcasts it (events.ts), so whichever door it came through, every subscriber hears.
+import { ownString } from '../own-string.js';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
 import { audit } from '../log.js';
@@ -114,7 +115,7 @@ export class ItemService {
       return v;
     }
     const stix = v.value.stix;
-    const id = itemId || randomUUID();
+    const id = itemId ? ownString(itemId) : randomUUID(); // kept in the index: never a slice of the publish stanza
     let stored: StoredItem;
     try {
       stored = await this.d.items.append(node, {

@@ -1,6 +1,7 @@
 // The topic directory, subscriptions and subtopics (PROTOCOL §3, §5, §6). Pure of XMPP:
 // methods take the acting subject explicitly, return Results, and report what others must
 // hear through the 'event' emitter (TopicEvent). Items live in items.ts.
+import { ownString } from '../own-string.js';
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
@@ -247,7 +248,7 @@ export class TopicService extends EventEmitter {
       if (subtopic && !this.subtopicExists(subtopic) && this.subs.subtopicCount(a.topic.name) >= stCap) {
         return fail('not-allowed', `topic ${a.topic.name} has ${stCap} subtopics, the cap (limits.subtopics_per_topic): subscribe with a filter already in use, or without one`);
       }
-      const sub: Subscription = { subid: randomUUID(), topic: a.topic.name, jid, owner: subject.jid, filter, subtopic, ...(opts.expire ? { expire: opts.expire } : {}), createdAt: this.now() };
+      const sub: Subscription = { subid: randomUUID(), topic: a.topic.name, jid: ownString(jid), owner: subject.jid, filter, subtopic, ...(opts.expire ? { expire: opts.expire } : {}), createdAt: this.now() };
       c.write((s) => {
         s.subscriptions[sub.subid] = sub;
       });
