@@ -38,8 +38,9 @@ export interface TopicServiceDeps {
    * A cluster (§14): catch up with the other instances' changes before every change of topics
    * or subscriptions, so that it rests on everything acknowledged anywhere before: the subtopic
    * messages and lists of a subscribe or publisher registration name every publisher and
-   * subtopic, and an unsubscribe (configure, delete) finds the subscription (topic) another
-   * instance has just acknowledged (src/store/pg/notify.ts sync).
+   * subtopic, an unsubscribe (configure, delete) finds the subscription (topic) another
+   * instance has just acknowledged, and a revocation's re-check ends it too
+   * (src/store/pg/notify.ts sync).
    */
   sync?: () => Promise<void>;
 }
@@ -346,6 +347,9 @@ export class TopicService extends EventEmitter {
    * longer permitted (XEP-0060 §8.8.4 notifications go out through 'event').
    */
   async recheck(onlyOwner?: string): Promise<number> {
+    // A cluster: a subscription another instance acknowledged a moment ago must be in the view
+    // that is checked, or a revocation here would leave it standing (found by cluster.test).
+    await this.d.sync?.();
     return this.mutate((c) => {
       const ended: Subscription[] = [];
       for (const s of Object.values(this.state.subscriptions)) {
@@ -361,6 +365,7 @@ export class TopicService extends EventEmitter {
 
   /** Removes an account's publisher affiliations and subscriptions (account removed). */
   async forget(owner: string): Promise<void> {
+    await this.d.sync?.(); // as recheck: every subscription of the account, wherever it was made
     return this.mutate((c) => {
       const subs = this.subscriptionsOfOwner(owner);
       if (subs.length) this.end(c, subs, 'account removed', true);

@@ -85,3 +85,14 @@ export async function enrolAdmin(c: NodeConnection, files: { cert: string; key: 
   if (accounts.get(jid)?.status !== 'approved') await accounts.approve(jid, 'cli');
   assert.equal(accounts.get(jid)?.status, 'approved', `${jid} could not be approved`);
 }
+
+/** Runs the XEP-0050 command `urn:xmpp-grid:0#<name>` with one `jid` field; the completed answer's note. */
+export async function runJidCommand(admin: NodeConnection, name: string, jid: string): Promise<string> {
+  const COMMANDS = 'http://jabber.org/protocol/commands';
+  const node = `${NS_GRID}#${name}`;
+  const form = await admin.iq(xml('iq', { type: 'set', to: CTL, id: id('c') }, xml('command', { xmlns: COMMANDS, node, action: 'execute' })));
+  const sessionid = form.getChild('command', COMMANDS)!.attrs.sessionid!;
+  const done = await admin.iq(xml('iq', { type: 'set', to: CTL, id: id('c') }, xml('command', { xmlns: COMMANDS, node, sessionid, action: 'complete' },
+    xml('x', { xmlns: NS_DATA, type: 'submit' }, xml('field', { var: 'jid' }, xml('value', {}, jid))))));
+  return done.getChild('command', COMMANDS)!.getChildText('note') ?? '';
+}

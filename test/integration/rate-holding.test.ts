@@ -17,7 +17,7 @@ import type { Element } from '@xmpp/xml';
 import { startDevGrid, SHIPPED_POLICIES, type DevGrid } from '../../src/devgrid/devgrid.js';
 import type { NodeConnection } from '../../src/agent/types.js';
 import { StanzaError } from '../../src/agent/connection.js';
-import { CTL, NS_DATA, NS_GRID, enrolAdmin, id, isAccountMessage, register, refusal } from '../helpers/grid-client.js';
+import { CTL, NS_DATA, NS_GRID, enrolAdmin, id, isAccountMessage, register, refusal, runJidCommand } from '../helpers/grid-client.js';
 import { scrape } from '../helpers/metrics.js';
 
 const DISCO_ITEMS = 'http://jabber.org/protocol/disco#items';
@@ -215,12 +215,7 @@ test('a node that keeps itself over its rate, never refused, is suspended by the
 
 test('an administrator lifts the over-rate suspension with XEP-0050; the node is approved again', async () => {
   const approved = hog.waitFor(isAccountMessage('approved'), 20_000);
-  const node = `${NS_GRID}#unsuspend`;
-  const form = await admin.iq(xml('iq', { type: 'set', to: CTL, id: id('c') }, xml('command', { xmlns: COMMANDS, node, action: 'execute' })));
-  const sessionid = form.getChild('command', COMMANDS)!.attrs.sessionid!;
-  const done = await admin.iq(xml('iq', { type: 'set', to: CTL, id: id('c') }, xml('command', { xmlns: COMMANDS, node, sessionid, action: 'complete' },
-    xml('x', { xmlns: NS_DATA, type: 'submit' }, xml('field', { var: 'jid' }, xml('value', {}, 'hog@grid.test'))))));
-  assert.match(done.getChild('command', COMMANDS)!.getChildText('note')!, /unsuspended hog@grid\.test: approved; groups: soc/);
+  assert.match(await runJidCommand(admin, 'unsuspend', 'hog@grid.test'), /unsuspended hog@grid\.test: approved; groups: soc/);
   await approved;
   assert.equal(grid.controller!.accounts.get('hog@grid.test')?.status, 'approved');
   // A clean record: full buckets, nothing held.

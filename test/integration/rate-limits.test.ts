@@ -12,7 +12,7 @@ import type { Element } from '@xmpp/xml';
 import { startDevGrid, SHIPPED_POLICIES, type DevGrid } from '../../src/devgrid/devgrid.js';
 import type { NodeConnection } from '../../src/agent/types.js';
 import { StanzaError } from '../../src/agent/connection.js';
-import { CTL, NS_DATA, NS_GRID, enrolAdmin, id, isAccountMessage, register, refusal } from '../helpers/grid-client.js';
+import { CTL, NS_DATA, NS_GRID, enrolAdmin, id, isAccountMessage, register, refusal, runJidCommand } from '../helpers/grid-client.js';
 import { scrape } from '../helpers/metrics.js';
 
 const DISCO_ITEMS = 'http://jabber.org/protocol/disco#items';
@@ -116,12 +116,7 @@ test('sustained abuse suspends the account: node and administrator are told; the
 
 test('an administrator lifts the suspension with XEP-0050; the node is told and may use the grid again', async () => {
   const approved = flood.waitFor(isAccountMessage('approved'), 30_000);
-  const node = `${NS_GRID}#unsuspend`;
-  const form = await admin.iq(xml('iq', { type: 'set', to: CTL, id: id('c') }, xml('command', { xmlns: COMMANDS, node, action: 'execute' })));
-  const sessionid = form.getChild('command', COMMANDS)!.attrs.sessionid!;
-  const done = await admin.iq(xml('iq', { type: 'set', to: CTL, id: id('c') }, xml('command', { xmlns: COMMANDS, node, sessionid, action: 'complete' },
-    xml('x', { xmlns: NS_DATA, type: 'submit' }, xml('field', { var: 'jid' }, xml('value', {}, 'flood@grid.test'))))));
-  assert.match(done.getChild('command', COMMANDS)!.getChildText('note')!, /unsuspended flood@grid\.test: approved; groups: soc/);
+  assert.match(await runJidCommand(admin, 'unsuspend', 'flood@grid.test'), /unsuspended flood@grid\.test: approved; groups: soc/);
   const m = await approved;
   assert.deepEqual(m.getChild('account', NS_GRID)!.getChildren('group').map((g) => g.getText()), ['soc']);
   const again = await burst(flood, 20);
