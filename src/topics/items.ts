@@ -2,10 +2,10 @@
 // §7), and the delivery plan: who gets which cut of a published item. A publish resolves only
 // after the item is durably stored (the item store fsyncs before it answers); then the service
 // broadcasts it (events.ts), so whichever door it came through, every subscriber hears.
-import { ownString } from '../own-string.js';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
 import { audit } from '../log.js';
+import { ownString } from '../own-string.js';
 import { Slice } from './slice.js';
 import { PublishClock } from './publish-clock.js';
 import { checkQuery, type QueryRequest } from './query.js';

@@ -1,11 +1,11 @@
 // The topic directory, subscriptions and subtopics (PROTOCOL §3, §5, §6). Pure of XMPP:
 // methods take the acting subject explicitly, return Results, and report what others must
 // hear through the 'event' emitter (TopicEvent). Items live in items.ts.
-import { ownString } from '../own-string.js';
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
 import { audit } from '../log.js';
+import { ownString } from '../own-string.js';
 import { fail, ok, type Fail, type Result, isFail } from '../result.js';
 import type { ControlStore } from '../store/types.js';
 import type { Policy, PolicySubject, TopicDecl } from '../policy/types.js';
