@@ -27,6 +27,7 @@ import { startAdmin } from './wiring-admin.js';
 import { wireLimits } from './wiring-limits.js';
 import { Operations } from './wiring-ops.js';
 import { ProcessStats } from './admin/process-stats.js';
+import { IdleGc } from './admin/idle-gc.js';
 import { checkStateVersion, ensureDataFormat, StateFormatError } from './state-format.js';
 import { packageVersion } from './agent/version.js';
 import { BulkGrants } from './topics/bulk.js';
@@ -160,7 +161,11 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
   cleanups.push(() => limits.stop());
   const proc = new ProcessStats();
   cleanups.push(() => proc.stop());
-  const processStats = () => proc.read();
+  // A burst's heap is given back once the grid is quiet again (issue 16, flood.rss_recovered).
+  const idleGc = cfg.memory.idle_gc ? new IdleGc({ log: log.child({ mod: 'memory' }) }) : undefined;
+  idleGc?.start();
+  cleanups.push(() => idleGc?.stop());
+  const processStats = () => ({ ...proc.read(), ...(idleGc ? { idle_gc: { ...idleGc.figures } } : {}) });
   const limitStats = () => ({ ...limits.limiter.counters, requests_active: limits.queue.load.active, requests_queued: limits.queue.load.queued });
   const bulk = new BulkGrants(topics, log.child({ mod: 'bulk' }));
   installProtocol({ router, disco, accounts, topics, items, policy, subjectOf, domain: cfg.xmpp.domain, outbox, multicast, itemStore, limitStats, processStats, metrics: ops.sink, log, bulk });

@@ -2,6 +2,7 @@
 // memory as Node counts it, and the event loop's delay and the garbage collector's pauses since
 // the previous read. These tell a stall of the controller from one of the server: a delivery
 // late by 60 ms while the loop never waited more than 5 ms was held up elsewhere.
+import type { IdleGcFigures } from './idle-gc.js';
 import { monitorEventLoopDelay, PerformanceObserver, constants, type IntervalHistogram, type PerformanceEntry } from 'node:perf_hooks';
 
 const MB = 1024 * 1024;
@@ -13,6 +14,8 @@ export interface ProcessFigures {
   window_s: number;
   loop_delay_ms: { p50: number; p99: number; max: number };
   gc: { count: number; major: number; total_ms: number; max_ms: number };
+  /** The collections run when idle after a burst (src/admin/idle-gc.ts; config memory.idle_gc). */
+  idle_gc?: IdleGcFigures;
 }
 
 export class ProcessStats {

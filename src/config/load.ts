@@ -17,6 +17,7 @@ export const DEFAULTS: Config = {
   log: { level: 'info' },
   admin: { socket: '' },
   store: { kind: 'files', url: '', journal_fold_bytes: 1024 * 1024, cache_bytes: 32 * 1024 * 1024, control_on_corrupt: 'refuse' },
+  memory: { idle_gc: true },
   metrics: { listen: '' },
   taxii: { listen: '', cert: '', key: '', public_url: '', api_root: 'grid', basic: false, page_default: 100, page_max: 1000 },
 };
@@ -34,6 +35,7 @@ const SCHEMA: Record<string, Record<string, Kind> | Kind> = {
   log: { level: 'level' },
   admin: { socket: 'path' },
   store: { kind: 'storekind', url: 'secret', journal_fold_bytes: 'int', cache_bytes: 'int', control_on_corrupt: 'oncorrupt' },
+  memory: { idle_gc: 'bool' },
   metrics: { listen: 'listen' },
   taxii: { listen: 'listen', cert: 'path', key: 'path', public_url: 'url', api_root: 'segment', basic: 'bool', page_default: 'int', page_max: 'int' },
 };

@@ -81,6 +81,14 @@ export interface Config {
      */
     control_on_corrupt: ControlOnCorrupt;
   };
+  memory: {
+    /**
+     * After a burst, once the event loop has been idle for two 5 s checks and V8's heap has grown
+     * since the last time, run one full garbage collection so the pages the burst grew go back to
+     * the system (V8 runs no collection while nothing allocates). Default true.
+     */
+    idle_gc: boolean;
+  };
   metrics: {
     /** host:port of the Prometheus endpoint (/metrics, /healthz), e.g. 127.0.0.1:9464; '' = off. */
     listen: string;
