@@ -8,7 +8,7 @@
 // notifications, does not run this case in Node. So the controller does it itself: when the
 // event loop has been idle for two checks in a row and the heap has grown since the last time,
 // it runs one full collection, which frees the garbage and returns the empty pages. A full
-// collection pauses the loop (30–50 ms on the bench's 75 MB heap), which is why it runs only
+// collection pauses the loop (30–70 ms on the bench's 75–100 MB heaps), which is why it runs only
 // when there is nothing to pause, at most once per growth and never more often than `minGapMs`.
 //
 // The collector is reached as Jest does for --logHeapUsage: --expose-gc set at run time, `gc`
