@@ -52,6 +52,8 @@ export interface RunningController {
   readonly retention: RetentionSweep;
   /** After each (re)connect: temporary subscriptions whose resource went away meanwhile end. */
   readonly temporaryProbe: TemporaryProbe;
+  /** Revocation of accounts already approved (CRLs, expiry); emits 'swept' after each pass. */
+  readonly revocation: RevocationSweep;
   stop(): Promise<void>;
 }
 
@@ -173,7 +175,12 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
   retention.start();
   cleanups.push(() => retention.stop());
   const temporaryProbe = new TemporaryProbe({ link, topics, domain: cfg.xmpp.domain, log: log.child({ mod: 'temporary-probe' }) });
-  const sweep = new RevocationSweep({ accounts, trust: () => trustWatch.current(), log: log.child({ mod: 'revocation' }) });
+  // A cluster: every instance sees the CRLs and the clock; their sweeps take turns and catch up
+  // first, so each revocation is decided and announced once.
+  const sweep = new RevocationSweep({
+    accounts, trust: () => trustWatch.current(), log: log.child({ mod: 'revocation' }),
+    ...(shared ? { sync: () => shared.feed.sync(), exclusive: <R>(fn: () => Promise<R>) => shared.exclusive('revocation-sweep', fn) } : {}),
+  });
   cleanups.push(() => sweep.stop());
   wireEvents({ accounts, topics, items, policy, trust: trustWatch, sweep, events: items.events, metrics: ops.sink, subjectOf, log });
   const status = ops.attach({ link, accounts, topics, itemStore, policy, outbox, multicast, limits });
@@ -219,7 +226,7 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
 
   let stopped = false;
   return {
-    link, disco, accounts, topics, items, policy, outbox, multicast, ops, https, retention, temporaryProbe,
+    link, disco, accounts, topics, items, policy, outbox, multicast, ops, https, retention, temporaryProbe, revocation: sweep,
     async stop() {
       if (stopped) return;
       stopped = true;

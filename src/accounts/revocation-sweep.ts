@@ -3,6 +3,10 @@
 // CRL or has expired is revoked through AccountService.revoke (the path `accounts revoke`
 // takes), decided by `system:crl` or `system:expiry`. Its 'change' event does the rest:
 // subscriptions end (XEP-0060 §8.8.4), the node and the administrators are told.
+// In a cluster (§14) every instance watches the CRLs and the clock, so every instance sweeps:
+// the sweeps take turns (`exclusive`, a PostgreSQL advisory lock) and each first catches up
+// with the others (`sync`), so a revocation is decided — and announced — by one instance, once.
+import { EventEmitter } from 'node:events';
 import { isFail } from '../result.js';
 import type { Logger } from '../log.js';
 import type { Trust } from '../identity/types.js';
@@ -29,9 +33,20 @@ export interface RevocationSweepDeps {
   log: Logger;
   now?: () => number;
   timers?: Timers;
+  /** Catches up with the other instances' changes (a cluster). */
+  sync?: () => Promise<void>;
+  /** Runs `fn` while no other instance sweeps (a cluster); released when it settles. */
+  exclusive?: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
-export class RevocationSweep {
+export interface SweepDone {
+  why: string;
+  /** Accounts this sweep revoked. */
+  revoked: number;
+}
+
+/** Emits 'swept' (SweepDone) after each sweep. */
+export class RevocationSweep extends EventEmitter {
   private timer: unknown;
   /** When the armed timer fires (ms since epoch), for tests and `status`. */
   armedFor: number | undefined;
@@ -39,7 +54,9 @@ export class RevocationSweep {
   private readonly reported = new Set<string>();
   private stopped = false;
 
-  constructor(private readonly d: RevocationSweepDeps) {}
+  constructor(private readonly d: RevocationSweepDeps) {
+    super();
+  }
 
   private now(): number {
     return this.d.now?.() ?? Date.now();
@@ -78,6 +95,13 @@ export class RevocationSweep {
   }
 
   private async sweepNow(why: string): Promise<number> {
+    const revoked = this.d.exclusive ? await this.d.exclusive(() => this.sweepAll(why)) : await this.sweepAll(why);
+    this.emit('swept', { why, revoked } satisfies SweepDone);
+    return revoked;
+  }
+
+  private async sweepAll(why: string): Promise<number> {
+    await this.d.sync?.();
     const trust = this.d.trust();
     let revoked = 0;
     for (const a of this.d.accounts.list()) {

@@ -13,6 +13,7 @@ import type { ChangeFeed } from './pg/notify.js';
 import type { PgControlStore } from './pg/control.js';
 import type { PgItemStore } from './pg/items.js';
 import type { PgChallengeBook } from './pg/challenges.js';
+import type { AdvisoryLock } from './pg/pool.js';
 
 export type StoreKind = 'files' | 'postgres';
 
@@ -48,6 +49,8 @@ export interface SharedStore {
   control: Map<string, PgControlStore<unknown>>;
   items(): PgItemStore | undefined;
   challenges(): PgChallengeBook;
+  /** Runs `fn` while no other instance holds the same lock (a PostgreSQL advisory lock). */
+  exclusive<R>(lock: AdvisoryLock, fn: () => Promise<R>): Promise<R>;
 }
 
 export async function openStoreBackend(cfg: { data: string; store: StoreSettings }, log?: Logger): Promise<StoreBackend> {
@@ -85,7 +88,7 @@ export async function openStoreBackend(cfg: { data: string; store: StoreSettings
 
 /** A backend on an open pool (tests share one server between stores). */
 export async function pgBackend(pool: pg.Pool, url: string, ownsPool = false, feed?: ChangeFeed): Promise<StoreBackend> {
-  const [{ PgControlStore }, { PgItemStore }, { PgChallengeBook }] = await Promise.all([import('./pg/control.js'), import('./pg/items.js'), import('./pg/challenges.js')]);
+  const [{ PgControlStore }, { PgItemStore }, { PgChallengeBook }, { withAdvisoryLock }] = await Promise.all([import('./pg/control.js'), import('./pg/items.js'), import('./pg/challenges.js'), import('./pg/pool.js')]);
   const control = new Map<string, PgControlStore<unknown>>();
   let items: PgItemStore | undefined;
   let challenges: PgChallengeBook | undefined;
@@ -102,6 +105,7 @@ export async function pgBackend(pool: pg.Pool, url: string, ownsPool = false, fe
       await feed?.stop();
       if (ownsPool) await pool.end();
     },
-    ...(feed ? { shared: { pool, url, feed, control, items: () => items, challenges: () => (challenges ??= new PgChallengeBook(pool)) } } : {}),
+    ...(feed ? { shared: { pool, url, feed, control, items: () => items, challenges: () => (challenges ??= new PgChallengeBook(pool)),
+      exclusive: <R>(lock: AdvisoryLock, fn: () => Promise<R>) => withAdvisoryLock(pool, lock, fn) } } : {}),
   };
 }

@@ -8,7 +8,7 @@ import { MIGRATIONS } from '../../src/store/pg/migrations.js';
 import { PgControlStore } from '../../src/store/pg/control.js';
 import { PgItemStore } from '../../src/store/pg/items.js';
 import { openStoreBackend } from '../../src/store/open.js';
-import { withTransaction } from '../../src/store/pg/pool.js';
+import { withAdvisoryLock, withTransaction } from '../../src/store/pg/pool.js';
 import { ChangeFeed } from '../../src/store/pg/notify.js';
 import { item } from './store-items.contract.js';
 import { pgFixture, type PgFixture } from '../helpers/pg-fixture.js';
@@ -86,6 +86,44 @@ describe('PostgreSQL store', { timeout: 120_000 }, () => {
     assert.deepEqual(i1.list('t').map((i) => i.id), ['two', 'three'], 'the other instance trimmed to max_items');
     await i1.close();
     await i2.close();
+  });
+
+  test('advisory lock: two instances take turns; a holder whose connection dies frees it', async () => {
+    const a = await fx.poolFor('advisory');
+    const b = new pg.Pool({ connectionString: fx.urlFor('advisory'), max: 2 });
+    try {
+      const order: string[] = [];
+      let releaseA!: () => void;
+      const held = new Promise<void>((r) => (releaseA = r));
+      let entered!: () => void;
+      const aIn = new Promise<void>((r) => (entered = r));
+      const first = withAdvisoryLock(a, 'revocation-sweep', async () => {
+        order.push('a in');
+        entered();
+        await held;
+        order.push('a out');
+      });
+      await aIn;
+      const second = withAdvisoryLock(b, 'revocation-sweep', async () => void order.push('b in'));
+      // b waits on the server for the lock: visible in pg_locks as a lock not granted.
+      for (;;) {
+        const w = await a.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted");
+        if (w.rows[0].n === 1) break;
+        await new Promise((r) => setImmediate(r));
+      }
+      releaseA();
+      await Promise.all([first, second]);
+      assert.deepEqual(order, ['a in', 'a out', 'b in']);
+      // A holder killed with the lock held (its session ends): the next one gets it.
+      const gone = withAdvisoryLock(a, 'revocation-sweep', async () => {
+        const pid = (await a.query<{ p: number }>("SELECT pid AS p FROM pg_locks WHERE locktype = 'advisory' AND granted")).rows[0]!.p;
+        await b.query('SELECT pg_terminate_backend($1)', [pid]);
+      });
+      await gone; // what it ran finished; the failed unlock destroys the client, and the lock went with the session
+      assert.equal(await withAdvisoryLock(b, 'revocation-sweep', async () => 'taken'), 'taken');
+    } finally {
+      await b.end();
+    }
   });
 
   test('a connection lost in the middle of a transaction fails that transaction, not the process (pg emits error on a checked-out client)', async () => {

@@ -2,6 +2,8 @@
 // real ejabberd 23.01 with domain_balancing for N component connections, and N controllers on
 // store.kind postgres, each with its own data folder and admin socket, in this process.
 import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createCrl } from '../../src/identity/issue.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { xml } from '@xmpp/client';
@@ -26,6 +28,8 @@ export interface TestCluster {
   grid: DevGrid;
   ctl: (RunningController | undefined)[];
   cfg: Config[];
+  /** With `crl`: the CRL file every instance watches. */
+  crlFile?: string;
   /** Starts instance i (again). */
   start(i: number): Promise<RunningController>;
   /** Which instance a node's stanzas reach (the one that heard it), or -1. */
@@ -33,7 +37,8 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
-export async function startCluster(nodes: DevPkiNode[], n = 2): Promise<TestCluster> {
+/** `crl`: the instances watch one CRL file (empty at first), `<workDir>/trust.crl`. */
+export async function startCluster(nodes: DevPkiNode[], n = 2, opts: { crl?: boolean } = {}): Promise<TestCluster> {
   const pg = await startPostgres();
   let grid: DevGrid;
   try {
@@ -42,12 +47,14 @@ export async function startCluster(nodes: DevPkiNode[], n = 2): Promise<TestClus
     await pg.stop();
     throw e;
   }
+  const crlFile = join(grid.workDir, 'trust.crl');
+  if (opts.crl) writeFileSync(crlFile, createCrl({ certPem: readFileSync(grid.pki.ca.cert, 'utf8'), keyPem: readFileSync(grid.pki.ca.key, 'utf8') }, []));
   const cfg = Array.from({ length: n }, (_, i): Config => {
     const data = join(grid.workDir, `instance${i}`);
-    return { ...grid.cfg, data, admin: { socket: join(data, 'admin.sock') } };
+    return { ...grid.cfg, data, admin: { socket: join(data, 'admin.sock') }, ...(opts.crl ? { trust: { ...grid.cfg.trust, crl: [crlFile] } } : {}) };
   });
   const c: TestCluster = {
-    pg, grid, cfg, ctl: Array.from({ length: n }, () => undefined),
+    pg, grid, cfg, ctl: Array.from({ length: n }, () => undefined), ...(opts.crl ? { crlFile } : {}),
     async start(i) {
       // GRID_TEST_CLUSTER_LOG=<file>: the instances' logs, for a failing run.
       const file = process.env.GRID_TEST_CLUSTER_LOG;

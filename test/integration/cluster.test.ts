@@ -7,14 +7,18 @@
 // ejabberd only (server-profile.ts ONLY_ON): Prosody accepts one connection per component.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { createCrl } from '../../src/identity/issue.js';
+import { describeCertificate } from '../../src/identity/certinfo.js';
+import type { SweepDone } from '../../src/accounts/revocation-sweep.js';
 import { xml } from '@xmpp/client';
 import type { Element } from '@xmpp/xml';
 import pg from 'pg';
 import type { NodeConnection } from '../../src/agent/types.js';
 import { adminRequest } from '../../src/admin/client.js';
 import { signChallenge } from '../../src/identity/pop.js';
-import { isAccountMessage, register, submitStanza, refusal, NS_GRID } from '../helpers/grid-client.js';
+import { CTL, isAccountMessage, register, submitStanza, refusal, NS_GRID } from '../helpers/grid-client.js';
 import { startCluster, publish, subscribe, itemIdOf, queryAfter, iq, PS, T, type TestCluster } from '../helpers/cluster.js';
 import { renderStatus } from '../../src/cli/status.js';
 
@@ -31,9 +35,10 @@ before(async () => {
     ...PUBS.map((name) => ({ name, OU: 'malware-lab', keyType: 'ec' as const })),
     ...SOCS.map((name) => ({ name, OU: 'soc', keyType: 'ec' as const })),
     { name: 'partner1', OU: 'partners', keyType: 'ec' as const },
-  ]);
+    { name: 'crl1', OU: 'soc', keyType: 'ec' as const },
+  ], 2, { crl: true });
   db = new pg.Pool({ connectionString: c.pg.url, max: 2 });
-  await Promise.all([...PUBS, ...SOCS, 'partner1'].map(async (name) => {
+  await Promise.all([...PUBS, ...SOCS, 'partner1', 'crl1'].map(async (name) => {
     conn[name] = await c.grid.connect(name);
   }));
   // Every node registers with its own instance (the challenge comes from where the submit goes).
@@ -189,4 +194,30 @@ test('status lists both instances: connection, policy digest, heartbeat and lag'
   const text = renderStatus(r.result).join('\n');
   assert.match(text, /cluster +2 instances/);
   assert.equal(text.split('\n').filter((l) => /xmpp up {2}store up/.test(l)).length, 2);
+});
+
+test('a CRL both instances watch: the account is revoked by one of them, and announced once', async () => {
+  const x = conn.crl1!;
+  await register(x, c.grid.pki.nodes.crl1!, { deviceType: 'siem' });
+  const told: Element[] = [];
+  x.on('stanza', (s) => { if (isAccountMessage('revoked')(s)) told.push(s); });
+  const swept = [0, 1].map((i) => once(c.ctl[i]!.revocation, 'swept') as Promise<[SweepDone]>);
+  const revoked = x.waitFor(isAccountMessage('revoked'), 20_000);
+  const ca = { certPem: readFileSync(c.grid.pki.ca.cert, 'utf8'), keyPem: readFileSync(c.grid.pki.ca.key, 'utf8') };
+  const serial = describeCertificate(readFileSync(c.grid.pki.nodes.crl1!.cert, 'utf8')).serial;
+  writeFileSync(`${c.crlFile!}.tmp`, createCrl(ca, [serial]));
+  renameSync(`${c.crlFile!}.tmp`, c.crlFile!);
+  const done = (await Promise.all(swept)).map(([d]) => d);
+  await revoked;
+  assert.deepEqual(done.map((d) => d.revoked).sort(), [0, 1], `one instance revokes, the other finds it done: ${JSON.stringify(done)}`);
+  // Each instance's messages reach the node in the order it sent them: once a message each sends
+  // after its sweep has arrived, no second announcement is still on its way.
+  await Promise.all([0, 1].map(async (i) => {
+    const mark = `after-sweep-${i}`;
+    const arrived = x.waitFor((s) => s.name === 'message' && s.attrs.id === mark);
+    await c.ctl[i]!.outbox.send(xml('message', { from: CTL, to: x.jid, id: mark, type: 'normal' }, xml('body', {}, 'barrier')));
+    await arrived;
+  }));
+  assert.equal(told.length, 1, 'the node is told of its revocation once');
+  for (const i of [0, 1]) assert.equal(c.ctl[i]!.accounts.get('crl1@grid.test')?.status, 'revoked');
 });

@@ -138,3 +138,31 @@ test('rearm(jid) looks at that account only: an earlier notAfter re-arms, a late
   await submit(new Date(now + 50 * DAY));
   assert.equal(t.sweep.armedFor, armed, 'a later notAfter does not re-arm (the early timer re-arms in full when it fires)');
 });
+
+test('in a cluster a sweep runs inside the instances\' turn, catches up first, and says what it did', async () => {
+  const now = Date.now();
+  const t = setup({ now: () => now });
+  const cert = node({ xmppAddr: JID, OU: 'soc' });
+  await t.register(cert);
+  const serial = describeCertificate(cert.certPem).serial;
+  t.setTrust(trustFor(t.ca, { crls: [createCrl(t.ca, [serial])] }));
+  const steps: string[] = [];
+  const sweep = new RevocationSweep({
+    accounts: t.accounts, trust: () => trustFor(t.ca, { crls: [createCrl(t.ca, [serial])] }), log: silentLogger(), now: () => now,
+    timers: { set: () => 0, clear: () => undefined },
+    sync: async () => void steps.push('sync'),
+    exclusive: async (fn) => {
+      steps.push('lock');
+      try {
+        return await fn();
+      } finally {
+        steps.push('unlock');
+      }
+    },
+  });
+  t.accounts.on('change', () => steps.push('revoked'));
+  const swept = new Promise((r) => sweep.once('swept', r));
+  assert.equal(await sweep.sweep('crl change'), 1);
+  assert.deepEqual(await swept, { why: 'crl change', revoked: 1 });
+  assert.deepEqual(steps, ['lock', 'sync', 'revoked', 'unlock']);
+});

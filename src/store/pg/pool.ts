@@ -84,3 +84,29 @@ export async function withTransaction<R>(pool: pg.Pool, fn: (c: pg.PoolClient) =
     }
   }
 }
+
+/** The advisory locks instances take turns on (two-key form: the class is "GRID"; migrations use the one-key form). */
+export const ADVISORY_LOCKS = { 'revocation-sweep': 1 } as const;
+export type AdvisoryLock = keyof typeof ADVISORY_LOCKS;
+const LOCK_CLASS = 0x47524944;
+
+/**
+ * Runs `fn` holding a session-level advisory lock on a client of its own: the instances of a
+ * cluster that ask for the same lock take turns. The lock belongs to the session, so an
+ * instance killed while holding it frees it with its connection; a lost connection fails the
+ * wait (or the unlock) and the client is destroyed, never reused.
+ */
+export async function withAdvisoryLock<R>(pool: pg.Pool, lock: AdvisoryLock, fn: () => Promise<R>): Promise<R> {
+  const { c, release } = await checkout(pool);
+  try {
+    await c.query('SELECT pg_advisory_lock($1, $2)', [LOCK_CLASS, ADVISORY_LOCKS[lock]]);
+  } catch (e) {
+    release(e as Error);
+    throw e;
+  }
+  try {
+    return await fn();
+  } finally {
+    await c.query('SELECT pg_advisory_unlock($1, $2)', [LOCK_CLASS, ADVISORY_LOCKS[lock]]).then(() => release(), (e: Error) => release(e));
+  }
+}
