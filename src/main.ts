@@ -142,7 +142,7 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
   const l = cfg.limits;
   const shared = stores.shared;
   const topics = new TopicService({
-    ...(shared ? { sync: () => shared.feed.sync() } : {}),
+    ...(shared ? { sync: () => shared.feed.sync(), exclusive: <R>(fn: () => Promise<R>) => shared.exclusive('policy-recheck', fn) } : {}),
     store: topicStore, policy: () => policy.current(), subject: subjectOf, log: log.child({ mod: 'topics' }),
     limits: {
       subscriptionsPerAccount: l.subscriptions_per_account, subtopicsPerTopic: l.subtopics_per_topic, topicsPerAccount: l.topics_per_account,

@@ -43,6 +43,11 @@ export interface TopicServiceDeps {
    * (src/store/pg/notify.ts sync).
    */
   sync?: () => Promise<void>;
+  /**
+   * A cluster: runs `fn` while no other instance re-checks the whole grid, so that after a
+   * policy reload (which every instance sees) each subscription is ended, and announced, once.
+   */
+  exclusive?: <R>(fn: () => Promise<R>) => Promise<R>;
 }
 
 export class TopicService extends EventEmitter {
@@ -347,6 +352,14 @@ export class TopicService extends EventEmitter {
    * longer permitted (XEP-0060 §8.8.4 notifications go out through 'event').
    */
   async recheck(onlyOwner?: string): Promise<number> {
+    // A whole-grid re-check follows a policy reload, which every instance of a cluster sees:
+    // they take turns, and the one that comes second finds the subscriptions already ended.
+    // (An account's re-check runs only where the account changed.)
+    if (!onlyOwner && this.d.exclusive) return this.d.exclusive(() => this.recheckNow());
+    return this.recheckNow(onlyOwner);
+  }
+
+  private async recheckNow(onlyOwner?: string): Promise<number> {
     // A cluster: a subscription another instance acknowledged a moment ago must be in the view
     // that is checked, or a revocation here would leave it standing (found by cluster.test).
     await this.d.sync?.();

@@ -9,6 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
+import { join } from 'node:path';
 import { createCrl } from '../../src/identity/issue.js';
 import { describeCertificate } from '../../src/identity/certinfo.js';
 import type { SweepDone } from '../../src/accounts/revocation-sweep.js';
@@ -18,7 +19,7 @@ import pg from 'pg';
 import type { NodeConnection } from '../../src/agent/types.js';
 import { adminRequest } from '../../src/admin/client.js';
 import { signChallenge } from '../../src/identity/pop.js';
-import { CTL, isAccountMessage, register, submitStanza, refusal, NS_GRID } from '../helpers/grid-client.js';
+import { CTL, id, isAccountMessage, register, submitStanza, refusal, NS_GRID } from '../helpers/grid-client.js';
 import { startCluster, publish, subscribe, itemIdOf, queryAfter, iq, PS, T, type TestCluster } from '../helpers/cluster.js';
 import { renderStatus } from '../../src/cli/status.js';
 
@@ -36,9 +37,10 @@ before(async () => {
     ...SOCS.map((name) => ({ name, OU: 'soc', keyType: 'ec' as const })),
     { name: 'partner1', OU: 'partners', keyType: 'ec' as const },
     { name: 'crl1', OU: 'soc', keyType: 'ec' as const },
+    { name: 'pol1', OU: 'soc', keyType: 'ec' as const },
   ], 2, { crl: true });
   db = new pg.Pool({ connectionString: c.pg.url, max: 2 });
-  await Promise.all([...PUBS, ...SOCS, 'partner1', 'crl1'].map(async (name) => {
+  await Promise.all([...PUBS, ...SOCS, 'partner1', 'crl1', 'pol1'].map(async (name) => {
     conn[name] = await c.grid.connect(name);
   }));
   // Every node registers with its own instance (the challenge comes from where the submit goes).
@@ -196,7 +198,15 @@ test('status lists both instances: connection, policy digest, heartbeat and lag'
   assert.equal(text.split('\n').filter((l) => /xmpp up {2}store up/.test(l)).length, 2);
 });
 
-test('a CRL both instances watch: the account is revoked by one of them, and announced once', async () => {
+/** A message from instance i to the node, once it has arrived: whatever i sent the node before it has arrived too (one connection, in order). */
+async function afterAllFrom(i: number, x: NodeConnection): Promise<void> {
+  const mark = `barrier-${i}-${id('b')}`;
+  const arrived = x.waitFor((s) => s.name === 'message' && s.attrs.id === mark);
+  await c.ctl[i]!.outbox.send(xml('message', { from: CTL, to: x.jid, id: mark, type: 'normal' }, xml('body', {}, 'barrier')));
+  await arrived;
+}
+
+test('a CRL both instances watch: the account is revoked by one of them, and announced once', { timeout: 60_000 }, async () => {
   const x = conn.crl1!;
   await register(x, c.grid.pki.nodes.crl1!, { deviceType: 'siem' });
   const told: Element[] = [];
@@ -212,12 +222,32 @@ test('a CRL both instances watch: the account is revoked by one of them, and ann
   assert.deepEqual(done.map((d) => d.revoked).sort(), [0, 1], `one instance revokes, the other finds it done: ${JSON.stringify(done)}`);
   // Each instance's messages reach the node in the order it sent them: once a message each sends
   // after its sweep has arrived, no second announcement is still on its way.
-  await Promise.all([0, 1].map(async (i) => {
-    const mark = `after-sweep-${i}`;
-    const arrived = x.waitFor((s) => s.name === 'message' && s.attrs.id === mark);
-    await c.ctl[i]!.outbox.send(xml('message', { from: CTL, to: x.jid, id: mark, type: 'normal' }, xml('body', {}, 'barrier')));
-    await arrived;
-  }));
+  await Promise.all([0, 1].map((i) => afterAllFrom(i, x)));
   assert.equal(told.length, 1, 'the node is told of its revocation once');
   for (const i of [0, 1]) assert.equal(c.ctl[i]!.accounts.get('crl1@grid.test')?.status, 'revoked');
+});
+
+test('a policy reload both instances see: a subscription it no longer permits is ended by one of them, and announced once', { timeout: 60_000 }, async () => {
+  const x = conn.pol1!;
+  await register(x, c.grid.pki.nodes.pol1!, { deviceType: 'siem' });
+  await subscribe(x);
+  const ends: Element[] = [];
+  x.on('stanza', (s) => { if (s.getChild('event', `${PS}#event`)?.getChild('subscription')?.attrs.subscription === 'none') ends.push(s); });
+  // What each instance's whole-grid re-check ended (observed, not changed).
+  const rechecked = [0, 1].map((i) => new Promise<number>((resolve) => {
+    const t = c.ctl[i]!.topics;
+    const recheck = t.recheck.bind(t);
+    t.recheck = async (owner?: string) => {
+      const n = await recheck(owner);
+      if (owner === undefined) resolve(n);
+      return n;
+    };
+  }));
+  const file = join(c.cfg[0]!.policies, '15-deny-pol1.yaml');
+  writeFileSync(file, 'rules:\n  - id: no-pol1\n    effect: deny\n    clients: ["pol1@grid.test"]\n    topics: ["threat-intel/**"]\n# end\n');
+  const ended = await Promise.all(rechecked);
+  assert.deepEqual([...ended].sort(), [0, 1], `one instance ends it, the other finds it ended: ${JSON.stringify(ended)}`);
+  await Promise.all([0, 1].map((i) => afterAllFrom(i, x)));
+  assert.equal(ends.length, 1, 'the node is told once that its subscription ended');
+  for (const i of [0, 1]) assert.equal(c.ctl[i]!.topics.subscriptionsOfOwner('pol1@grid.test').length, 0);
 });

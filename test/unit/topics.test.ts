@@ -207,6 +207,34 @@ test('a policy change ends subscriptions no longer permitted', async () => {
   assert.equal(topics.subscriptionsOf('threat-intel/indicators').length, 1);
 });
 
+test('in a cluster a whole-grid re-check takes its turn and catches up inside it; an account\'s re-check does neither', async () => {
+  let policy: Policy = policyOf(POLICY);
+  const subjects: Record<string, PolicySubject> = { 'p1@grid.test': { jid: 'p1@grid.test', groups: ['partners'] } };
+  const steps: string[] = [];
+  const topics = new TopicService({
+    store: memoryStore(EMPTY_TOPICS), policy: () => policy, subject: (j) => subjects[j] ?? null, log: silentLogger(),
+    sync: async () => void steps.push('sync'),
+    exclusive: async (fn) => {
+      steps.push('lock');
+      try {
+        return await fn();
+      } finally {
+        steps.push('unlock');
+      }
+    },
+  });
+  topics.on('event', (e: TopicEvent) => { if (e.kind === 'subscription-ended') steps.push('ended'); });
+  await topics.applyDeclaredTopics(policyOf(POLICY).topics);
+  await topics.subscribe(subjects['p1@grid.test']!, 'threat-intel/indicators', 'p1@grid.test', null);
+  steps.length = 0;
+  assert.equal(await topics.recheck('p1@grid.test'), 0);
+  assert.deepEqual(steps, ['sync']);
+  steps.length = 0;
+  policy = policyOf(POLICY.replace(/  - id: partners\n[\s\S]*?max_tlp: green\n/, ''));
+  assert.equal(await topics.recheck(), 1);
+  assert.deepEqual(steps, ['lock', 'sync', 'ended', 'unlock']);
+});
+
 test('a notification goes only to an account approved at delivery time, cached decision or not', async () => {
   const { topics, subjects } = setup();
   await topics.applyDeclaredTopics(policyOf(POLICY).topics);

@@ -86,7 +86,7 @@ export async function withTransaction<R>(pool: pg.Pool, fn: (c: pg.PoolClient) =
 }
 
 /** The advisory locks instances take turns on (two-key form: the class is "GRID"; migrations use the one-key form). */
-export const ADVISORY_LOCKS = { 'revocation-sweep': 1 } as const;
+export const ADVISORY_LOCKS = { 'revocation-sweep': 1, 'policy-recheck': 2 } as const;
 export type AdvisoryLock = keyof typeof ADVISORY_LOCKS;
 const LOCK_CLASS = 0x47524944;
 
