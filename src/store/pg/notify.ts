@@ -137,6 +137,12 @@ export class ChangeFeed {
   }
 
   private syncing: Promise<void> | undefined;
+  /**
+   * The fences' NOTIFYs go out one at a time on the LISTEN connection: a fence asked for while
+   * the previous one's statement is still running would otherwise be a second query on a busy
+   * client (pg queues it, with a deprecation warning on stderr, and pg 9 will refuse it).
+   */
+  private fenceSent: Promise<unknown> = Promise.resolve();
 
   /**
    * Resolves once every change committed (by any instance) before the call has been applied
@@ -157,7 +163,8 @@ export class ChangeFeed {
         const done = this.wait(token).finally(() => this.syncFences.delete(token));
         const c = this.client;
         if (c) {
-          c.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify({ o: this.origin, at: Date.now(), c: 'sync', f: token })])
+          this.fenceSent = this.fenceSent
+            .then(() => c.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify({ o: this.origin, at: Date.now(), c: 'sync', f: token })]))
             .catch(() => undefined); // lost with the connection: the resync after the reconnect releases it
         }
         void done.then(resolve);
