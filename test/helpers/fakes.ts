@@ -35,3 +35,18 @@ export function policyOf(text: string): Policy {
   if (!r.ok) throw new Error(r.errors.map((e) => `${e.line}: ${e.message}`).join('; '));
   return r.policy;
 }
+
+/** A cluster's `sync` and `exclusive` for the core, recording 'sync', 'lock' and 'unlock' in `steps`. */
+export function recordingTurns(steps: string[]) {
+  return {
+    sync: async () => void steps.push('sync'),
+    exclusive: async <R>(fn: () => Promise<R>): Promise<R> => {
+      steps.push('lock');
+      try {
+        return await fn();
+      } finally {
+        steps.push('unlock');
+      }
+    },
+  };
+}

@@ -11,7 +11,7 @@ import { signChallenge } from '../../src/identity/pop.js';
 import { verifyRegistration } from '../../src/identity/verify.js';
 import type { Pem, Trust } from '../../src/identity/types.js';
 import { silentLogger } from '../../src/log.js';
-import { memoryStore } from '../helpers/fakes.js';
+import { memoryStore, recordingTurns } from '../helpers/fakes.js';
 import { node, testPki, trustFor } from '../helpers/pki.js';
 
 const JID = 'node9@grid.test';
@@ -150,15 +150,7 @@ test('in a cluster a sweep runs inside the instances\' turn, catches up first, a
   const sweep = new RevocationSweep({
     accounts: t.accounts, trust: () => trustFor(t.ca, { crls: [createCrl(t.ca, [serial])] }), log: silentLogger(), now: () => now,
     timers: { set: () => 0, clear: () => undefined },
-    sync: async () => void steps.push('sync'),
-    exclusive: async (fn) => {
-      steps.push('lock');
-      try {
-        return await fn();
-      } finally {
-        steps.push('unlock');
-      }
-    },
+    ...recordingTurns(steps),
   });
   t.accounts.on('change', () => steps.push('revoked'));
   const swept = new Promise((r) => sweep.once('swept', r));

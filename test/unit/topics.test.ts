@@ -7,7 +7,7 @@ import type { TopicEvent } from '../../src/topics/types.js';
 import type { NewItem, StoredItem, ItemStore } from '../../src/store/types.js';
 import type { Policy, PolicySubject } from '../../src/policy/types.js';
 import { silentLogger } from '../../src/log.js';
-import { memoryStore, policyOf } from '../helpers/fakes.js';
+import { memoryStore, policyOf, recordingTurns } from '../helpers/fakes.js';
 import { xmlCodec } from '../../src/xmpp/xml-codec.js';
 
 const POLICY = `
@@ -213,15 +213,7 @@ test('in a cluster a whole-grid re-check takes its turn and catches up inside it
   const steps: string[] = [];
   const topics = new TopicService({
     store: memoryStore(EMPTY_TOPICS), policy: () => policy, subject: (j) => subjects[j] ?? null, log: silentLogger(),
-    sync: async () => void steps.push('sync'),
-    exclusive: async (fn) => {
-      steps.push('lock');
-      try {
-        return await fn();
-      } finally {
-        steps.push('unlock');
-      }
-    },
+    ...recordingTurns(steps),
   });
   topics.on('event', (e: TopicEvent) => { if (e.kind === 'subscription-ended') steps.push('ended'); });
   await topics.applyDeclaredTopics(policyOf(POLICY).topics);
