@@ -28,6 +28,7 @@ import { wireLimits } from './wiring-limits.js';
 import { Operations } from './wiring-ops.js';
 import { ProcessStats } from './admin/process-stats.js';
 import { IdleGc } from './admin/idle-gc.js';
+import type { AdvisoryLock } from './store/pg/pool.js';
 import { checkStateVersion, ensureDataFormat, StateFormatError } from './state-format.js';
 import { packageVersion } from './agent/version.js';
 import { BulkGrants } from './topics/bulk.js';
@@ -141,8 +142,10 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
   const subjectOf = (bare: string): PolicySubject | null => accounts.subject(bare);
   const l = cfg.limits;
   const shared = stores.shared;
+  // A cluster: catch up with the other instances (sync) and take turns with them on `lock` (exclusive).
+  const turns = (lock: AdvisoryLock) => (shared ? { sync: () => shared.feed.sync(), exclusive: <R>(fn: () => Promise<R>) => shared.exclusive(lock, fn) } : {});
   const topics = new TopicService({
-    ...(shared ? { sync: () => shared.feed.sync(), exclusive: <R>(fn: () => Promise<R>) => shared.exclusive('policy-recheck', fn) } : {}),
+    ...turns('policy-recheck'),
     store: topicStore, policy: () => policy.current(), subject: subjectOf, log: log.child({ mod: 'topics' }),
     limits: {
       subscriptionsPerAccount: l.subscriptions_per_account, subtopicsPerTopic: l.subtopics_per_topic, topicsPerAccount: l.topics_per_account,
@@ -179,7 +182,7 @@ async function assemble(cfg: Config, rootLog: Logger, cleanups: (() => Promise<v
   // first, so each revocation is decided and announced once.
   const sweep = new RevocationSweep({
     accounts, trust: () => trustWatch.current(), log: log.child({ mod: 'revocation' }),
-    ...(shared ? { sync: () => shared.feed.sync(), exclusive: <R>(fn: () => Promise<R>) => shared.exclusive('revocation-sweep', fn) } : {}),
+    ...turns('revocation-sweep'),
   });
   cleanups.push(() => sweep.stop());
   wireEvents({ accounts, topics, items, policy, trust: trustWatch, sweep, events: items.events, metrics: ops.sink, subjectOf, log });

@@ -16,7 +16,7 @@
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import type { Logger } from 'pino';
+import type { Logger } from '../log.js';
 
 const MB = 1024 * 1024;
 

@@ -2,7 +2,7 @@
 // real ejabberd 23.01 with domain_balancing for N component connections, and N controllers on
 // store.kind postgres, each with its own data folder and admin socket, in this process.
 import { join } from 'node:path';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createCrl } from '../../src/identity/issue.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -28,8 +28,8 @@ export interface TestCluster {
   grid: DevGrid;
   ctl: (RunningController | undefined)[];
   cfg: Config[];
-  /** With `crl`: the CRL file every instance watches. */
-  crlFile?: string;
+  /** With `crl`: replaces the CRL every instance watches with one listing `serials`. */
+  writeCrl?: (serials: string[]) => void;
   /** Starts instance i (again). */
   start(i: number): Promise<RunningController>;
   /** Which instance a node's stanzas reach (the one that heard it), or -1. */
@@ -48,13 +48,19 @@ export async function startCluster(nodes: DevPkiNode[], n = 2, opts: { crl?: boo
     throw e;
   }
   const crlFile = join(grid.workDir, 'trust.crl');
-  if (opts.crl) writeFileSync(crlFile, createCrl({ certPem: readFileSync(grid.pki.ca.cert, 'utf8'), keyPem: readFileSync(grid.pki.ca.key, 'utf8') }, []));
+  // As a CRL should be installed: written aside, then renamed over the old one.
+  const writeCrl = (serials: string[]) => {
+    const ca = { certPem: readFileSync(grid.pki.ca.cert, 'utf8'), keyPem: readFileSync(grid.pki.ca.key, 'utf8') };
+    writeFileSync(`${crlFile}.tmp`, createCrl(ca, serials));
+    renameSync(`${crlFile}.tmp`, crlFile);
+  };
+  if (opts.crl) writeCrl([]);
   const cfg = Array.from({ length: n }, (_, i): Config => {
     const data = join(grid.workDir, `instance${i}`);
     return { ...grid.cfg, data, admin: { socket: join(data, 'admin.sock') }, ...(opts.crl ? { trust: { ...grid.cfg.trust, crl: [crlFile] } } : {}) };
   });
   const c: TestCluster = {
-    pg, grid, cfg, ctl: Array.from({ length: n }, () => undefined), ...(opts.crl ? { crlFile } : {}),
+    pg, grid, cfg, ctl: Array.from({ length: n }, () => undefined), ...(opts.crl ? { writeCrl } : {}),
     async start(i) {
       // GRID_TEST_CLUSTER_LOG=<file>: the instances' logs, for a failing run.
       const file = process.env.GRID_TEST_CLUSTER_LOG;
