@@ -1,7 +1,9 @@
 // Item store memory and read latency (issue 16.6): RSS after storing N payloads of S bytes,
 // RSS in a fresh process after reopening them, and the cost of reading payloads back.
-//   node dist/bench/store-memory.js [items=400] [bytes=204800] [cacheBytes=33554432]
+//   node dist/bench/store-memory.js [items=400] [bytes=204800] [cacheBytes=33554432] [files|postgres]
 // Each phase runs in its own process, so "after restart" is what a restarted controller holds.
+// `postgres` starts a PostgreSQL of its own (as the tests do) and measures the PostgreSQL item
+// store, whose payloads live on the instance's disk behind the same bounded cache.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { openItemStore } from '../src/store/items.js';
+import type { ItemStore } from '../src/store/types.js';
 
 const TOPIC = 'threat-intel/indicators';
 const mb = (n: number) => Math.round((n / 1048576) * 10) / 10;
@@ -33,10 +36,25 @@ function pct(xs: number[], p: number): number {
   return Math.round(s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! * 1000) / 1000;
 }
 
-async function phase(mode: string, dir: string, items: number, bytes: number, cacheBytes: number): Promise<void> {
+/** The store under test; `close` also ends the pool (PostgreSQL). */
+async function openStore(kind: string, dir: string, cacheBytes: number): Promise<{ s: ItemStore; close: () => Promise<void> }> {
+  if (kind !== 'postgres') {
+    const s = await openItemStore(dir, { cacheBytes });
+    return { s, close: () => s.close() };
+  }
+  const [{ openPgPool }, { PgItemStore }] = await Promise.all([import('../src/store/pg/pool.js'), import('../src/store/pg/items.js')]);
+  const pool = await openPgPool(process.env.STORE_MEMORY_PG_URL!);
+  const s = await PgItemStore.open(pool, { cacheBytes, localDir: join(dir, 'item-cache') });
+  return { s, close: async () => {
+    await s.close();
+    await pool.end();
+  } };
+}
+
+async function phase(mode: string, dir: string, items: number, bytes: number, cacheBytes: number, kind: string): Promise<void> {
   const base = rss();
-  const s = await openItemStore(dir, { cacheBytes });
-  const out: Record<string, unknown> = { mode, base_rss_mb: base };
+  const { s, close } = await openStore(kind, dir, cacheBytes);
+  const out: Record<string, unknown> = { store: kind, mode, base_rss_mb: base };
   if (mode === 'write') {
     const t0 = performance.now();
     const lat: number[] = [];
@@ -75,24 +93,29 @@ async function phase(mode: string, dir: string, items: number, bytes: number, ca
   await new Promise((r) => setTimeout(r, 3000));
   out.rss_idle_mb = rss();
   out.cache = s.stats().cache;
-  await s.close();
+  await close();
   process.stdout.write(JSON.stringify(out) + '\n');
 }
 
-const [a, b, c, d, e] = process.argv.slice(2);
+const [a, b, c, d, e, f] = process.argv.slice(2);
 if (a === 'write' || a === 'read') {
-  await phase(a, b!, Number(c), Number(d), Number(e));
+  await phase(a, b!, Number(c), Number(d), Number(e), f ?? 'files');
 } else {
   const items = Number(a ?? 400);
   const bytes = Number(b ?? 204800);
   const cacheBytes = Number(c ?? 32 * 1024 * 1024);
+  const kind = d ?? 'files';
+  if (kind !== 'files' && kind !== 'postgres') throw new Error(`store must be files or postgres, not ${kind}`);
   const dir = mkdtempSync(join(tmpdir(), 'store-mem-'));
+  const pgs = kind === 'postgres' ? await (await import('../src/devgrid/postgres.js')).startPostgres() : undefined;
   try {
     for (const mode of ['write', 'read']) {
-      const r = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), mode, dir, String(items), String(bytes), String(cacheBytes)], { encoding: 'utf8' });
+      const r = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), mode, dir, String(items), String(bytes), String(cacheBytes), kind],
+        { encoding: 'utf8', env: { ...process.env, ...(pgs ? { STORE_MEMORY_PG_URL: pgs.url } : {}) } });
       process.stdout.write(r.stdout + r.stderr);
     }
   } finally {
+    await pgs?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -74,7 +74,8 @@ export async function openStoreBackend(cfg: { data: string; store: StoreSettings
       await pool.end().catch(() => undefined);
       throw new Error(`PostgreSQL store ${redactUrl(s.url)}: ${(e as Error).message}`);
     }
-    return pgBackend(pool, s.url, true, feed);
+    // The payloads this instance holds are kept in its data folder (a cache of the database).
+    return pgBackend(pool, s.url, true, feed, { dir: join(cfg.data, 'item-cache'), cacheBytes: s.cache_bytes });
   }
   return {
     kind: 'files',
@@ -86,8 +87,12 @@ export async function openStoreBackend(cfg: { data: string; store: StoreSettings
   };
 }
 
-/** A backend on an open pool (tests share one server between stores). */
-export async function pgBackend(pool: pg.Pool, url: string, ownsPool = false, feed?: ChangeFeed): Promise<StoreBackend> {
+/**
+ * A backend on an open pool (tests share one server between stores). `local`: where the item
+ * store keeps its local copy of payloads and how much of it stays in memory (default: a
+ * temporary folder, 32 MiB).
+ */
+export async function pgBackend(pool: pg.Pool, url: string, ownsPool = false, feed?: ChangeFeed, local?: { dir: string; cacheBytes: number }): Promise<StoreBackend> {
   const [{ PgControlStore }, { PgItemStore }, { PgChallengeBook }, { withAdvisoryLock }] = await Promise.all([import('./pg/control.js'), import('./pg/items.js'), import('./pg/challenges.js'), import('./pg/pool.js')]);
   const control = new Map<string, PgControlStore<unknown>>();
   let items: PgItemStore | undefined;
@@ -99,7 +104,7 @@ export async function pgBackend(pool: pg.Pool, url: string, ownsPool = false, fe
       control.set(name, st as PgControlStore<unknown>);
       return st;
     },
-    items: async (opts) => (items = await PgItemStore.open(pool, opts, feed)),
+    items: async (opts) => (items = await PgItemStore.open(pool, { ...(local ? { localDir: local.dir, cacheBytes: local.cacheBytes } : {}), ...opts }, feed)),
     where: (name) => `${redactUrl(url)} (control store ${name})`,
     close: async () => {
       await feed?.stop();

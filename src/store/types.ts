@@ -78,6 +78,11 @@ export interface ItemStoreOptions {
   compactMinDead?: number;
   /** Bytes of payloads kept in memory (LRU); the rest are read back from the logs (default 32 MiB). */
   cacheBytes?: number;
+  /**
+   * PostgreSQL: the folder where this instance keeps its local copy of the payloads it holds
+   * (a cache, emptied at open: src/store/pg/local-payloads.ts). Default: a temporary folder.
+   */
+  localDir?: string;
   log?: Logger;
   /** Told how long each batch's write + fdatasync took, in seconds (the metrics). */
   onFsync?: (seconds: number) => void;
@@ -111,7 +116,11 @@ export interface ItemStoreStats {
   /** Acknowledged items lost to damage since this process started (optional for other stores). */
   damage?: ItemDamage[];
   /** The payload cache: its bound, what it holds, and the reads that missed it. */
-  cache?: { limit: number; bytes: number; items: number; hits: number; misses: number; diskReads: number };
+  cache?: {
+    limit: number; bytes: number; items: number; hits: number; misses: number; diskReads: number;
+    /** PostgreSQL: the local copy of the payloads (bytes on disk, of which held; in memory because the disk refused). */
+    local?: { diskBytes: number; liveBytes: number; segments: number; memoryOnlyBytes: number; compactions: number };
+  };
 }
 
 /**

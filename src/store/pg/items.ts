@@ -1,8 +1,9 @@
 // An ItemStore on PostgreSQL (tables item_topics and items, see migrations.ts). Reads are
-// synchronous (the interface), so every stored item of every topic is held in memory: loaded at
-// open, and kept current with this instance's own writes, applied only once their transaction
-// has committed (a reader never sees an item that is not stored). Payloads are in memory too:
-// memory grows with what is stored (max_items × topics), unlike the files store's bounded cache.
+// synchronous (the interface), so what every stored item of every topic is — seq, id, publisher,
+// published — is held in memory: loaded at open, and kept current with this instance's own
+// writes, applied only once their transaction has committed (a reader never sees an item that is
+// not stored). Payloads are not: each is kept on this instance's disk behind a memory cache
+// bounded by store.cache_bytes (local-payloads.ts), as the files store keeps them in its logs.
 //
 // Writes to one topic go through a queue: whatever queued up while the previous transaction was
 // in flight is written next in one transaction (group commit: one commit for many appends).
@@ -19,11 +20,15 @@
 // brought back its own notification (a fence): every change committed before the item — a
 // subscription made on another instance — has then been applied here, so the deliveries the
 // publish plans include it.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type pg from 'pg';
 import type { Logger } from '../../log.js';
 import { withTransaction } from './pool.js';
 import { notifyIn, type ChangeFeed } from './notify.js';
-import type { ItemStore, ItemStoreOptions, ItemStoreStats, NewItem, StoredItem } from '../types.js';
+import { LocalPayloadDamaged, LocalPayloads, type PayloadRef } from './local-payloads.js';
+import { DEFAULT_CACHE_BYTES, type ItemStore, type ItemStoreOptions, type ItemStoreStats, type NewItem, type StoredItem } from '../types.js';
 
 type OpBody = { k: 'put'; item: NewItem; max: number } | { k: 'trim'; max: number } | { k: 'ret'; id: string } | { k: 'purge' };
 type Op =
@@ -32,18 +37,42 @@ type Op =
   | { k: 'ret'; id: string; resolve: (r: boolean) => void; reject: (e: unknown) => void }
   | { k: 'purge'; resolve: (r: void) => void; reject: (e: unknown) => void };
 
-interface ItemRow {
+interface MetaRow {
   topic: string;
   seq: string;
   id: string;
   publisher: string;
   published: string;
+}
+interface ItemRow extends MetaRow {
   payload: string;
 }
 
+/** A held item: what it is, and where its payload is (the local copy). */
+interface Entry {
+  readonly seq: number;
+  readonly id: string;
+  readonly publisher: string;
+  readonly published: string;
+  ref: PayloadRef;
+}
+
+/**
+ * Rows read per query at open and when catching up. A page's payloads are in memory at once, so
+ * the next page is sized to hold about PAGE_BYTES (at least 1 row, at most MAX_PAGE rows).
+ */
+const PAGE = 200;
+const MAX_PAGE = 2000;
+const PAGE_BYTES = 8 * 1024 * 1024;
+const nextPage = (rows: { payload: string }[], limit: number): number => {
+  const bytes = rows.reduce((n, r) => n + r.payload.length, 0);
+  return bytes > 0 ? Math.max(1, Math.min(MAX_PAGE, Math.floor((limit * PAGE_BYTES) / bytes))) : limit;
+};
+const COLUMNS = 'topic, seq, id, publisher, published, payload';
+
 class Topic {
   /** Ascending seq (insertion order; an overwrite deletes and re-inserts its id). */
-  items = new Map<string, StoredItem>();
+  items = new Map<string, Entry>();
   hw = 0;
   /** Every stored item with seq ≤ synced has been read from the database (other instances' writes). */
   synced = 0;
@@ -52,8 +81,6 @@ class Topic {
   queue: Op[] = [];
   running: Promise<void> | undefined;
 }
-
-const toItem = (r: ItemRow): StoredItem => ({ seq: Number(r.seq), id: r.id, publisher: r.publisher, payload: r.payload, published: r.published });
 
 /** What one committed op did, applied to the cache after COMMIT. */
 type Effect = { put: StoredItem; dropped: string[] } | { dropped: string[] } | { purged: true } | null;
@@ -64,31 +91,122 @@ export class PgItemStore implements ItemStore {
   private closed = false;
   private readonly log: Logger | undefined;
   private readonly groupCommitMs: number;
+  private readonly local: LocalPayloads;
+  /** A temporary folder of ours for `local` (no localDir given), removed at close. */
+  private readonly ownDir: string | undefined;
+  /** Items whose local copy is being read from the database again (damaged on disk). */
+  private readonly repairing = new Map<Entry, Promise<void>>();
 
   private constructor(private readonly db: pg.Pool, opts: ItemStoreOptions, private readonly feed?: ChangeFeed) {
     this.log = opts.log;
     this.groupCommitMs = opts.groupCommitMs ?? 0;
     this.onFsync = opts.onFsync;
+    this.ownDir = opts.localDir ? undefined : mkdtempSync(join(tmpdir(), 'grid-item-cache-'));
+    this.local = new LocalPayloads(opts.localDir ?? this.ownDir!, {
+      cacheBytes: opts.cacheBytes ?? DEFAULT_CACHE_BYTES,
+      onWriteError: (e) => this.log?.error({ err: e.message, dir: opts.localDir ?? this.ownDir }, 'the local copy of item payloads cannot be written: payloads are held in memory until restart'),
+    });
   }
 
   private readonly onFsync: ((seconds: number) => void) | undefined;
 
-  /** `feed`: the cluster's change feed (writes notify, appends wait on their fence). */
+  /**
+   * `feed`: the cluster's change feed (writes notify, appends wait on their fence). Everything
+   * is read in one snapshot (a repeatable-read transaction), a page of rows at a time: the
+   * payloads go to the local copy as they come, so opening needs no more memory than a page.
+   */
   static async open(db: pg.Pool, opts: ItemStoreOptions = {}, feed?: ChangeFeed): Promise<PgItemStore> {
     const s = new PgItemStore(db, opts, feed);
-    const hw = await db.query<{ topic: string; high_seq: string }>('SELECT topic, high_seq FROM item_topics');
-    for (const r of hw.rows) {
-      const t = s.topic(r.topic);
-      t.hw = t.synced = Number(r.high_seq);
+    try {
+      const counts = await withTransaction(db, async (c) => {
+        await c.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+        const hw = await c.query<{ topic: string; high_seq: string }>('SELECT topic, high_seq FROM item_topics');
+        for (const r of hw.rows) {
+          const t = s.topic(r.topic);
+          t.hw = t.synced = Number(r.high_seq);
+        }
+        let n = 0;
+        let last: [string, string] | undefined;
+        for (let limit = PAGE; ;) {
+          const page = last
+            ? await c.query<ItemRow>(`SELECT ${COLUMNS} FROM items WHERE (topic, seq) > ($1, $2) ORDER BY topic, seq LIMIT ${limit}`, last)
+            : await c.query<ItemRow>(`SELECT ${COLUMNS} FROM items ORDER BY topic, seq LIMIT ${limit}`);
+          for (const r of page.rows) {
+            const t = s.topic(r.topic);
+            const e = s.entry(r);
+            t.items.set(r.id, e);
+            t.top = Math.max(t.top, e.seq);
+          }
+          n += page.rows.length;
+          if (page.rows.length < limit) break;
+          const end = page.rows[page.rows.length - 1]!;
+          last = [end.topic, end.seq];
+          limit = nextPage(page.rows, limit);
+        }
+        return { topics: hw.rows.length, items: n };
+      });
+      s.log?.info(counts, 'item store loaded from PostgreSQL');
+    } catch (e) {
+      s.local.close();
+      if (s.ownDir) rmSync(s.ownDir, { recursive: true, force: true });
+      throw e;
     }
-    const rows = await db.query<ItemRow>('SELECT topic, seq, id, publisher, published, payload FROM items ORDER BY topic, seq');
-    for (const r of rows.rows) {
-      const t = s.topic(r.topic);
-      t.items.set(r.id, toItem(r));
-      t.top = Math.max(t.top, Number(r.seq));
-    }
-    s.log?.info({ topics: hw.rows.length, items: rows.rows.length }, 'item store loaded from PostgreSQL');
     return s;
+  }
+
+  /** A row read from the database, its payload put in the local copy (not in memory: read when asked). */
+  private entry(r: ItemRow): Entry {
+    return { seq: Number(r.seq), id: r.id, publisher: r.publisher, published: r.published, ref: this.local.put(r.payload, false) };
+  }
+
+  /** What readers get: the payload is read (memory cache, else local disk) when touched. */
+  private view(topic: string, e: Entry): StoredItem {
+    const v = { seq: e.seq, id: e.id, publisher: e.publisher, published: e.published } as StoredItem;
+    Object.defineProperty(v, 'payload', { enumerable: true, get: () => this.payloadOf(topic, e) });
+    return Object.freeze(v);
+  }
+
+  private payloadOf(topic: string, e: Entry): string {
+    try {
+      return this.local.read(e.ref);
+    } catch (err) {
+      if (!(err instanceof LocalPayloadDamaged)) throw new Error(`item ${e.id} (seq ${e.seq}) of ${topic} is no longer stored`);
+      this.log?.error({ topic, item: e.id, seq: e.seq, file: err.file, offset: err.offset }, 'the local copy of a payload is damaged: reading it from PostgreSQL again');
+      void this.repair(topic, e);
+      throw new Error(`item ${e.id} (seq ${e.seq}) of ${topic}: its local copy is damaged and is being read again from PostgreSQL; try again`);
+    }
+  }
+
+  /** Reads a damaged local copy from the database again (it stays stored there). */
+  private repair(topic: string, e: Entry): Promise<void> {
+    let p = this.repairing.get(e);
+    if (!p) this.repairing.set(e, (p = this.readAgain(topic, e).finally(() => this.repairing.delete(e))));
+    return p;
+  }
+
+  private async readAgain(topic: string, e: Entry): Promise<void> {
+    try {
+      const r = await this.db.query<{ payload: string }>('SELECT payload FROM items WHERE topic = $1 AND seq = $2 AND id = $3', [topic, e.seq, e.id]);
+      if (this.closed || this.topics.get(topic)?.items.get(e.id) !== e || !r.rows[0]) return;
+      this.local.free(e.ref);
+      e.ref = this.local.put(r.rows[0].payload);
+    } catch (err) {
+      this.log?.error({ topic, item: e.id, err: (err as Error).message }, 'a damaged local payload could not be read again from PostgreSQL');
+    }
+  }
+
+  /** Resolves once the local copy has no work pending (repairs, compaction). */
+  async idle(): Promise<void> {
+    while (this.repairing.size) await Promise.all(this.repairing.values());
+    await this.local.idle();
+  }
+
+  /** Forgets `id` in `t` (and its local copy). */
+  private drop(t: Topic, id: string): void {
+    const e = t.items.get(id);
+    if (!e) return;
+    t.items.delete(id);
+    this.local.free(e.ref);
   }
 
   private topic(name: string): Topic {
@@ -188,26 +306,26 @@ export class PgItemStore implements ItemStore {
     switch (op.k) {
       case 'put': {
         const { put, dropped } = e as { put: StoredItem; dropped: string[] };
-        insertSorted(t, put);
+        this.insertSorted(t, put);
         t.hw = Math.max(t.hw, put.seq);
-        for (const id of dropped) t.items.delete(id);
+        for (const id of dropped) this.drop(t, id);
         op.resolve(put);
         return;
       }
       case 'trim': {
         const { dropped } = e as { dropped: string[] };
-        for (const id of dropped) t.items.delete(id);
+        for (const id of dropped) this.drop(t, id);
         op.resolve(dropped.length);
         return;
       }
       case 'ret': {
         const { dropped } = e as { dropped: string[] };
-        for (const id of dropped) t.items.delete(id);
+        for (const id of dropped) this.drop(t, id);
         op.resolve(dropped.length > 0);
         return;
       }
       case 'purge':
-        t.items.clear();
+        for (const id of [...t.items.keys()]) this.drop(t, id);
         op.resolve();
     }
   }
@@ -225,19 +343,20 @@ export class PgItemStore implements ItemStore {
 
   after(topic: string, seq: number, limit: number): StoredItem[] {
     const out: StoredItem[] = [];
-    for (const it of this.topics.get(topic)?.items.values() ?? []) {
+    for (const e of this.topics.get(topic)?.items.values() ?? []) {
       if (out.length >= limit) break;
-      if (it.seq > seq) out.push(it);
+      if (e.seq > seq) out.push(this.view(topic, e));
     }
     return out;
   }
 
   get(topic: string, id: string): StoredItem | undefined {
-    return this.topics.get(topic)?.items.get(id);
+    const e = this.topics.get(topic)?.items.get(id);
+    return e && this.view(topic, e);
   }
 
   list(topic: string): StoredItem[] {
-    return [...(this.topics.get(topic)?.items.values() ?? [])];
+    return [...(this.topics.get(topic)?.items.values() ?? [])].map((e) => this.view(topic, e));
   }
 
   oldestSeq(topic: string): number | undefined {
@@ -273,45 +392,101 @@ export class PgItemStore implements ItemStore {
     await this.purge(topic);
   }
 
-  /** Reads `topic` again (another instance wrote to it) and replaces its cache. */
+  /**
+   * Reads `topic` again (another instance wrote to it) and replaces what is held: what each item
+   * is, in one snapshot; the payloads of the items already held (same id and seq: an item never
+   * changes) are kept, the others read in pages.
+   */
   async refresh(topic: string, waitOwn = true): Promise<void> {
     const t = this.topic(topic);
     // Our own writes first: their effects are then in what we read. The change feed does not
     // wait (an append waits for the feed): an own write applied later is merged by seq.
     if (waitOwn && t.running) await t.running;
-    const hw = await this.db.query<{ high_seq: string }>('SELECT high_seq FROM item_topics WHERE topic = $1', [topic]);
-    const rows = await this.db.query<ItemRow>('SELECT topic, seq, id, publisher, published, payload FROM items WHERE topic = $1 ORDER BY seq', [topic]);
-    const items = new Map<string, StoredItem>();
-    for (const r of rows.rows) items.set(r.id, toItem(r));
+    const payloads = new Map<string, PayloadRef>();
+    const { high, rows } = await withTransaction(this.db, async (c) => {
+      for (const ref of payloads.values()) this.local.free(ref); // (an attempt started again)
+      payloads.clear();
+      await c.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+      const hw = await c.query<{ high_seq: string }>('SELECT high_seq FROM item_topics WHERE topic = $1', [topic]);
+      const meta = await c.query<MetaRow>('SELECT topic, seq, id, publisher, published FROM items WHERE topic = $1 ORDER BY seq', [topic]);
+      const missing = meta.rows.filter((r) => t.items.get(r.id)?.seq !== Number(r.seq)).map((r) => r.seq);
+      for (let i = 0, limit = PAGE; i < missing.length; ) {
+        const page = await c.query<{ seq: string; payload: string }>('SELECT seq, payload FROM items WHERE topic = $1 AND seq = ANY($2::bigint[])', [topic, missing.slice(i, i + limit)]);
+        for (const r of page.rows) payloads.set(r.seq, this.local.put(r.payload, false));
+        i += limit;
+        limit = nextPage(page.rows, limit);
+      }
+      return { high: Number(hw.rows[0]?.high_seq ?? 0), rows: meta.rows };
+    }).catch((e: unknown) => {
+      for (const ref of payloads.values()) this.local.free(ref);
+      throw e;
+    });
+    const items = new Map<string, Entry>();
+    for (const r of rows) {
+      const held = t.items.get(r.id);
+      if (held && held.seq === Number(r.seq)) {
+        items.set(r.id, held);
+        continue;
+      }
+      const ref = payloads.get(r.seq);
+      if (ref) items.set(r.id, { seq: Number(r.seq), id: r.id, publisher: r.publisher, published: r.published, ref });
+    }
+    for (const [id, e] of t.items) if (items.get(id) !== e) this.local.free(e.ref);
     t.items = items;
-    t.top = rows.rows.length ? Number(rows.rows[rows.rows.length - 1]!.seq) : 0;
-    const high = Number(hw.rows[0]?.high_seq ?? 0);
+    t.top = rows.length ? Number(rows[rows.length - 1]!.seq) : 0;
     t.hw = Math.max(t.hw, high);
     t.synced = Math.max(t.synced, high);
   }
 
   /**
    * Another instance wrote to `topic` (the change feed): a `put` up to seq `hi` is read as the
-   * rows past what this instance has read and merged in; anything else reads the topic again.
+   * rows past what this instance has read (in pages) and merged in; anything else reads the
+   * topic again.
    */
   async applyRemote(topic: string, k: 'put' | 'reload', hi = 0, max = 0): Promise<void> {
     if (this.closed) return;
     const t = this.topic(topic);
     if (k === 'reload') return this.refresh(topic, false);
     if (hi <= t.synced) return;
-    const from = t.synced;
-    const rows = await this.db.query<ItemRow>('SELECT topic, seq, id, publisher, published, payload FROM items WHERE topic = $1 AND seq > $2 ORDER BY seq', [topic, from]);
-    for (const r of rows.rows) insertSorted(t, toItem(r));
-    const top = rows.rows.length ? Number(rows.rows[rows.rows.length - 1]!.seq) : 0;
-    t.synced = Math.max(t.synced, hi, top);
+    let from = t.synced;
+    for (let limit = PAGE; ;) {
+      const page = await this.db.query<ItemRow>(`SELECT ${COLUMNS} FROM items WHERE topic = $1 AND seq > $2 ORDER BY seq LIMIT ${limit}`, [topic, from]);
+      if (this.closed) return;
+      for (const r of page.rows) this.insertSorted(t, r, false);
+      if (page.rows.length) from = Number(page.rows[page.rows.length - 1]!.seq);
+      if (page.rows.length < limit) break;
+      limit = nextPage(page.rows, limit);
+    }
+    t.synced = Math.max(t.synced, hi, from);
     t.hw = Math.max(t.hw, t.synced);
     if (max >= 1 && t.items.size > max) {
       let extra = t.items.size - max;
-      for (const id of t.items.keys()) {
+      for (const id of [...t.items.keys()]) {
         if (extra-- <= 0) break;
-        t.items.delete(id);
+        this.drop(t, id);
       }
     }
+  }
+
+  /**
+   * Puts an item in the topic's seq-ordered map (replacing any item with its id). Own appends
+   * come in order; another instance's interleave with them, and then the map is rebuilt in order.
+   */
+  private insertSorted(t: Topic, it: MetaRow & { payload: string } | StoredItem, cache = true): void {
+    const seq = Number(it.seq);
+    const old = t.items.get(it.id);
+    if (old && old.seq === seq) return;
+    if (t.items.size && t.top >= seq && [...t.items.values()].some((v) => v.seq === seq)) return;
+    const e: Entry = { seq, id: it.id, publisher: it.publisher, published: it.published, ref: this.local.put(it.payload, cache) };
+    this.drop(t, it.id);
+    if (!t.items.size || t.top < seq) {
+      t.items.set(it.id, e);
+      t.top = seq;
+      return;
+    }
+    const all = [...t.items.values(), e].sort((a, b) => a.seq - b.seq);
+    t.items = new Map(all.map((v) => [v.id, v]));
+    t.top = Math.max(t.top, seq);
   }
 
   /** Every topic read again (the change feed reconnected: what changed meanwhile is unknown). */
@@ -322,12 +497,20 @@ export class PgItemStore implements ItemStore {
   }
 
   stats(): ItemStoreStats {
-    return { ...this.counters, openFiles: 0, truncated: [], damage: [] };
+    const l = this.local.stats();
+    return {
+      ...this.counters, openFiles: 0, truncated: [], damage: [],
+      cache: { limit: l.limit, bytes: l.bytes, items: l.items, hits: l.hits, misses: l.misses, diskReads: l.diskReads,
+        local: { diskBytes: l.diskBytes, liveBytes: l.liveBytes, segments: l.segments, memoryOnlyBytes: l.memoryOnlyBytes, compactions: l.compactions } },
+    };
   }
 
   async close(): Promise<void> {
     this.closed = true;
     for (const t of this.topics.values()) if (t.running) await t.running;
+    await this.idle();
+    this.local.close();
+    if (this.ownDir) rmSync(this.ownDir, { recursive: true, force: true });
   }
 
   /**
@@ -343,23 +526,4 @@ export class PgItemStore implements ItemStore {
     const done = await Promise.all(old.map((it) => this.retract(topic, it.id)));
     return done.filter(Boolean).length;
   }
-}
-
-/**
- * Puts `it` in the topic's seq-ordered map (replacing any item with its id). Own appends come
- * in order; another instance's interleave with them, and then the map is rebuilt in order.
- */
-function insertSorted(t: Topic, it: StoredItem): void {
-  const old = t.items.get(it.id);
-  if (old && old.seq === it.seq) return;
-  t.items.delete(it.id);
-  if (!t.items.size || t.top < it.seq) {
-    t.items.set(it.id, it);
-    t.top = it.seq;
-    return;
-  }
-  if ([...t.items.values()].some((v) => v.seq === it.seq)) return;
-  const all = [...t.items.values(), it].sort((a, b) => a.seq - b.seq);
-  t.items = new Map(all.map((v) => [v.id, v]));
-  t.top = Math.max(t.top, it.seq);
 }
